@@ -1,0 +1,74 @@
+package belvo
+
+import (
+	"context"
+	"net/url"
+)
+
+// RegisterLinkRequest is the body of POST /api/links/. Username and Password
+// are the end user's bank credentials: never log or persist this value.
+type RegisterLinkRequest struct {
+	Institution        string     `json:"institution"`
+	Username           string     `json:"username"`
+	Password           string     `json:"password,omitempty"`
+	ExternalID         string     `json:"external_id,omitempty"`
+	AccessMode         string     `json:"access_mode,omitempty"`
+	FetchResources     []Resource `json:"fetch_resources,omitempty"`
+	CredentialsStorage string     `json:"credentials_storage,omitempty"`
+}
+
+// Link is Belvo's link object (the fields this product reads).
+type Link struct {
+	ID                 string     `json:"id"`
+	Institution        string     `json:"institution"`
+	AccessMode         string     `json:"access_mode"`
+	Status             string     `json:"status"`
+	ExternalID         *string    `json:"external_id"`
+	CreatedAt          string     `json:"created_at"`
+	FetchResources     []Resource `json:"fetch_resources"`
+	CredentialsStorage string     `json:"credentials_storage"`
+}
+
+// RegisterLink creates a link (POST /api/links/).
+func (c *Client) RegisterLink(ctx context.Context, r RegisterLinkRequest) (Link, error) {
+	var l Link
+	err := c.do(ctx, "POST", c.url("/api/links/", nil), r, &l)
+	return l, err
+}
+
+// GetLink reads one link (GET /api/links/{id}/).
+func (c *Client) GetLink(ctx context.Context, id string) (Link, error) {
+	var l Link
+	err := c.do(ctx, "GET", c.url("/api/links/"+url.PathEscape(id)+"/", nil), nil, &l)
+	return l, err
+}
+
+// WidgetTokenRequest is the body of POST /api/token/ for the Connect Widget,
+// asking Belvo to fetch the history of the listed resources once the user
+// connects.
+type WidgetTokenRequest struct {
+	ID              string     `json:"id"`
+	Password        string     `json:"password"`
+	Scopes          string     `json:"scopes"`
+	ExternalID      string     `json:"external_id,omitempty"`
+	FetchHistorical bool       `json:"fetch_historical,omitempty"`
+	FetchResources  []Resource `json:"fetch_resources,omitempty"`
+}
+
+// WidgetToken is the access/refresh pair the widget is started with.
+type WidgetToken struct {
+	Access  string `json:"access"`
+	Refresh string `json:"refresh"`
+}
+
+// CreateWidgetToken asks for a widget access token (POST /api/token/). The
+// client's own secret id and password fill the body.
+func (c *Client) CreateWidgetToken(ctx context.Context, r WidgetTokenRequest) (WidgetToken, error) {
+	r.ID, r.Password = c.secretID, c.password
+	if r.Scopes == "" {
+		r.Scopes = "read_institutions,write_links"
+	}
+	var t WidgetToken
+	err := c.do(ctx, "POST", c.url("/api/token/", nil), r, &t)
+	return t, err
+}

@@ -1,0 +1,162 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"time"
+
+	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/google/uuid"
+)
+
+// idSpace namespaces the emulator's deterministic ids (UUIDv5).
+var idSpace = uuid.MustParse("6f1c2a4e-3b7d-4d8e-9a51-0c2b7e9f4a10")
+
+// epoch anchors every generated date, so data is the same on every run.
+var epoch = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+// rowID is the deterministic Belvo id of row i of a resource of a link.
+func rowID(linkID string, r belvo.Resource, i int) string {
+	return uuid.NewSHA1(idSpace, fmt.Appendf(nil, "%s/%s/%d", linkID, r, i)).String()
+}
+
+// rng is a generator seeded by (seed, link, resource, row), so any row can be
+// produced alone, in any order, without holding the link's data in memory.
+func rng(seed uint64, linkID string, r belvo.Resource, i int) *rand.Rand {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s/%s/%d", linkID, r, i)
+	return rand.New(rand.NewPCG(seed, h.Sum64()))
+}
+
+func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+var (
+	categories   = []string{"Food & Groceries", "Bills & Utilities", "Transfers", "Income & Payments", "Transport & Travel", "Personal Shopping"}
+	subcats      = []string{"Groceries", "Electricity & Energy", "Other", "Salary", "Public Transit", "Clothing & Accessories"}
+	merchants    = []string{"Abarrotes Erebor", "CFE", "Transferencia SPEI", "Nómina Erebor", "Metro CDMX", "Tienda Moria"}
+	accountNames = []string{"Cuenta Perfiles", "Cuenta Ahorro", "Tarjeta Oro", "Cuenta Nómina"}
+)
+
+// account is the Belvo Account object of account i of a link (spec v1.35.0).
+func (s *Server) account(l *link, i int) map[string]any {
+	r := rng(s.cfg.Seed, l.ID, belvo.Accounts, i)
+	current := float64(r.IntN(5_000_000)) / 100
+	return map[string]any{
+		"id":           rowID(l.ID, belvo.Accounts, i),
+		"link":         l.ID,
+		"institution":  map[string]any{"name": l.Institution, "type": "bank"},
+		"collected_at": ts(l.CreatedAt), "created_at": ts(l.CreatedAt),
+		"category":                    "CHECKING_ACCOUNT",
+		"balance_type":                "ASSET",
+		"type":                        "Cuentas de efectivo",
+		"name":                        accountNames[i%len(accountNames)],
+		"number":                      fmt.Sprintf("%016d", r.Int64N(1e16)),
+		"balance":                     map[string]any{"current": current, "available": current},
+		"currency":                    "MXN",
+		"public_identification_name":  "CLABE",
+		"public_identification_value": fmt.Sprintf("%018d", r.Int64N(1e18)),
+		"last_accessed_at":            ts(l.CreatedAt),
+		"credit_data":                 nil,
+		"loan_data":                   nil,
+		"funds_data":                  nil,
+		"receivables_data":            nil,
+		"bank_product_id":             fmt.Sprintf("PRD-%03d", i),
+		"internal_identification":     fmt.Sprintf("ACC-%06d", i),
+	}
+}
+
+// transaction is transaction i of a link (spec v1.35.0), spread over the
+// link's accounts, newest first.
+func (s *Server) transaction(l *link, i int) map[string]any {
+	r := rng(s.cfg.Seed, l.ID, belvo.Transactions, i)
+	k := r.IntN(len(categories))
+	day := epoch.Add(-time.Duration(i/10) * 24 * time.Hour)
+	typ, amount := "OUTFLOW", float64(r.IntN(500_000))/100+1
+	if k == 3 {
+		typ = "INFLOW"
+	}
+	return map[string]any{
+		"id":                      rowID(l.ID, belvo.Transactions, i),
+		"internal_identification": fmt.Sprintf("TX-%08d", i),
+		"account":                 s.account(l, i%l.Accounts),
+		"collected_at":            ts(l.CreatedAt),
+		"created_at":              ts(l.CreatedAt),
+		"value_date":              day.Format("2006-01-02"),
+		"accounting_date":         ts(day),
+		"amount":                  amount,
+		"balance":                 float64(r.IntN(5_000_000)) / 100,
+		"currency":                "MXN",
+		"description":             merchants[k],
+		"observations":            nil,
+		"merchant":                map[string]any{"logo": nil, "website": nil, "merchant_name": merchants[k]},
+		"category":                categories[k],
+		"subcategory":             subcats[k],
+		"reference":               fmt.Sprintf("%08d", r.IntN(1e8)),
+		"type":                    typ,
+		"status":                  "PROCESSED",
+		"credit_card_data":        nil,
+	}
+}
+
+// owner is owner i of a link (spec v1.35.0).
+func (s *Server) owner(l *link, i int) map[string]any {
+	r := rng(s.cfg.Seed, l.ID, belvo.Owners, i)
+	return map[string]any{
+		"id":                      rowID(l.ID, belvo.Owners, i),
+		"link":                    l.ID,
+		"internal_identification": fmt.Sprintf("OWN-%04d", i),
+		"collected_at":            ts(l.CreatedAt),
+		"created_at":              ts(l.CreatedAt),
+		"display_name":            fmt.Sprintf("Bilbo Bolsón %d", r.IntN(1000)),
+		"email":                   fmt.Sprintf("owner%d@example.com", i),
+		"phone_number":            "+52-55-0000-0000",
+		"address":                 "Bolsón Cerrado 1, Hobbiton, CDMX",
+		"document_id":             map[string]any{"document_type": "CURP", "document_number": fmt.Sprintf("BOBB%06dHDFLRS09", r.IntN(1e6))},
+		"last_name":               "Bolsón",
+		"second_last_name":        nil,
+	}
+}
+
+// generic is a minimal object for resources the emulator does not model in
+// detail yet: enough for paging, ids and storage.
+func (s *Server) generic(l *link, res belvo.Resource, i int) map[string]any {
+	return map[string]any{
+		"id":           rowID(l.ID, res, i),
+		"link":         l.ID,
+		"collected_at": ts(l.CreatedAt),
+		"created_at":   ts(l.CreatedAt),
+	}
+}
+
+// row renders row i of a resource of a link.
+func (s *Server) row(l *link, res belvo.Resource, i int) json.RawMessage {
+	var v map[string]any
+	switch res {
+	case belvo.Accounts:
+		v = s.account(l, i)
+	case belvo.Transactions:
+		v = s.transaction(l, i)
+	case belvo.Owners:
+		v = s.owner(l, i)
+	default:
+		v = s.generic(l, res, i)
+	}
+	b, _ := json.Marshal(v) // maps of plain values always marshal
+	return b
+}
+
+// count is how many rows of a resource a link has.
+func (l *link) count(res belvo.Resource) int {
+	switch res {
+	case belvo.Accounts:
+		return l.Accounts
+	case belvo.Transactions:
+		return l.Transactions
+	case belvo.Owners:
+		return l.Owners
+	default:
+		return l.OtherRows
+	}
+}

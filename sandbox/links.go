@@ -1,0 +1,235 @@
+package sandbox
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+	"go.uber.org/zap"
+)
+
+// registerLinkBody is POST /api/links/ as the emulator reads it.
+type registerLinkBody struct {
+	Institution        string   `json:"institution"`
+	Username           string   `json:"username"`
+	Password           string   `json:"password"`
+	ExternalID         string   `json:"external_id"`
+	AccessMode         string   `json:"access_mode"`
+	FetchResources     []string `json:"fetch_resources"`
+	CredentialsStorage string   `json:"credentials_storage"`
+}
+
+func (s *Server) registerLink(w http.ResponseWriter, r *http.Request) {
+	var b registerLinkBody
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&b); err != nil {
+		writeErrors(w, http.StatusBadRequest, "invalid", "JSON parse error - "+err.Error(), "")
+		return
+	}
+	switch {
+	case b.Institution == "":
+		writeErrors(w, http.StatusBadRequest, "required", "This field is required.", "institution")
+		return
+	case !institutions[b.Institution]:
+		writeErrors(w, http.StatusBadRequest, "does_not_exist", "Institution does not exist.", "institution")
+		return
+	case b.Username == "":
+		writeErrors(w, http.StatusBadRequest, "required", "This field is required.", "username")
+		return
+	case b.AccessMode != "" && b.AccessMode != "single" && b.AccessMode != "recurrent":
+		writeErrors(w, http.StatusBadRequest, "invalid_choice", "\""+b.AccessMode+"\" is not a valid choice.", "access_mode")
+		return
+	case b.ExternalID != "" && (len(b.ExternalID) < 3 || len(b.ExternalID) > 256):
+		writeErrors(w, http.StatusBadRequest, "invalid", "external_id must be 3 to 256 characters.", "external_id")
+		return
+	}
+	res, err := belvo.ParseResources(b.FetchResources)
+	if err != nil {
+		writeErrors(w, http.StatusBadRequest, "invalid_fetch_resources", err.Error(), "fetch_resources")
+		return
+	}
+	if b.Username != SandboxUsername || b.Password != SandboxPassword {
+		writeErrors(w, http.StatusBadRequest, "login_error", "Invalid credentials provided to login to the institution", "")
+		return
+	}
+	mode := b.AccessMode
+	if mode == "" {
+		mode = "recurrent" // Belvo's default
+	}
+	l := s.newLink(b.Institution, b.ExternalID, mode, res, 0)
+	if s.cfg.EarlyWebhooks {
+		// Belvo may call back before the registration answer reaches the
+		// client: deliver synchronously (no delay) before answering.
+		s.sendHistorical(l, 0, true)
+	} else {
+		s.sendHistorical(l, s.cfg.WebhookDelay, false)
+	}
+	writeJSON(w, http.StatusCreated, s.linkJSON(l))
+}
+
+// newLink records a link; transactions overrides the configured size when > 0.
+func (s *Server) newLink(institution, externalID, mode string, res []belvo.Resource, transactions int) *link {
+	if transactions <= 0 {
+		transactions = s.cfg.Transactions
+	}
+	l := &link{
+		ID: uuid.NewString(), Institution: institution, ExternalID: externalID, AccessMode: mode,
+		FetchResources: res, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
+		Accounts: s.cfg.Accounts, Transactions: transactions, Owners: s.cfg.Owners, OtherRows: s.cfg.OtherRows,
+	}
+	s.mu.Lock()
+	s.links[l.ID] = l
+	s.mu.Unlock()
+	s.log.Info("sandbox link created", zap.String("link_id", l.ID), zap.String("institution", institution),
+		zap.Any("fetch_resources", res), zap.Int("transactions", transactions))
+	return l
+}
+
+// linkJSON is the Link object (spec v1.223.0 fields).
+func (s *Server) linkJSON(l *link) map[string]any {
+	res := make([]string, 0, len(l.FetchResources))
+	for _, r := range l.FetchResources {
+		res = append(res, string(r))
+	}
+	v := map[string]any{
+		"id": l.ID, "institution": l.Institution, "access_mode": l.AccessMode,
+		"last_accessed_at": ts(l.CreatedAt), "created_at": ts(l.CreatedAt),
+		"institution_user_id": institutionUserID(l), "status": "valid",
+		"created_by":   uuid.NewSHA1(idSpace, []byte(s.cfg.SecretID)).String(),
+		"refresh_rate": nil, "credentials_storage": "store", "fetch_resources": res,
+		"stale_in": "365d",
+	}
+	if l.AccessMode == "recurrent" {
+		v["refresh_rate"] = "7d"
+	}
+	if l.ExternalID != "" {
+		v["external_id"] = l.ExternalID
+	}
+	return v
+}
+
+func (s *Server) getLink(w http.ResponseWriter, r *http.Request) {
+	l, ok := s.link(mux.Vars(r)["id"])
+	if !ok {
+		writeErrors(w, http.StatusNotFound, "not_found", "Not found.", "")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.linkJSON(l))
+}
+
+// tokenBody is POST /api/token/.
+type tokenBody struct {
+	ID              string   `json:"id"`
+	Password        string   `json:"password"`
+	Scopes          string   `json:"scopes"`
+	ExternalID      string   `json:"external_id"`
+	FetchHistorical bool     `json:"fetch_historical"`
+	FetchResources  []string `json:"fetch_resources"`
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
+	var b tokenBody
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&b); err != nil {
+		writeErrors(w, http.StatusBadRequest, "invalid", "JSON parse error - "+err.Error(), "")
+		return
+	}
+	if b.ID != s.cfg.SecretID || b.Password != s.cfg.SecretPassword {
+		writeErrors(w, http.StatusBadRequest, "invalid", "Invalid secret id or password.", "id")
+		return
+	}
+	if b.Scopes == "" {
+		writeErrors(w, http.StatusBadRequest, "required", "This field is required.", "scopes")
+		return
+	}
+	res, err := belvo.ParseResources(b.FetchResources)
+	if err != nil {
+		writeErrors(w, http.StatusBadRequest, "invalid_fetch_resources", err.Error(), "fetch_resources")
+		return
+	}
+	if b.FetchHistorical && len(res) == 0 {
+		writeErrors(w, http.StatusBadRequest, "invalid_fetch_historical", "fetch_resources is required when fetch_historical is true.", "fetch_resources")
+		return
+	}
+	access, refresh := hexID(uuid.New()), hexID(uuid.New())
+	s.mu.Lock()
+	s.tokens[access] = widgetToken{ExternalID: b.ExternalID, FetchHistorical: b.FetchHistorical, FetchResources: res}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]string{"access": access, "refresh": refresh})
+}
+
+// widgetConnectBody simulates a user finishing the Connect Widget.
+type widgetConnectBody struct {
+	Token        string `json:"token"`
+	Institution  string `json:"institution"`
+	Transactions int    `json:"transactions"`
+}
+
+// widgetConnect creates the link a widget session would create and, when the
+// token asked for it, starts the historical webhooks: this is how the widget
+// flow's webhooks reach the app before the app has started anything.
+func (s *Server) widgetConnect(w http.ResponseWriter, r *http.Request) {
+	var b widgetConnectBody
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&b); err != nil {
+		writeErrors(w, http.StatusBadRequest, "invalid", "JSON parse error - "+err.Error(), "")
+		return
+	}
+	s.mu.Lock()
+	tok, ok := s.tokens[b.Token]
+	delete(s.tokens, b.Token)
+	s.mu.Unlock()
+	if !ok {
+		writeErrors(w, http.StatusBadRequest, "invalid", "Unknown or used widget token.", "token")
+		return
+	}
+	if b.Institution == "" {
+		b.Institution = "erebor_mx_retail"
+	}
+	if !institutions[b.Institution] {
+		writeErrors(w, http.StatusBadRequest, "does_not_exist", "Institution does not exist.", "institution")
+		return
+	}
+	var res []belvo.Resource
+	if tok.FetchHistorical {
+		res = tok.FetchResources
+	}
+	l := s.newLink(b.Institution, tok.ExternalID, "single", res, b.Transactions)
+	s.sendHistorical(l, s.cfg.WebhookDelay, false)
+	writeJSON(w, http.StatusCreated, map[string]string{"link_id": l.ID})
+}
+
+// expected tells tests and the demo how many rows each fetched resource has.
+func (s *Server) expected(w http.ResponseWriter, r *http.Request) {
+	l, ok := s.link(mux.Vars(r)["id"])
+	if !ok {
+		writeErrors(w, http.StatusNotFound, "not_found", "Not found.", "")
+		return
+	}
+	writeJSON(w, http.StatusOK, l.expected())
+}
+
+// resendWebhooks delivers every historical_update of a link again, as Belvo
+// does when it retries.
+func (s *Server) resendWebhooks(w http.ResponseWriter, r *http.Request) {
+	l, ok := s.link(mux.Vars(r)["id"])
+	if !ok {
+		writeErrors(w, http.StatusNotFound, "not_found", "Not found.", "")
+		return
+	}
+	s.sendHistorical(l, 0, false)
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// skipped reports whether webhooks for a resource are suppressed.
+func (s *Server) skipped(r belvo.Resource) bool { return slices.Contains(s.cfg.SkipWebhooks, r) }
+
+// institutionUserID is Belvo's 44-character id of the user at the institution
+// (base64 of a SHA-256, as the spec's pattern requires).
+func institutionUserID(l *link) string {
+	sum := sha256.Sum256([]byte(l.Institution + "/" + SandboxUsername))
+	return base64.URLEncoding.EncodeToString(sum[:])
+}

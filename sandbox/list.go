@@ -1,0 +1,86 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/belvo-temporal/backbone/belvo"
+)
+
+// Belvo's paging defaults.
+const (
+	defaultPageSize = 100
+	maxPageSize     = 1000
+)
+
+// listHandler serves GET /api/<resource>/?link=…&page=…&page_size=… with
+// Belvo's envelope. Rows are generated per page, so a 100k-row link costs
+// one page of memory.
+func (s *Server) listHandler(res belvo.Resource) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n := s.cfg.FailEveryNthList; n > 0 && s.listCalls.Add(1)%int64(n) == 0 {
+			writeErrors(w, http.StatusInternalServerError, "unexpected_error", "Belvo is unable to process the request due to an internal system issue or to an unsupported response from an institution", "")
+			return
+		}
+		q := r.URL.Query()
+		linkID := q.Get("link")
+		if linkID == "" {
+			writeErrors(w, http.StatusBadRequest, "required", "This field is required.", "link")
+			return
+		}
+		l, ok := s.link(linkID)
+		if !ok {
+			// Belvo filters by link: an unknown link lists nothing.
+			writeJSON(w, http.StatusOK, map[string]any{"count": 0, "next": nil, "previous": nil, "results": []any{}})
+			return
+		}
+		size, err := intParam(q, "page_size", defaultPageSize)
+		if err != nil || size < 1 || size > maxPageSize {
+			writeErrors(w, http.StatusBadRequest, "invalid", "page_size must be an integer from 1 to 1000.", "page_size")
+			return
+		}
+		page, err := intParam(q, "page", 1)
+		total := l.count(res)
+		last := max(1, (total+size-1)/size)
+		if err != nil || page < 1 || page > last {
+			writeErrors(w, http.StatusNotFound, "not_found", "Invalid page.", "")
+			return
+		}
+		from, to := (page-1)*size, min(page*size, total)
+		results := make([]json.RawMessage, 0, to-from)
+		for i := from; i < to; i++ {
+			results = append(results, s.row(l, res, i))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"count":    total,
+			"next":     pageURL(r, page+1, page < last),
+			"previous": pageURL(r, page-1, page > 1),
+			"results":  results,
+		})
+	})
+}
+
+func intParam(q url.Values, name string, def int) (int, error) {
+	v := q.Get(name)
+	if v == "" {
+		return def, nil
+	}
+	return strconv.Atoi(v)
+}
+
+// pageURL is the absolute URL of another page of the same query, or nil.
+func pageURL(r *http.Request, page int, ok bool) any {
+	if !ok {
+		return nil
+	}
+	u := url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path}
+	if r.TLS != nil {
+		u.Scheme = "https"
+	}
+	q := r.URL.Query()
+	q.Set("page", strconv.Itoa(page))
+	u.RawQuery = q.Encode()
+	return u.String()
+}

@@ -1,0 +1,258 @@
+// Package sandbox is an offline emulator of Belvo's API, faithful to Belvo's
+// OpenAPI specs for what this product uses: link registration and retrieval,
+// widget tokens, paginated list endpoints with deterministic synthetic data,
+// and historical_update webhooks delivered with retries. It can misbehave on
+// purpose (duplicate and early webhooks, webhook delays, failing pages) so
+// tests can prove the product survives Belvo's real behaviour.
+package sandbox
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+	"go.uber.org/zap"
+)
+
+// Sandbox credentials accepted for link registration, as in Belvo's sandbox.
+const (
+	SandboxUsername = "bnk100"
+	SandboxPassword = "full"
+)
+
+// Institutions the emulator knows.
+var institutions = map[string]bool{"erebor_mx_retail": true, "erebor_br_retail": true, "gringotts_co_retail": true}
+
+// Config sets the emulator's behaviour. Zero values take the defaults noted.
+type Config struct {
+	SecretID       string // Basic auth user Belvo expects (default "sandbox-secret-id")
+	SecretPassword string // Basic auth password (default "sandbox-secret-password")
+
+	WebhookURL           string // where webhooks go; none are sent when empty
+	WebhookAuthorization string // sent verbatim as the Authorization header
+
+	Seed         uint64 // data seed (default 1)
+	Accounts     int    // accounts per link (default 3)
+	Transactions int    // transactions per link (default 250)
+	Owners       int    // owners per link (default 1)
+	OtherRows    int    // rows of every other resource per link (default 5)
+
+	WebhookDelay       time.Duration // wait before the first delivery (default 100 ms)
+	WebhookTimeout     time.Duration // a delivery not answered 2xx within this fails (default 5 s, Belvo's)
+	WebhookMaxAttempts int           // deliveries per webhook before giving up (default 12)
+	WebhookBackoff     time.Duration // first retry delay, doubled each time up to 30 s (default 500 ms)
+
+	// Misbehaviour, on purpose.
+	DuplicateWebhooks bool             // deliver every webhook twice
+	EarlyWebhooks     bool             // deliver webhooks before answering POST /api/links/
+	SkipWebhooks      []belvo.Resource // never send historical_update for these
+	FailEveryNthList  int              // answer 500 to every Nth list request (0: never)
+
+	Logger *zap.Logger
+}
+
+func (c *Config) defaults() {
+	if c.SecretID == "" {
+		c.SecretID = "sandbox-secret-id"
+	}
+	if c.SecretPassword == "" {
+		c.SecretPassword = "sandbox-secret-password"
+	}
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
+	if c.Accounts == 0 {
+		c.Accounts = 3
+	}
+	if c.Transactions == 0 {
+		c.Transactions = 250
+	}
+	if c.Owners == 0 {
+		c.Owners = 1
+	}
+	if c.OtherRows == 0 {
+		c.OtherRows = 5
+	}
+	if c.WebhookDelay == 0 {
+		c.WebhookDelay = 100 * time.Millisecond
+	}
+	if c.WebhookTimeout == 0 {
+		c.WebhookTimeout = 5 * time.Second
+	}
+	if c.WebhookMaxAttempts == 0 {
+		c.WebhookMaxAttempts = 12
+	}
+	if c.WebhookBackoff == 0 {
+		c.WebhookBackoff = 500 * time.Millisecond
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+}
+
+// link is the emulator's record of one link.
+type link struct {
+	ID             string
+	Institution    string
+	ExternalID     string
+	AccessMode     string
+	FetchResources []belvo.Resource
+	CreatedAt      time.Time
+	Accounts       int
+	Transactions   int
+	Owners         int
+	OtherRows      int
+}
+
+// widgetToken remembers what a widget token asked for.
+type widgetToken struct {
+	ExternalID      string
+	FetchHistorical bool
+	FetchResources  []belvo.Resource
+}
+
+// Server is the emulator. Build it with New, serve Handler, and Close it to
+// stop pending webhook deliveries.
+type Server struct {
+	cfg       Config
+	log       *zap.Logger
+	router    *mux.Router
+	hooks     *http.Client
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	listCalls atomic.Int64
+	delivered atomic.Int64
+
+	mu     sync.Mutex
+	links  map[string]*link
+	tokens map[string]widgetToken
+}
+
+// New builds an emulator.
+func New(cfg Config) *Server {
+	cfg.defaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel,
+		hooks:  &http.Client{Timeout: cfg.WebhookTimeout},
+		links:  map[string]*link{},
+		tokens: map[string]widgetToken{},
+	}
+	s.routes()
+	return s
+}
+
+// Handler serves Belvo's API and the emulator's /_sandbox control endpoints.
+func (s *Server) Handler() http.Handler { return s.router }
+
+// Close stops webhook deliveries still waiting or retrying.
+func (s *Server) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+// Delivered is the number of webhook deliveries that got a 2xx answer.
+func (s *Server) Delivered() int64 { return s.delivered.Load() }
+
+func (s *Server) routes() {
+	r := mux.NewRouter()
+	api := r.PathPrefix("/api").Subrouter()
+	api.Use(s.basicAuth)
+	api.HandleFunc("/links/", s.registerLink).Methods(http.MethodPost)
+	api.HandleFunc("/links/{id}/", s.getLink).Methods(http.MethodGet)
+	api.HandleFunc("/token/", s.createToken).Methods(http.MethodPost)
+	for _, res := range belvo.AllResources() {
+		api.Handle(res.ListPath()[len("/api"):], s.listHandler(res)).Methods(http.MethodGet)
+	}
+	ctl := r.PathPrefix("/_sandbox").Subrouter()
+	ctl.HandleFunc("/widget/links", s.widgetConnect).Methods(http.MethodPost)
+	ctl.HandleFunc("/links/{id}/expected", s.expected).Methods(http.MethodGet)
+	ctl.HandleFunc("/links/{id}/webhooks", s.resendWebhooks).Methods(http.MethodPost)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeErrors(w, http.StatusNotFound, "not_found", "Not found.", "")
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeErrors(w, http.StatusMethodNotAllowed, "method_not_allowed", "Method \""+req.Method+"\" not allowed.", "")
+	})
+	s.router = r
+}
+
+// basicAuth checks the secret keys as Belvo does: 401 with Belvo's error list.
+func (s *Server) basicAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, pw, ok := r.BasicAuth()
+		if !ok || subtle.ConstantTimeCompare([]byte(id), []byte(s.cfg.SecretID)) != 1 ||
+			subtle.ConstantTimeCompare([]byte(pw), []byte(s.cfg.SecretPassword)) != 1 {
+			writeErrors(w, http.StatusUnauthorized, "authentication_failed", "Credentials provided are not valid", "")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) link(id string) (*link, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.links[id]
+	return l, ok
+}
+
+// Expected returns how many rows each fetched resource of a link has, for
+// tests and tools; false when the link is unknown.
+func (s *Server) Expected(id string) (ExpectedCounts, bool) {
+	l, ok := s.link(id)
+	if !ok {
+		return nil, false
+	}
+	return l.expected(), true
+}
+
+// ExpectedCounts maps each fetched resource of a link to its row count.
+type ExpectedCounts map[belvo.Resource]int
+
+func (l *link) expected() ExpectedCounts {
+	out := ExpectedCounts{}
+	for _, r := range l.FetchResources {
+		out[r] = l.count(r)
+	}
+	return out
+}
+
+// requestID is a Belvo-style request id (32 hex characters).
+func requestID() string {
+	id := uuid.New()
+	return hexID(id)
+}
+
+func hexID(id uuid.UUID) string {
+	const digits = "0123456789abcdef"
+	b := make([]byte, 32)
+	for i, c := range id {
+		b[2*i], b[2*i+1] = digits[c>>4], digits[c&15]
+	}
+	return string(b)
+}
+
+// writeJSON answers with a JSON body.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeErrors answers with Belvo's error list.
+func writeErrors(w http.ResponseWriter, status int, code, message, field string) {
+	e := map[string]any{"code": code, "message": message, "request_id": requestID()}
+	if field != "" {
+		e["field"] = field
+	}
+	writeJSON(w, status, []any{e})
+}

@@ -1,0 +1,146 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/belvo-temporal/backbone/belvo"
+	_ "modernc.org/sqlite" // pure-Go SQLite driver, registered as "sqlite"
+)
+
+// SQLite is the embedded store.
+type SQLite struct {
+	db *sql.DB
+}
+
+// OpenSQLite opens (creating when needed) a SQLite database file and its
+// tables. WAL lets readers (the starter printing counts) run beside the
+// worker's writes; immediate transactions and a busy timeout make concurrent
+// writers queue instead of failing.
+func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
+	if path == "" {
+		return nil, fmt.Errorf("store: empty SQLite path")
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: create directory for %s: %w", path, err)
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(30000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s := &SQLite{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *SQLite) migrate(ctx context.Context) error {
+	stmts := []string{`CREATE TABLE IF NOT EXISTS fetch_state (
+		link_id TEXT NOT NULL, resource TEXT NOT NULL, rows INTEGER NOT NULL,
+		fetched_at TEXT NOT NULL, PRIMARY KEY (link_id, resource))`}
+	for _, r := range belvo.AllResources() {
+		stmts = append(stmts,
+			fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
+				id TEXT PRIMARY KEY, link_id TEXT NOT NULL, data TEXT NOT NULL, updated_at TEXT NOT NULL)`, r.Table()),
+			fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s_link ON %s (link_id)`, r.Table(), r.Table()))
+	}
+	for _, st := range stmts {
+		if _, err := s.db.ExecContext(ctx, st); err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+	}
+	return nil
+}
+
+// UpsertRows implements Store.
+func (s *SQLite) UpsertRows(ctx context.Context, r belvo.Resource, linkID string, rows []Row) error {
+	if !r.Valid() {
+		return fmt.Errorf("store: unknown resource %q", r)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin upsert of %s: %w", r, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	stmt, err := tx.PrepareContext(ctx, fmt.Sprintf(
+		`INSERT INTO %s (id, link_id, data, updated_at) VALUES (?, ?, ?, ?)
+		 ON CONFLICT(id) DO UPDATE SET link_id = excluded.link_id, data = excluded.data, updated_at = excluded.updated_at`, r.Table()))
+	if err != nil {
+		return fmt.Errorf("store: prepare upsert of %s: %w", r, err)
+	}
+	defer stmt.Close()
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	for _, row := range rows {
+		if _, err := stmt.ExecContext(ctx, row.ID, linkID, string(row.Data), now); err != nil {
+			return fmt.Errorf("store: upsert %s %s: %w", r, row.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit upsert of %d %s rows: %w", len(rows), r, err)
+	}
+	return nil
+}
+
+// Count implements Store.
+func (s *SQLite) Count(ctx context.Context, r belvo.Resource, linkID string) (int, error) {
+	if !r.Valid() {
+		return 0, fmt.Errorf("store: unknown resource %q", r)
+	}
+	var n int
+	err := s.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT COUNT(*) FROM %s WHERE link_id = ?`, r.Table()), linkID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count %s: %w", r, err)
+	}
+	return n, nil
+}
+
+// MarkFetched implements Store.
+func (s *SQLite) MarkFetched(ctx context.Context, linkID string, r belvo.Resource, rows int) error {
+	_, err := s.db.ExecContext(ctx,
+		`INSERT INTO fetch_state (link_id, resource, rows, fetched_at) VALUES (?, ?, ?, ?)
+		 ON CONFLICT(link_id, resource) DO UPDATE SET rows = excluded.rows, fetched_at = excluded.fetched_at`,
+		linkID, string(r), rows, time.Now().UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return fmt.Errorf("store: mark %s fetched: %w", r, err)
+	}
+	return nil
+}
+
+// Fetched implements Store.
+func (s *SQLite) Fetched(ctx context.Context, linkID string) (map[belvo.Resource]int, error) {
+	rs, err := s.db.QueryContext(ctx, `SELECT resource, rows FROM fetch_state WHERE link_id = ?`, linkID)
+	if err != nil {
+		return nil, fmt.Errorf("store: read fetch state: %w", err)
+	}
+	defer rs.Close()
+	out := map[belvo.Resource]int{}
+	for rs.Next() {
+		var r string
+		var n int
+		if err := rs.Scan(&r, &n); err != nil {
+			return nil, fmt.Errorf("store: scan fetch state: %w", err)
+		}
+		out[belvo.Resource(r)] = n
+	}
+	return out, rs.Err()
+}
+
+// Close implements Store.
+func (s *SQLite) Close() error { return s.db.Close() }

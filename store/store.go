@@ -1,0 +1,59 @@
+// Package store keeps the data fetched from Belvo: one table per resource,
+// rows keyed by Belvo's id so that a retried activity overwrites instead of
+// duplicating. SQLite (pure Go, no cgo) is the embedded default; PostgreSQL
+// will implement the same interface (issue #7).
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/belvo-temporal/backbone/belvo"
+)
+
+// Row is one Belvo object: its id and its JSON as Belvo sent it.
+type Row struct {
+	ID   string
+	Data []byte
+}
+
+// Store is what activities and tools need from persistence.
+type Store interface {
+	// UpsertRows writes rows of one resource for one link in one transaction,
+	// replacing rows with the same id.
+	UpsertRows(ctx context.Context, r belvo.Resource, linkID string, rows []Row) error
+	// Count is the number of rows of a resource stored for a link.
+	Count(ctx context.Context, r belvo.Resource, linkID string) (int, error)
+	// MarkFetched records that a resource's history was stored completely for
+	// a link, with its row count.
+	MarkFetched(ctx context.Context, linkID string, r belvo.Resource, rows int) error
+	// Fetched lists the resources recorded by MarkFetched for a link.
+	Fetched(ctx context.Context, linkID string) (map[belvo.Resource]int, error)
+	// Close releases the database.
+	Close() error
+}
+
+// Open opens the store a DSN names: "sqlite:<path>" (the file is created) or,
+// later, "postgres://...".
+func Open(ctx context.Context, dsn string) (Store, error) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		return OpenSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return nil, fmt.Errorf("store: PostgreSQL is not implemented yet (issue #7); use STORE_DSN=sqlite:<path>")
+	default:
+		return nil, fmt.Errorf("store: STORE_DSN must start with sqlite: or postgres:// (got a value starting %q)", prefix(dsn))
+	}
+}
+
+// prefix shows the scheme-ish start of a DSN without its credentials.
+func prefix(dsn string) string {
+	if i := strings.IndexAny(dsn, ":@/"); i >= 0 {
+		return dsn[:i+1]
+	}
+	if len(dsn) > 8 {
+		return dsn[:8]
+	}
+	return dsn
+}
