@@ -1,0 +1,92 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/store"
+	"go.temporal.io/sdk/activity"
+)
+
+// FetchResourceInput names one resource of one link.
+type FetchResourceInput struct {
+	LinkID   string         `json:"link_id"`
+	Resource belvo.Resource `json:"resource"`
+}
+
+// FetchResourceResult is all the workflow learns of a listing: counts.
+type FetchResourceResult struct {
+	Resource belvo.Resource `json:"resource"`
+	// Pages fetched by the attempt that finished (a resumed attempt counts
+	// only its own pages).
+	Pages int `json:"pages"`
+	// BelvoCount is the envelope's count on the last page read.
+	BelvoCount int `json:"belvo_count"`
+	// Stored is the number of the link's rows of this resource in the store.
+	Stored int `json:"stored"`
+}
+
+// fetchCursor is the heartbeat detail: where a retried attempt resumes, so a
+// crash at page 70 of 100 does not list pages 1–69 again.
+type fetchCursor struct {
+	NextURL string `json:"next_url"`
+	Page    int    `json:"page"`
+}
+
+// FetchResource lists every page of a resource for a link (page_size=1000)
+// and upserts each page into the store before asking for the next one, so
+// memory holds one page and a retry rewrites rows instead of adding them.
+func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (FetchResourceResult, error) {
+	log := activity.GetLogger(ctx)
+	next, err := a.Belvo.FirstPageURL(in.Resource, in.LinkID)
+	if err != nil {
+		return FetchResourceResult{}, classify(err)
+	}
+	page := 1
+	if activity.HasHeartbeatDetails(ctx) {
+		var c fetchCursor
+		if err := activity.GetHeartbeatDetails(ctx, &c); err == nil && c.NextURL != "" {
+			next, page = c.NextURL, c.Page
+			log.Info("resuming listing from heartbeat", "resource", in.Resource, "page", page)
+		}
+	}
+	res := FetchResourceResult{Resource: in.Resource}
+	for next != "" {
+		p, err := a.Belvo.ListPage(ctx, next)
+		if err != nil {
+			return res, classify(fmt.Errorf("list %s page %d of link %s: %w", in.Resource, page, in.LinkID, err))
+		}
+		rows := make([]store.Row, 0, len(p.Results))
+		for _, raw := range p.Results {
+			id, err := belvo.RowID(raw)
+			if err != nil {
+				return res, classify(fmt.Errorf("%s page %d: %w", in.Resource, page, err))
+			}
+			rows = append(rows, store.Row{ID: id, Data: raw})
+		}
+		if err := a.Store.UpsertRows(ctx, in.Resource, in.LinkID, rows); err != nil {
+			return res, err
+		}
+		res.Pages++
+		res.BelvoCount = p.Count
+		next = ""
+		if p.Next != nil {
+			next = *p.Next
+		}
+		page++
+		activity.RecordHeartbeat(ctx, fetchCursor{NextURL: next, Page: page})
+		if err := ctx.Err(); err != nil {
+			return res, errors.Join(fmt.Errorf("listing %s stopped at page %d", in.Resource, page), err)
+		}
+	}
+	if res.Stored, err = a.Store.Count(ctx, in.Resource, in.LinkID); err != nil {
+		return res, err
+	}
+	if err := a.Store.MarkFetched(ctx, in.LinkID, in.Resource, res.Stored); err != nil {
+		return res, err
+	}
+	log.Info("resource stored", "link_id", in.LinkID, "resource", in.Resource, "pages", res.Pages, "stored", res.Stored)
+	return res, nil
+}

@@ -1,0 +1,64 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/belvo-temporal/backbone/belvo"
+	"go.temporal.io/sdk/activity"
+)
+
+// RegisterLinkInput is what link registration needs. Username and Password
+// are bank credentials: issue #6 encrypts them in history; until then, prefer
+// the widget flow, where no credential passes through this product.
+type RegisterLinkInput struct {
+	Institution        string           `json:"institution"`
+	Username           string           `json:"username"`
+	Password           string           `json:"password"`
+	ExternalID         string           `json:"external_id,omitempty"`
+	AccessMode         string           `json:"access_mode,omitempty"`
+	FetchResources     []belvo.Resource `json:"fetch_resources"`
+	CredentialsStorage string           `json:"credentials_storage,omitempty"`
+}
+
+// LinkInfo is the non-sensitive part of a Belvo link.
+type LinkInfo struct {
+	LinkID         string           `json:"link_id"`
+	Institution    string           `json:"institution"`
+	ExternalID     string           `json:"external_id,omitempty"`
+	AccessMode     string           `json:"access_mode"`
+	Status         string           `json:"status"`
+	FetchResources []belvo.Resource `json:"fetch_resources"`
+}
+
+func linkInfo(l belvo.Link) LinkInfo {
+	info := LinkInfo{LinkID: l.ID, Institution: l.Institution, AccessMode: l.AccessMode, Status: l.Status, FetchResources: l.FetchResources}
+	if l.ExternalID != nil {
+		info.ExternalID = *l.ExternalID
+	}
+	return info
+}
+
+// RegisterLink creates the link at Belvo (POST /api/links/) and returns its id.
+func (a *Activities) RegisterLink(ctx context.Context, in RegisterLinkInput) (LinkInfo, error) {
+	l, err := a.Belvo.RegisterLink(ctx, belvo.RegisterLinkRequest{
+		Institution: in.Institution, Username: in.Username, Password: in.Password,
+		ExternalID: in.ExternalID, AccessMode: in.AccessMode, FetchResources: in.FetchResources,
+		CredentialsStorage: in.CredentialsStorage,
+	})
+	if err != nil {
+		return LinkInfo{}, classify(fmt.Errorf("register link at %s: %w", in.Institution, err))
+	}
+	activity.GetLogger(ctx).Info("link registered", "link_id", l.ID, "institution", l.Institution)
+	return linkInfo(l), nil
+}
+
+// GetLink reads a link (GET /api/links/{id}/): a fetch started by a webhook
+// learns from it which resources Belvo will send.
+func (a *Activities) GetLink(ctx context.Context, linkID string) (LinkInfo, error) {
+	l, err := a.Belvo.GetLink(ctx, linkID)
+	if err != nil {
+		return LinkInfo{}, classify(fmt.Errorf("get link %s: %w", linkID, err))
+	}
+	return linkInfo(l), nil
+}

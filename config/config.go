@@ -1,0 +1,125 @@
+// Package config reads the configuration contract of DESIGN.md from the
+// environment. Defaults serve the local stack; secrets are masked whenever the
+// configuration is printed.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is every setting the processes share.
+type Config struct {
+	TemporalAddress   string // TEMPORAL_ADDRESS
+	TemporalNamespace string // TEMPORAL_NAMESPACE
+	TaskQueue         string // TEMPORAL_TASK_QUEUE
+
+	BelvoBaseURL        string // BELVO_BASE_URL
+	BelvoSecretID       string // BELVO_SECRET_ID (secret)
+	BelvoSecretPassword string // BELVO_SECRET_PASSWORD (secret)
+	// WebhookAuthorization is the exact Authorization value Belvo sends with
+	// webhooks (BELVO_WEBHOOK_AUTHORIZATION, secret).
+	WebhookAuthorization string
+
+	StoreDSN          string // STORE_DSN: sqlite:<path> (default) or postgres://…
+	WebhookListenAddr string // WEBHOOK_LISTEN_ADDR, the bridge's listen address
+	SandboxListenAddr string // SANDBOX_LISTEN_ADDR, the emulator's listen address
+
+	// HistoricalFetchTimeout ends a historical fetch that is still missing
+	// webhooks (HISTORICAL_FETCH_TIMEOUT, a Go duration).
+	HistoricalFetchTimeout time.Duration
+
+	LogFormat string // LOG_FORMAT: console (default) or json
+	LogLevel  string // LOG_LEVEL: debug, info (default), warn, error
+}
+
+// Defaults for the local stack.
+const (
+	DefaultTemporalAddress      = "127.0.0.1:7233"
+	DefaultNamespace            = "default"
+	DefaultTaskQueue            = "belvo"
+	DefaultBelvoBaseURL         = "http://127.0.0.1:8090"
+	DefaultSecretID             = "sandbox-secret-id"
+	DefaultSecretPassword       = "sandbox-secret-password"
+	DefaultWebhookAuthorization = "Bearer local-webhook-secret"
+	DefaultStoreDSN             = "sqlite:.local/belvo.db"
+	DefaultWebhookListenAddr    = "127.0.0.1:8080"
+	DefaultSandboxListenAddr    = "127.0.0.1:8090"
+	DefaultHistoricalTimeout    = 24 * time.Hour
+)
+
+// FromEnv reads the configuration; it fails on values it cannot parse.
+func FromEnv() (Config, error) {
+	c := Config{
+		TemporalAddress:      env("TEMPORAL_ADDRESS", DefaultTemporalAddress),
+		TemporalNamespace:    env("TEMPORAL_NAMESPACE", DefaultNamespace),
+		TaskQueue:            env("TEMPORAL_TASK_QUEUE", DefaultTaskQueue),
+		BelvoBaseURL:         env("BELVO_BASE_URL", DefaultBelvoBaseURL),
+		BelvoSecretID:        env("BELVO_SECRET_ID", DefaultSecretID),
+		BelvoSecretPassword:  env("BELVO_SECRET_PASSWORD", DefaultSecretPassword),
+		WebhookAuthorization: env("BELVO_WEBHOOK_AUTHORIZATION", DefaultWebhookAuthorization),
+		StoreDSN:             env("STORE_DSN", DefaultStoreDSN),
+		WebhookListenAddr:    env("WEBHOOK_LISTEN_ADDR", DefaultWebhookListenAddr),
+		SandboxListenAddr:    env("SANDBOX_LISTEN_ADDR", DefaultSandboxListenAddr),
+		LogFormat:            env("LOG_FORMAT", "console"),
+		LogLevel:             env("LOG_LEVEL", "info"),
+	}
+	var err error
+	if c.HistoricalFetchTimeout, err = duration("HISTORICAL_FETCH_TIMEOUT", DefaultHistoricalTimeout); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+func duration(name string, def time.Duration) (time.Duration, error) {
+	v := env(name, "")
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("config: %s=%q is not a positive Go duration such as 30m or 24h", name, v)
+	}
+	return d, nil
+}
+
+// Mask hides a secret: only its length class shows, never a character.
+func Mask(s string) string {
+	if s == "" {
+		return "(unset)"
+	}
+	return "****"
+}
+
+// String prints the configuration with every secret masked.
+func (c Config) String() string {
+	return fmt.Sprintf("TEMPORAL_ADDRESS=%s TEMPORAL_NAMESPACE=%s TEMPORAL_TASK_QUEUE=%s BELVO_BASE_URL=%s "+
+		"BELVO_SECRET_ID=%s BELVO_SECRET_PASSWORD=%s BELVO_WEBHOOK_AUTHORIZATION=%s STORE_DSN=%s "+
+		"WEBHOOK_LISTEN_ADDR=%s SANDBOX_LISTEN_ADDR=%s HISTORICAL_FETCH_TIMEOUT=%s",
+		c.TemporalAddress, c.TemporalNamespace, c.TaskQueue, c.BelvoBaseURL,
+		Mask(c.BelvoSecretID), Mask(c.BelvoSecretPassword), Mask(c.WebhookAuthorization), maskDSN(c.StoreDSN),
+		c.WebhookListenAddr, c.SandboxListenAddr, c.HistoricalFetchTimeout)
+}
+
+// maskDSN hides a password in a postgres://user:password@host DSN.
+func maskDSN(dsn string) string {
+	at := strings.Index(dsn, "@")
+	scheme := strings.Index(dsn, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return dsn
+	}
+	userinfo := dsn[scheme+3 : at]
+	if i := strings.Index(userinfo, ":"); i >= 0 {
+		return dsn[:scheme+3] + userinfo[:i] + ":****" + dsn[at:]
+	}
+	return dsn
+}

@@ -1,0 +1,23 @@
+package config
+
+import (
+	"fmt"
+
+	"github.com/belvo-temporal/backbone/logging"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+)
+
+// DialTemporal connects to the configured Temporal frontend with the SDK's
+// logging sent through zap.
+func (c Config) DialTemporal(log *zap.Logger) (client.Client, error) {
+	cl, err := client.Dial(client.Options{
+		HostPort:  c.TemporalAddress,
+		Namespace: c.TemporalNamespace,
+		Logger:    logging.NewTemporal(log.Named("temporal")),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", c.TemporalAddress, c.TemporalNamespace, err)
+	}
+	return cl, nil
+}

@@ -1,0 +1,102 @@
+// Package starter starts the product's executions programmatically; the
+// starter command is a thin shell over it.
+package starter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/belvo-temporal/backbone/activities"
+	"github.com/belvo-temporal/backbone/workflows"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+)
+
+// Starter starts executions on one task queue.
+type Starter struct {
+	Client    client.Client
+	TaskQueue string
+	// FetchTimeout is given to historical fetches it starts (0: the default).
+	FetchTimeout time.Duration
+}
+
+// FetchLink starts (or, if a webhook already started it, signals) the
+// historical fetch of an existing link, e.g. one the Connect Widget created.
+// It returns the execution's workflow id. Calling it twice is harmless.
+func (s Starter) FetchLink(ctx context.Context, linkID string, req workflows.FetchRequest) (string, error) {
+	if linkID == "" {
+		return "", errors.New("starter: link id is required")
+	}
+	if len(req.Resources) == 0 {
+		return "", errors.New("starter: at least one resource to fetch is required")
+	}
+	id := workflows.HistoricalFetchWorkflowID(linkID)
+	sa := []temporal.SearchAttributeUpdate{workflows.LinkIDAttr.ValueSet(linkID)}
+	if req.Institution != "" {
+		sa = append(sa, workflows.InstitutionAttr.ValueSet(req.Institution))
+	}
+	_, err := s.Client.SignalWithStartWorkflow(ctx, id, workflows.FetchRequestSignal, req, client.StartWorkflowOptions{
+		ID: id, TaskQueue: s.TaskQueue, TypedSearchAttributes: temporal.NewSearchAttributes(sa...),
+	}, workflows.HistoricalFetchType, workflows.HistoricalFetchInput{LinkID: linkID, Timeout: s.FetchTimeout})
+	if err != nil {
+		return "", fmt.Errorf("starter: signal-with-start %s: %w", id, err)
+	}
+	return id, nil
+}
+
+// RegisterLink registers a link by the API and hands it to its historical
+// fetch, waiting for the registration (not the fetch) to finish. requestID is
+// the idempotency key: the same id twice registers one link and returns the
+// first result.
+func (s Starter) RegisterLink(ctx context.Context, requestID string, in activities.RegisterLinkInput) (workflows.LinkRegistrationResult, error) {
+	var res workflows.LinkRegistrationResult
+	if requestID == "" {
+		return res, errors.New("starter: a request id (idempotency key) is required")
+	}
+	id := workflows.LinkRegistrationWorkflowID(requestID)
+	run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: s.TaskQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.InstitutionAttr.ValueSet(in.Institution)),
+	}, workflows.LinkRegistrationType, workflows.LinkRegistrationInput{Link: in, FetchTimeout: s.FetchTimeout})
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &already):
+		run = s.Client.GetWorkflow(ctx, id, "") // finished earlier: read its result
+	case err != nil:
+		return res, fmt.Errorf("starter: start %s: %w", id, err)
+	}
+	if err := run.Get(ctx, &res); err != nil {
+		return res, fmt.Errorf("starter: %s: %w", id, err)
+	}
+	return res, nil
+}
+
+// WaitFetch waits for a link's historical fetch to end and returns its
+// final progress.
+func (s Starter) WaitFetch(ctx context.Context, linkID string) (workflows.Progress, error) {
+	var p workflows.Progress
+	err := s.Client.GetWorkflow(ctx, workflows.HistoricalFetchWorkflowID(linkID), "").Get(ctx, &p)
+	return p, err
+}
+
+// Progress queries a running (or finished) historical fetch.
+func (s Starter) Progress(ctx context.Context, linkID string) (workflows.Progress, error) {
+	var p workflows.Progress
+	v, err := s.Client.QueryWorkflow(ctx, workflows.HistoricalFetchWorkflowID(linkID), "", workflows.ProgressQuery)
+	if err != nil {
+		return p, fmt.Errorf("starter: query progress of link %s: %w", linkID, err)
+	}
+	return p, v.Get(&p)
+}
+
+// UIURL is the web UI page of an execution.
+func UIURL(uiBase, namespace, workflowID string) string {
+	return fmt.Sprintf("%s/namespaces/%s/workflows/%s", uiBase, url.PathEscape(namespace), url.PathEscape(workflowID))
+}

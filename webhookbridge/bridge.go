@@ -1,0 +1,239 @@
+// Package webhookbridge is the HTTP front door for Belvo's webhooks. It turns
+// every webhook into a durable Temporal signal and answers 202 only after
+// Temporal accepted it, so a 202 is a promise that nothing will be lost.
+package webhookbridge
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"sync/atomic"
+	"time"
+
+	"github.com/belvo-temporal/backbone/workflows"
+	"github.com/gorilla/mux"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+)
+
+// Signaler is the part of the Temporal client the bridge uses.
+type Signaler interface {
+	SignalWithStartWorkflow(ctx context.Context, workflowID, signalName string, signalArg any,
+		options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error)
+}
+
+// Options configure a Bridge.
+type Options struct {
+	Signaler  Signaler
+	TaskQueue string
+	// Authorization is the exact Authorization value Belvo sends.
+	Authorization string
+	// FetchTimeout is given to historical fetches the bridge starts.
+	FetchTimeout time.Duration
+	// DeliveryTimeout bounds the wait for Temporal, well inside Belvo's 5 s
+	// (default 4 s).
+	DeliveryTimeout time.Duration
+	// MaxBodyBytes limits a webhook body (default 1 MiB).
+	MaxBodyBytes int64
+	Logger       *zap.Logger
+}
+
+// Bridge serves POST /webhooks/belvo.
+type Bridge struct {
+	o        Options
+	authHash [32]byte
+	log      *zap.Logger
+
+	accepted, rejected, unrouted, failed atomic.Int64
+}
+
+// New builds a Bridge; it refuses an empty Authorization value, which would
+// let anyone in.
+func New(o Options) (*Bridge, error) {
+	if o.Signaler == nil || o.TaskQueue == "" {
+		return nil, errors.New("webhookbridge: a Temporal client and a task queue are required")
+	}
+	if o.Authorization == "" {
+		return nil, errors.New("webhookbridge: BELVO_WEBHOOK_AUTHORIZATION must be set; webhooks are authenticated by it")
+	}
+	if o.DeliveryTimeout <= 0 {
+		o.DeliveryTimeout = 4 * time.Second
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	return &Bridge{o: o, authHash: sha256.Sum256([]byte(o.Authorization)), log: o.Logger}, nil
+}
+
+// Handler routes the bridge's endpoints.
+func (b *Bridge) Handler() http.Handler {
+	r := mux.NewRouter()
+	r.HandleFunc("/webhooks/belvo", b.webhook).Methods(http.MethodPost)
+	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}).Methods(http.MethodGet)
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeJSON(w, http.StatusMethodNotAllowed, problem{Error: "method " + req.Method + " not allowed on " + req.URL.Path})
+	})
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeJSON(w, http.StatusNotFound, problem{Error: "no such endpoint: " + req.URL.Path})
+	})
+	return r
+}
+
+// Server wraps the handler in an http.Server with every timeout set, so slow
+// or hostile clients cannot hold connections open.
+func (b *Bridge) Server(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           b.Handler(),
+		ReadHeaderTimeout: 2 * time.Second,
+		ReadTimeout:       5 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+}
+
+// problem is the body of every error answer.
+type problem struct {
+	Error     string `json:"error"`
+	Field     string `json:"field,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// webhookBody is a Belvo webhook as received.
+type webhookBody struct {
+	WebhookID   string          `json:"webhook_id"`
+	WebhookType string          `json:"webhook_type"`
+	WebhookCode string          `json:"webhook_code"`
+	LinkID      string          `json:"link_id"`
+	RequestID   string          `json:"request_id"`
+	ExternalID  *string         `json:"external_id"`
+	Data        json.RawMessage `json:"data"`
+}
+
+// requestIDPattern finds a request id in a body that is not valid JSON, so
+// even a 400 for malformed JSON can carry it, as Belvo asks.
+var requestIDPattern = regexp.MustCompile(`"request_id"\s*:\s*"([^"\\]{1,128})"`)
+
+func (b *Bridge) webhook(w http.ResponseWriter, r *http.Request) {
+	// Constant time, and on equal-length digests: neither the content nor
+	// the length of the expected value leaks through timing.
+	got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
+	if subtle.ConstantTimeCompare(got[:], b.authHash[:]) != 1 {
+		b.rejected.Add(1)
+		b.log.Warn("webhook rejected: bad or missing Authorization", zap.String("remote", r.RemoteAddr))
+		writeJSON(w, http.StatusUnauthorized, problem{Error: "missing or invalid Authorization header"})
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			b.rejected.Add(1)
+			writeJSON(w, http.StatusUnsupportedMediaType, problem{Error: "Content-Type must be application/json, got " + ct})
+			return
+		}
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, b.o.MaxBodyBytes))
+	if err != nil {
+		b.rejected.Add(1)
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeJSON(w, http.StatusRequestEntityTooLarge, problem{Error: fmt.Sprintf("body larger than %d bytes", b.o.MaxBodyBytes)})
+			return
+		}
+		writeJSON(w, http.StatusBadRequest, problem{Error: "could not read body: " + err.Error()})
+		return
+	}
+	var body webhookBody
+	if err := json.Unmarshal(raw, &body); err != nil {
+		b.rejected.Add(1)
+		reqID := ""
+		if m := requestIDPattern.FindSubmatch(raw); m != nil {
+			reqID = string(m[1])
+		}
+		b.log.Warn("webhook rejected: malformed JSON", zap.String("request_id", reqID), zap.Error(err))
+		writeJSON(w, http.StatusBadRequest, problem{Error: "malformed JSON: " + err.Error(), RequestID: reqID})
+		return
+	}
+	if field := missingField(body); field != "" {
+		b.rejected.Add(1)
+		b.log.Warn("webhook rejected: missing field", zap.String("field", field), zap.String("webhook_id", body.WebhookID), zap.String("request_id", body.RequestID))
+		writeJSON(w, http.StatusBadRequest, problem{Error: "missing required field " + field, Field: field, RequestID: body.RequestID})
+		return
+	}
+	b.deliver(w, r, body)
+}
+
+// missingField names the first required field that is absent.
+func missingField(b webhookBody) string {
+	switch {
+	case b.WebhookID == "":
+		return "webhook_id"
+	case b.WebhookType == "":
+		return "webhook_type"
+	case b.WebhookCode == "":
+		return "webhook_code"
+	case b.WebhookCode == "historical_update" && b.LinkID == "":
+		return "link_id"
+	case b.LinkID == "" && b.RequestID == "":
+		return "link_id or request_id"
+	}
+	return ""
+}
+
+// deliver signals the execution the webhook belongs to, starting it when it
+// does not exist yet (the webhook-first race), and answers 202 only once
+// Temporal has accepted the signal.
+func (b *Bridge) deliver(w http.ResponseWriter, r *http.Request, body webhookBody) {
+	log := b.log.With(zap.String("webhook_id", body.WebhookID), zap.String("webhook_type", body.WebhookType),
+		zap.String("webhook_code", body.WebhookCode), zap.String("link_id", body.LinkID), zap.String("request_id", body.RequestID))
+	ev := workflows.WebhookEvent{WebhookID: body.WebhookID, Type: body.WebhookType, Code: body.WebhookCode,
+		LinkID: body.LinkID, RequestID: body.RequestID}
+	if body.ExternalID != nil {
+		ev.ExternalID = *body.ExternalID
+	}
+	if body.WebhookCode != "historical_update" {
+		// Async requests and recurrent-link webhooks get their executions in
+		// issue #3; until then they are acknowledged, logged and counted, so
+		// Belvo does not retry them forever.
+		b.unrouted.Add(1)
+		log.Warn("webhook accepted but not routed: no execution handles this code yet")
+		writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted", "routed": false, "request_id": body.RequestID})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), b.o.DeliveryTimeout)
+	defer cancel()
+	id := workflows.HistoricalFetchWorkflowID(body.LinkID)
+	start := time.Now()
+	_, err := b.o.Signaler.SignalWithStartWorkflow(ctx, id, workflows.WebhookSignal, ev, client.StartWorkflowOptions{
+		ID: id, TaskQueue: b.o.TaskQueue,
+		TypedSearchAttributes: temporalAttrs(body.LinkID),
+	}, workflows.HistoricalFetchType, workflows.HistoricalFetchInput{LinkID: body.LinkID, Timeout: b.o.FetchTimeout})
+	if err != nil {
+		b.failed.Add(1)
+		log.Error("webhook not delivered to Temporal; answering 503 so Belvo retries", zap.Duration("elapsed", time.Since(start)), zap.Error(err))
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, problem{Error: "could not record the webhook durably; retry later", RequestID: body.RequestID})
+		return
+	}
+	b.accepted.Add(1)
+	log.Info("webhook delivered", zap.String("workflow_id", id), zap.Duration("elapsed", time.Since(start)))
+	writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted", "workflow_id": id, "request_id": body.RequestID})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,68 @@
+// Package worker runs the product's Temporal worker: it registers every
+// workflow and activity on the task queue and stops gracefully, letting
+// running activities finish.
+package worker
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/belvo-temporal/backbone/activities"
+	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/config"
+	"github.com/belvo-temporal/backbone/store"
+	"github.com/belvo-temporal/backbone/workflows"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"go.uber.org/zap"
+)
+
+// Register registers every workflow (under its stable type name) and every
+// activity on r.
+func Register(r sdkworker.Registry, a *activities.Activities) {
+	r.RegisterWorkflowWithOptions(workflows.HistoricalFetch, workflow.RegisterOptions{Name: workflows.HistoricalFetchType})
+	r.RegisterWorkflowWithOptions(workflows.LinkRegistration, workflow.RegisterOptions{Name: workflows.LinkRegistrationType})
+	r.RegisterActivity(a)
+}
+
+// New builds a worker on taskQueue with everything registered.
+func New(c client.Client, taskQueue string, a *activities.Activities) sdkworker.Worker {
+	w := sdkworker.New(c, taskQueue, sdkworker.Options{
+		// Activities get this long to finish their current page on shutdown.
+		WorkerStopTimeout: 20 * time.Second,
+	})
+	Register(w, a)
+	return w
+}
+
+// Run connects everything the configuration names and runs a worker until
+// ctx is cancelled (SIGINT/SIGTERM in the command).
+func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
+	log.Info("worker starting", zap.Stringer("config", cfg))
+	st, err := store.Open(ctx, cfg.StoreDSN)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	bc, err := belvo.New(belvo.Options{BaseURL: cfg.BelvoBaseURL, SecretID: cfg.BelvoSecretID, SecretPassword: cfg.BelvoSecretPassword})
+	if err != nil {
+		return err
+	}
+	c, err := cfg.DialTemporal(log)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	w := New(c, cfg.TaskQueue, &activities.Activities{Belvo: bc, Store: st, Temporal: c})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker on task queue %s: %w", cfg.TaskQueue, err)
+	}
+	log.Info("worker polling", zap.String("task_queue", cfg.TaskQueue), zap.String("temporal", cfg.TemporalAddress))
+	<-ctx.Done()
+	log.Info("worker stopping: finishing running activities")
+	w.Stop()
+	log.Info("worker stopped")
+	return nil
+}

@@ -1,0 +1,289 @@
+package workflows
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/belvo-temporal/backbone/activities"
+	"github.com/belvo-temporal/backbone/belvo"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// HistoricalFetch waits for each requested resource's historical_update
+// webhook and, on each, lists the resource into the store. It completes when
+// every expected resource is stored, and fails visibly (BelvoStatus
+// "timed_out", error naming the missing resources) after its timeout.
+func HistoricalFetch(ctx workflow.Context, in HistoricalFetchInput) (Progress, error) {
+	return newHistoricalFetch(in).run(ctx)
+}
+
+// historicalFetch is the execution's state.
+type historicalFetch struct {
+	in       HistoricalFetchInput
+	progress Progress
+	// expectedKnown is false until a FetchRequest or the link itself told
+	// which resources Belvo will send.
+	expectedKnown bool
+	seen          map[string]bool
+	inFlight      map[belvo.Resource]bool
+	// again marks a resource whose webhook came while it was being listed:
+	// it is listed once more afterwards.
+	again map[belvo.Resource]bool
+}
+
+func newHistoricalFetch(in HistoricalFetchInput) *historicalFetch {
+	if in.Timeout <= 0 {
+		in.Timeout = DefaultHistoricalFetchTimeout
+	}
+	return &historicalFetch{
+		in:       in,
+		progress: Progress{LinkID: in.LinkID, Status: StatusWaiting, Resources: map[belvo.Resource]*ResourceProgress{}},
+		seen:     map[string]bool{}, inFlight: map[belvo.Resource]bool{}, again: map[belvo.Resource]bool{},
+	}
+}
+
+var fetchRetry = &temporal.RetryPolicy{
+	InitialInterval:    3 * time.Second, // Belvo's advice: 3 s base, factor 2
+	BackoffCoefficient: 2,
+	MaximumInterval:    2 * time.Minute,
+	MaximumAttempts:    10,
+}
+
+func (h *historicalFetch) run(ctx workflow.Context) (Progress, error) {
+	if h.in.LinkID == "" {
+		return h.progress, temporal.NewNonRetryableApplicationError("historical fetch needs a link id", "InvalidInput", nil)
+	}
+	log := workflow.GetLogger(ctx)
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return h.progress, nil }); err != nil {
+		return h.progress, err
+	}
+	if _, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(LinkIDAttr); !ok {
+		// Starters set it at start; an execution started another way still
+		// gets it, so every fetch can be found by link id.
+		if err := workflow.UpsertTypedSearchAttributes(ctx, LinkIDAttr.ValueSet(h.in.LinkID)); err != nil {
+			log.Warn("link id search attribute not set", "error", err)
+		}
+	}
+	webhooks := workflow.GetSignalChannel(ctx, WebhookSignal)
+	requests := workflow.GetSignalChannel(ctx, FetchRequestSignal)
+
+	// A starter's SignalWithStart puts its request in the first task; take it
+	// before deciding whether Belvo must be asked what the link will send.
+	var req FetchRequest
+	for requests.ReceiveAsync(&req) {
+		h.onRequest(ctx, req)
+	}
+	if !h.expectedKnown {
+		h.learnFromLink(ctx)
+	}
+
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var req FetchRequest
+			requests.Receive(ctx, &req)
+			h.onRequest(ctx, req)
+		}
+	})
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var ev WebhookEvent
+			webhooks.Receive(ctx, &ev)
+			h.onWebhook(ctx, ev)
+		}
+	})
+
+	// Done only when nothing is left unread or in flight, so no signal that
+	// reached the execution is dropped when it completes.
+	done := func() bool {
+		return webhooks.Len() == 0 && requests.Len() == 0 && len(h.inFlight) == 0 && (h.failed() || h.complete())
+	}
+	ok, err := workflow.AwaitWithTimeout(ctx, h.in.Timeout, done)
+	if err != nil {
+		return h.progress, err
+	}
+	switch {
+	case !ok:
+		h.setStatus(ctx, StatusTimedOut)
+		msg := fmt.Sprintf("historical fetch of link %s timed out after %s; %s", h.in.LinkID, h.in.Timeout, h.missing())
+		log.Warn(msg)
+		return h.progress, temporal.NewNonRetryableApplicationError(msg, "HistoricalFetchTimedOut", nil, h.progress)
+	case h.failed():
+		h.setStatus(ctx, StatusFailed)
+		return h.progress, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("historical fetch of link %s failed: %s", h.in.LinkID, h.failures()), "HistoricalFetchFailed", nil, h.progress)
+	}
+	h.setStatus(ctx, StatusCompleted)
+	log.Info("historical fetch completed", "link_id", h.in.LinkID)
+	return h.progress, nil
+}
+
+// onRequest merges what the app asked for.
+func (h *historicalFetch) onRequest(ctx workflow.Context, r FetchRequest) {
+	h.expect(r.Resources)
+	h.describe(ctx, r.ExternalID, r.Institution)
+}
+
+// learnFromLink asks Belvo which resources the link fetches, for executions
+// the bridge started before the app asked for anything (widget flow).
+func (h *historicalFetch) learnFromLink(ctx workflow.Context) {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second, RetryPolicy: fetchRetry,
+	})
+	var a *activities.Activities
+	var info activities.LinkInfo
+	if err := workflow.ExecuteActivity(actx, a.GetLink, h.in.LinkID).Get(ctx, &info); err != nil {
+		// Not fatal: a FetchRequest can still say what to expect, and the
+		// timeout reports the execution if nothing does.
+		workflow.GetLogger(ctx).Warn("could not read the link; waiting for a fetch request", "link_id", h.in.LinkID, "error", err)
+		return
+	}
+	h.expect(info.FetchResources)
+	h.describe(ctx, info.ExternalID, info.Institution)
+}
+
+func (h *historicalFetch) expect(rs []belvo.Resource) {
+	if len(rs) == 0 {
+		return
+	}
+	h.expectedKnown = true
+	for _, r := range rs {
+		if !slices.Contains(h.progress.Expected, r) {
+			h.progress.Expected = append(h.progress.Expected, r)
+		}
+		if h.progress.Resources[r] == nil {
+			h.progress.Resources[r] = &ResourceProgress{State: StateWaiting}
+		}
+	}
+}
+
+// describe records the external id and institution, once, as search
+// attributes so the execution can be found by them in the web UI.
+func (h *historicalFetch) describe(ctx workflow.Context, externalID, institution string) {
+	var upd []temporal.SearchAttributeUpdate
+	if externalID != "" && h.progress.ExternalID == "" {
+		h.progress.ExternalID = externalID
+		upd = append(upd, ExternalIDAttr.ValueSet(externalID))
+	}
+	if institution != "" && h.progress.Institution == "" {
+		h.progress.Institution = institution
+		upd = append(upd, InstitutionAttr.ValueSet(institution))
+	}
+	if len(upd) > 0 {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, upd...); err != nil {
+			workflow.GetLogger(ctx).Warn("search attributes not set", "error", err)
+		}
+	}
+}
+
+func (h *historicalFetch) setStatus(ctx workflow.Context, s string) {
+	h.progress.Status = s
+	if err := workflow.UpsertTypedSearchAttributes(ctx, StatusAttr.ValueSet(s)); err != nil {
+		workflow.GetLogger(ctx).Warn("status search attribute not set", "error", err)
+	}
+}
+
+// onWebhook handles one delivery: duplicates are counted and dropped, a
+// historical_update lists its resource.
+func (h *historicalFetch) onWebhook(ctx workflow.Context, ev WebhookEvent) {
+	log := workflow.GetLogger(ctx)
+	h.progress.Webhooks++
+	if h.seen[ev.DedupeKey()] {
+		h.progress.DuplicateWebhooks++
+		log.Info("duplicate webhook ignored", "webhook_id", ev.WebhookID, "webhook_type", ev.Type)
+		return
+	}
+	h.seen[ev.DedupeKey()] = true
+	r := belvo.Resource(ev.Type)
+	if ev.Code != "historical_update" || !r.Valid() {
+		h.progress.IgnoredWebhooks++
+		log.Warn("webhook not handled by a historical fetch", "webhook_type", ev.Type, "webhook_code", ev.Code)
+		return
+	}
+	h.describe(ctx, ev.ExternalID, "")
+	if h.progress.Resources[r] == nil {
+		// Not announced, but Belvo has data: store it rather than lose it.
+		h.progress.Resources[r] = &ResourceProgress{State: StateWaiting}
+	}
+	if h.inFlight[r] {
+		h.again[r] = true
+		return
+	}
+	h.inFlight[r] = true
+	workflow.Go(ctx, func(ctx workflow.Context) { h.fetch(ctx, r) })
+}
+
+// fetch lists a resource, then again while webhooks for it came meanwhile.
+func (h *historicalFetch) fetch(ctx workflow.Context, r belvo.Resource) {
+	defer delete(h.inFlight, r)
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Hour,
+		HeartbeatTimeout:    2 * time.Minute,
+		RetryPolicy:         fetchRetry,
+	})
+	var a *activities.Activities
+	for {
+		p := h.progress.Resources[r]
+		p.State = StateFetching
+		var res activities.FetchResourceResult
+		err := workflow.ExecuteActivity(actx, a.FetchResource, activities.FetchResourceInput{LinkID: h.in.LinkID, Resource: r}).Get(ctx, &res)
+		p.Fetches++
+		if err != nil {
+			p.State, p.Error = StateFailed, err.Error()
+			return
+		}
+		p.State, p.Stored, p.Pages, p.Error = StateStored, res.Stored, p.Pages+res.Pages, ""
+		if !h.again[r] {
+			return
+		}
+		delete(h.again, r)
+	}
+}
+
+func (h *historicalFetch) complete() bool {
+	if !h.expectedKnown {
+		return false
+	}
+	for _, r := range h.progress.Expected {
+		if h.progress.Resources[r].State != StateStored {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *historicalFetch) failed() bool {
+	for _, p := range h.progress.Resources {
+		if p.State == StateFailed {
+			return true
+		}
+	}
+	return false
+}
+
+// missing explains what a timed-out execution was still waiting for.
+func (h *historicalFetch) missing() string {
+	if !h.expectedKnown {
+		return "no fetch request arrived and the link could not be read, so the expected resources are unknown"
+	}
+	var waiting []string
+	for _, r := range h.progress.Expected {
+		if p := h.progress.Resources[r]; p.State != StateStored {
+			waiting = append(waiting, fmt.Sprintf("%s (%s)", r, p.State))
+		}
+	}
+	return "still waiting for: " + strings.Join(waiting, ", ")
+}
+
+func (h *historicalFetch) failures() string {
+	var out []string
+	for _, r := range slices.Sorted(maps.Keys(h.progress.Resources)) {
+		if p := h.progress.Resources[r]; p.State == StateFailed {
+			out = append(out, fmt.Sprintf("%s: %s", r, p.Error))
+		}
+	}
+	return strings.Join(out, "; ")
+}

@@ -1,0 +1,78 @@
+package workflows
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/belvo-temporal/backbone/activities"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// LinkRegistrationInput registers a link by the API and hands it over to its
+// historical fetch.
+type LinkRegistrationInput struct {
+	Link         activities.RegisterLinkInput `json:"link"`
+	FetchTimeout time.Duration                `json:"fetch_timeout,omitempty"`
+}
+
+// LinkRegistrationResult names the link and its historical fetch execution.
+type LinkRegistrationResult struct {
+	LinkID          string `json:"link_id"`
+	FetchWorkflowID string `json:"fetch_workflow_id"`
+}
+
+// LinkRegistration registers a link at Belvo, then starts (or signals, when an
+// early webhook already started it) the link's HistoricalFetch with what was
+// asked. The hand-over is an activity doing SignalWithStart, so it survives a
+// crash between the two steps.
+func LinkRegistration(ctx workflow.Context, in LinkRegistrationInput) (LinkRegistrationResult, error) {
+	return (&linkRegistration{in: in}).run(ctx)
+}
+
+type linkRegistration struct {
+	in LinkRegistrationInput
+}
+
+func (r *linkRegistration) run(ctx workflow.Context) (LinkRegistrationResult, error) {
+	if r.in.Link.Institution == "" || r.in.Link.Username == "" {
+		return LinkRegistrationResult{}, temporal.NewNonRetryableApplicationError("link registration needs an institution and a username", "InvalidInput", nil)
+	}
+	var a *activities.Activities
+	// POST /api/links/ is not idempotent: a retry after a lost answer could
+	// create a second link, so it gets few attempts (issue #5 refines this).
+	regCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 3 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
+	})
+	var info activities.LinkInfo
+	if err := workflow.ExecuteActivity(regCtx, a.RegisterLink, r.in.Link).Get(ctx, &info); err != nil {
+		return LinkRegistrationResult{}, fmt.Errorf("register link: %w", err)
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, LinkIDAttr.ValueSet(info.LinkID), InstitutionAttr.ValueSet(info.Institution)); err != nil {
+		workflow.GetLogger(ctx).Warn("search attributes not set", "error", err)
+	}
+	fetchID := HistoricalFetchWorkflowID(info.LinkID)
+	signal, err := json.Marshal(FetchRequest{Resources: r.in.Link.FetchResources, ExternalID: r.in.Link.ExternalID, Institution: info.Institution})
+	if err != nil {
+		return LinkRegistrationResult{}, err
+	}
+	input, err := json.Marshal(HistoricalFetchInput{LinkID: info.LinkID, Timeout: r.in.FetchTimeout})
+	if err != nil {
+		return LinkRegistrationResult{}, err
+	}
+	startCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+	})
+	err = workflow.ExecuteActivity(startCtx, a.SignalWithStart, activities.SignalWithStartInput{
+		WorkflowID: fetchID, WorkflowType: HistoricalFetchType, TaskQueue: workflow.GetInfo(ctx).TaskQueueName,
+		SignalName: FetchRequestSignal, Signal: signal, Input: input,
+		Keywords: map[string]string{LinkIDAttr.GetName(): info.LinkID, InstitutionAttr.GetName(): info.Institution},
+	}).Get(ctx, nil)
+	if err != nil {
+		return LinkRegistrationResult{}, fmt.Errorf("start historical fetch %s: %w", fetchID, err)
+	}
+	return LinkRegistrationResult{LinkID: info.LinkID, FetchWorkflowID: fetchID}, nil
+}

@@ -1,0 +1,84 @@
+// Package workflows holds the deterministic workflow code: one execution per
+// link's historical fetch and one per API link registration. Workflows only
+// decide; every side effect is an activity.
+package workflows
+
+import (
+	"time"
+
+	"github.com/belvo-temporal/backbone/belvo"
+)
+
+// DefaultHistoricalFetchTimeout ends a fetch still missing webhooks.
+const DefaultHistoricalFetchTimeout = 24 * time.Hour
+
+// HistoricalFetchInput starts a link's historical fetch. Whoever starts the
+// execution first (the bridge on an early webhook, or the starter) provides
+// it; what the app asked for arrives by FetchRequestSignal.
+type HistoricalFetchInput struct {
+	LinkID  string        `json:"link_id"`
+	Timeout time.Duration `json:"timeout,omitempty"`
+}
+
+// FetchRequest is what the app asked Belvo to fetch for the link.
+type FetchRequest struct {
+	Resources   []belvo.Resource `json:"resources"`
+	ExternalID  string           `json:"external_id,omitempty"`
+	Institution string           `json:"institution,omitempty"`
+}
+
+// WebhookEvent is the part of a Belvo webhook the workflows need; the
+// webhook's data object stays out of history.
+type WebhookEvent struct {
+	WebhookID  string `json:"webhook_id"`
+	Type       string `json:"webhook_type"`
+	Code       string `json:"webhook_code"`
+	LinkID     string `json:"link_id,omitempty"`
+	RequestID  string `json:"request_id,omitempty"`
+	ExternalID string `json:"external_id,omitempty"`
+}
+
+// DedupeKey identifies one webhook across Belvo's retries. Belvo does not
+// promise webhook_id is stable across retries, so the key also carries what
+// the webhook is about.
+func (e WebhookEvent) DedupeKey() string {
+	return e.WebhookID + "|" + e.Type + "|" + e.Code + "|" + e.LinkID + "|" + e.RequestID
+}
+
+// Resource states reported by the progress query.
+const (
+	StateWaiting  = "waiting for webhook"
+	StateFetching = "fetching"
+	StateStored   = "stored"
+	StateFailed   = "failed"
+)
+
+// Execution statuses (also the BelvoStatus search attribute).
+const (
+	StatusWaiting   = "waiting"
+	StatusCompleted = "completed"
+	StatusTimedOut  = "timed_out"
+	StatusFailed    = "failed"
+)
+
+// ResourceProgress is one resource's state.
+type ResourceProgress struct {
+	State   string `json:"state"`
+	Stored  int    `json:"stored"`
+	Pages   int    `json:"pages"`
+	Fetches int    `json:"fetches"`
+	Error   string `json:"error,omitempty"`
+}
+
+// Progress is the progress query's answer and the workflow's result.
+type Progress struct {
+	LinkID            string                               `json:"link_id"`
+	ExternalID        string                               `json:"external_id,omitempty"`
+	Institution       string                               `json:"institution,omitempty"`
+	Status            string                               `json:"status"`
+	Expected          []belvo.Resource                     `json:"expected"`
+	Resources         map[belvo.Resource]*ResourceProgress `json:"resources"`
+	Webhooks          int                                  `json:"webhooks"`
+	DuplicateWebhooks int                                  `json:"duplicate_webhooks"`
+	IgnoredWebhooks   int                                  `json:"ignored_webhooks"`
+}
