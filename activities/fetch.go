@@ -90,3 +90,15 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 	log.Info("resource stored", "link_id", in.LinkID, "resource", in.Resource, "pages", res.Pages, "stored", res.Stored)
 	return res, nil
 }
+
+// StoredResources lists the resources already stored completely for a link
+// (by any earlier execution), with their row counts. A fetch started after
+// an earlier one finished uses it instead of waiting for webhooks that Belvo
+// will not send again.
+func (a *Activities) StoredResources(ctx context.Context, linkID string) (map[belvo.Resource]int, error) {
+	m, err := a.Store.Fetched(ctx, linkID)
+	if err != nil {
+		return nil, fmt.Errorf("read stored resources of link %s: %w", linkID, err)
+	}
+	return m, nil
+}

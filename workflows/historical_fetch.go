@@ -77,6 +77,7 @@ func (h *historicalFetch) run(ctx workflow.Context) (Progress, error) {
 	for requests.ReceiveAsync(&req) {
 		h.onRequest(ctx, req)
 	}
+	h.loadStored(ctx)
 	if !h.expectedKnown {
 		h.learnFromLink(ctx)
 	}
@@ -125,6 +126,24 @@ func (h *historicalFetch) run(ctx workflow.Context) (Progress, error) {
 func (h *historicalFetch) onRequest(ctx workflow.Context, r FetchRequest) {
 	h.expect(r.Resources)
 	h.describe(ctx, r.ExternalID, r.Institution)
+}
+
+// loadStored marks the resources an earlier execution already stored for
+// this link: Belvo sends a historical_update once, so an app that asks after
+// the first execution finished must not wait for it again.
+func (h *historicalFetch) loadStored(ctx workflow.Context) {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second, RetryPolicy: fetchRetry,
+	})
+	var a *activities.Activities
+	var stored map[belvo.Resource]int
+	if err := workflow.ExecuteActivity(actx, a.StoredResources, h.in.LinkID).Get(ctx, &stored); err != nil {
+		workflow.GetLogger(ctx).Warn("could not read what is already stored; waiting for webhooks", "link_id", h.in.LinkID, "error", err)
+		return
+	}
+	for r, n := range stored {
+		h.progress.Resources[r] = &ResourceProgress{State: StateStored, Stored: n}
+	}
 }
 
 // learnFromLink asks Belvo which resources the link fetches, for executions

@@ -1,0 +1,185 @@
+// Package integration runs the product's flows end to end against a real
+// Temporal dev server (the pinned CLI, started by the tests), the Belvo
+// sandbox emulator and the webhook bridge over real HTTP, and a real SQLite
+// store.
+package integration
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/belvo-temporal/backbone/activities"
+	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/internal/testenv"
+	"github.com/belvo-temporal/backbone/logging"
+	"github.com/belvo-temporal/backbone/sandbox"
+	"github.com/belvo-temporal/backbone/starter"
+	"github.com/belvo-temporal/backbone/store"
+	"github.com/belvo-temporal/backbone/webhookbridge"
+	"github.com/belvo-temporal/backbone/worker"
+	"github.com/belvo-temporal/backbone/workflows"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+)
+
+const webhookAuth = "Bearer integration-webhook-secret"
+
+var (
+	serverOnce sync.Once
+	server     *testsuite.DevServer
+	serverErr  error
+)
+
+// devServer starts one dev server for the package (it takes seconds) with
+// the product's search attributes registered.
+func devServer(t *testing.T) *testsuite.DevServer {
+	t.Helper()
+	cli := testenv.TemporalCLI(t)
+	serverOnce.Do(func() {
+		args := []string{}
+		for _, k := range workflows.SearchAttributes() {
+			args = append(args, "--search-attribute", k.GetName()+"=Keyword")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		server, serverErr = testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+			ExistingPath: cli,
+			LogLevel:     "error",
+			ExtraArgs:    args,
+			ClientOptions: &client.Options{
+				Logger: logging.NewTemporal(zap.NewNop()),
+			},
+		})
+	})
+	if serverErr != nil {
+		t.Fatalf("start Temporal dev server with %s: %v", cli, serverErr)
+	}
+	return server
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if server != nil {
+		_ = server.Stop()
+	}
+	os.Exit(code)
+}
+
+// stack is one test's private product: its own task queue, store, sandbox,
+// bridge and worker, sharing the package's dev server.
+type stack struct {
+	t       *testing.T
+	client  client.Client
+	store   store.Store
+	sandbox *sandbox.Server
+	sbURL   string
+	bridge  *httptest.Server
+	starter starter.Starter
+	belvo   *belvo.Client
+}
+
+func newStack(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration) *stack {
+	t.Helper()
+	srv := devServer(t)
+	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
+	taskQueue := "it-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
+
+	c, err := client.Dial(client.Options{HostPort: srv.FrontendHostPort(), Logger: logging.NewTemporal(log)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "store.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+
+	br, err := webhookbridge.New(webhookbridge.Options{Signaler: c, TaskQueue: taskQueue, Authorization: webhookAuth,
+		FetchTimeout: fetchTimeout, Logger: log.Named("bridge")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bridgeSrv := httptest.NewServer(br.Handler())
+	t.Cleanup(bridgeSrv.Close)
+
+	sb.WebhookURL = bridgeSrv.URL + "/webhooks/belvo"
+	sb.WebhookAuthorization = webhookAuth
+	sb.Logger = log.Named("sandbox")
+	emu := sandbox.New(sb)
+	sbSrv := httptest.NewServer(emu.Handler())
+	t.Cleanup(func() { emu.Close(); sbSrv.Close() })
+
+	bc, err := belvo.New(belvo.Options{BaseURL: sbSrv.URL, SecretID: "sandbox-secret-id", SecretPassword: "sandbox-secret-password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := worker.New(c, taskQueue, &activities.Activities{Belvo: bc, Store: st, Temporal: c})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+
+	return &stack{t: t, client: c, store: st, sandbox: emu, sbURL: sbSrv.URL, bridge: bridgeSrv, belvo: bc,
+		starter: starter.Starter{Client: c, TaskQueue: taskQueue, FetchTimeout: fetchTimeout}}
+}
+
+// ctx bounds a test step.
+func (s *stack) ctx(d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	s.t.Cleanup(cancel)
+	return ctx
+}
+
+// assertStored checks that the store holds exactly what the sandbox has for
+// each of the link's fetched resources, and returns the counts.
+func (s *stack) assertStored(linkID string) sandbox.ExpectedCounts {
+	s.t.Helper()
+	want, ok := s.sandbox.Expected(linkID)
+	if !ok {
+		s.t.Fatalf("sandbox does not know link %s", linkID)
+	}
+	for r, n := range want {
+		got, err := s.store.Count(context.Background(), r, linkID)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		if got != n {
+			s.t.Errorf("%s: store has %d rows, sandbox has %d", r, got, n)
+		}
+	}
+	return want
+}
+
+// registerLink runs the API flow and waits for the fetch to end.
+func (s *stack) registerLink(external string) (workflows.LinkRegistrationResult, workflows.Progress, error) {
+	s.t.Helper()
+	reg, err := s.starter.RegisterLink(s.ctx(time.Minute), "req-"+external, activities.RegisterLinkInput{
+		Institution: "erebor_mx_retail", Username: sandbox.SandboxUsername, Password: sandbox.SandboxPassword,
+		ExternalID: external, AccessMode: "single", FetchResources: []belvo.Resource{belvo.Accounts, belvo.Transactions, belvo.Owners},
+	})
+	if err != nil {
+		s.t.Fatalf("register link: %v", err)
+	}
+	p, err := s.starter.WaitFetch(s.ctx(2*time.Minute), reg.LinkID)
+	return reg, p, err
+}
+
+func describe(p workflows.Progress) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "status=%s webhooks=%d duplicates=%d", p.Status, p.Webhooks, p.DuplicateWebhooks)
+	for r, rp := range p.Resources {
+		fmt.Fprintf(&b, " %s=%+v", r, *rp)
+	}
+	return b.String()
+}
