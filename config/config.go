@@ -15,6 +15,9 @@ type Config struct {
 	TemporalAddress   string // TEMPORAL_ADDRESS
 	TemporalNamespace string // TEMPORAL_NAMESPACE
 	TaskQueue         string // TEMPORAL_TASK_QUEUE
+	// TemporalUIURL is the web UI's base URL, for links printed to people
+	// (TEMPORAL_UI_URL).
+	TemporalUIURL string
 
 	BelvoBaseURL        string // BELVO_BASE_URL
 	BelvoSecretID       string // BELVO_SECRET_ID (secret)
@@ -40,6 +43,7 @@ const (
 	DefaultTemporalAddress      = "127.0.0.1:7233"
 	DefaultNamespace            = "default"
 	DefaultTaskQueue            = "belvo"
+	DefaultTemporalUIURL        = "http://127.0.0.1:8233"
 	DefaultBelvoBaseURL         = "http://127.0.0.1:8090"
 	DefaultSecretID             = "sandbox-secret-id"
 	DefaultSecretPassword       = "sandbox-secret-password"
@@ -56,6 +60,7 @@ func FromEnv() (Config, error) {
 		TemporalAddress:      env("TEMPORAL_ADDRESS", DefaultTemporalAddress),
 		TemporalNamespace:    env("TEMPORAL_NAMESPACE", DefaultNamespace),
 		TaskQueue:            env("TEMPORAL_TASK_QUEUE", DefaultTaskQueue),
+		TemporalUIURL:        strings.TrimRight(env("TEMPORAL_UI_URL", DefaultTemporalUIURL), "/"),
 		BelvoBaseURL:         env("BELVO_BASE_URL", DefaultBelvoBaseURL),
 		BelvoSecretID:        env("BELVO_SECRET_ID", DefaultSecretID),
 		BelvoSecretPassword:  env("BELVO_SECRET_PASSWORD", DefaultSecretPassword),
@@ -92,7 +97,7 @@ func duration(name string, def time.Duration) (time.Duration, error) {
 	return d, nil
 }
 
-// Mask hides a secret: only its length class shows, never a character.
+// Mask hides a secret: it shows only whether the value is set.
 func Mask(s string) string {
 	if s == "" {
 		return "(unset)"

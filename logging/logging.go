@@ -19,7 +19,7 @@ func New(format, level string) (*zap.Logger, error) {
 		cfg = zap.NewProductionConfig()
 	case "console", "":
 		cfg = zap.NewDevelopmentConfig()
-		cfg.EncoderConfig.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		cfg.EncoderConfig.EncodeLevel = zapcore.CapitalLevelEncoder
 		cfg.DisableStacktrace = true
 	default:
 		return nil, fmt.Errorf("logging: LOG_FORMAT must be json or console, got %q", format)

@@ -96,7 +96,21 @@ func (s Starter) Progress(ctx context.Context, linkID string) (workflows.Progres
 	return p, v.Get(&p)
 }
 
-// UIURL is the web UI page of an execution.
-func UIURL(uiBase, namespace, workflowID string) string {
-	return fmt.Sprintf("%s/namespaces/%s/workflows/%s", uiBase, url.PathEscape(namespace), url.PathEscape(workflowID))
+// UIURL is the web UI page of an execution's run (its latest run when runID
+// is empty).
+func UIURL(uiBase, namespace, workflowID, runID string) string {
+	u := fmt.Sprintf("%s/namespaces/%s/workflows/%s", uiBase, url.PathEscape(namespace), url.PathEscape(workflowID))
+	if runID != "" {
+		u += "/" + url.PathEscape(runID) + "/history"
+	}
+	return u
+}
+
+// LatestRunID is the run id of an execution's latest run.
+func (s Starter) LatestRunID(ctx context.Context, workflowID string) (string, error) {
+	d, err := s.Client.DescribeWorkflowExecution(ctx, workflowID, "")
+	if err != nil {
+		return "", fmt.Errorf("starter: describe %s: %w", workflowID, err)
+	}
+	return d.GetWorkflowExecutionInfo().GetExecution().GetRunId(), nil
 }

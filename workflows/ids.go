@@ -22,11 +22,11 @@ const (
 // fetch. It is derived from the link id that every historical_update carries,
 // so the bridge and the starter reach the same execution without a lookup:
 // that is what makes the webhook-first race harmless (see README).
-func HistoricalFetchWorkflowID(linkID string) string { return "historical-fetch/" + linkID }
+func HistoricalFetchWorkflowID(linkID string) string { return "historical-fetch-" + linkID }
 
 // LinkRegistrationWorkflowID is the execution id of an API link registration;
 // requestID is the caller's idempotency key, so retrying a start is harmless.
-func LinkRegistrationWorkflowID(requestID string) string { return "link-registration/" + requestID }
+func LinkRegistrationWorkflowID(requestID string) string { return "link-registration-" + requestID }
 
 // Search attributes, registered on the server (the local stack and the test
 // servers do it; see README for production). They make a link's executions

@@ -1,0 +1,72 @@
+// Command bridge runs the webhook bridge: Belvo posts webhooks to
+// /webhooks/belvo and each becomes a durable Temporal signal. SIGINT/SIGTERM
+// stop accepting new requests and let in-flight deliveries finish.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/belvo-temporal/backbone/config"
+	"github.com/belvo-temporal/backbone/logging"
+	"github.com/belvo-temporal/backbone/webhookbridge"
+	"go.uber.org/zap"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bridge:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	log, err := logging.New(cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	defer log.Sync() //nolint:errcheck
+	log = log.Named("bridge")
+	log.Info("bridge starting", zap.Stringer("config", cfg))
+	c, err := cfg.DialTemporal(log)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	b, err := webhookbridge.New(webhookbridge.Options{
+		Signaler: c, TaskQueue: cfg.TaskQueue, Authorization: cfg.WebhookAuthorization,
+		FetchTimeout: cfg.HistoricalFetchTimeout, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	srv := b.Server(cfg.WebhookListenAddr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("bridge listening", zap.String("addr", cfg.WebhookListenAddr), zap.String("path", "/webhooks/belvo"))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("listen on %s: %w", cfg.WebhookListenAddr, err)
+	case <-ctx.Done():
+	}
+	log.Info("bridge stopping: finishing in-flight deliveries")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("bridge stopped")
+	return nil
+}

@@ -1,0 +1,115 @@
+// Command sandbox runs the offline Belvo emulator as its own process: Belvo's
+// API on SANDBOX_LISTEN_ADDR, webhooks posted to SANDBOX_WEBHOOK_URL with the
+// BELVO_WEBHOOK_AUTHORIZATION value. SANDBOX_* variables make it misbehave on
+// purpose (see README).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/config"
+	"github.com/belvo-temporal/backbone/logging"
+	"github.com/belvo-temporal/backbone/sandbox"
+	"go.uber.org/zap"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "sandbox:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	log, err := logging.New(cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	defer log.Sync() //nolint:errcheck
+	log = log.Named("sandbox")
+	sc, err := sandboxConfig(cfg)
+	if err != nil {
+		return err
+	}
+	sc.Logger = log
+	emu := sandbox.New(sc)
+	defer emu.Close()
+	srv := &http.Server{Addr: cfg.SandboxListenAddr, Handler: emu.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("sandbox listening", zap.String("addr", cfg.SandboxListenAddr), zap.String("webhook_url", sc.WebhookURL),
+		zap.Int("transactions_per_link", sc.Transactions))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("listen on %s: %w", cfg.SandboxListenAddr, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// sandboxConfig reads the emulator's own SANDBOX_* settings.
+func sandboxConfig(cfg config.Config) (sandbox.Config, error) {
+	sc := sandbox.Config{
+		SecretID: cfg.BelvoSecretID, SecretPassword: cfg.BelvoSecretPassword,
+		WebhookURL:           envOr("SANDBOX_WEBHOOK_URL", "http://"+cfg.WebhookListenAddr+"/webhooks/belvo"),
+		WebhookAuthorization: cfg.WebhookAuthorization,
+	}
+	var err error
+	ints := []struct {
+		name string
+		dst  *int
+	}{{"SANDBOX_TRANSACTIONS", &sc.Transactions}, {"SANDBOX_ACCOUNTS", &sc.Accounts}, {"SANDBOX_FAIL_EVERY_NTH_LIST", &sc.FailEveryNthList}}
+	for _, i := range ints {
+		if v := os.Getenv(i.name); v != "" {
+			if *i.dst, err = strconv.Atoi(v); err != nil || *i.dst < 0 {
+				return sc, fmt.Errorf("%s=%q is not a non-negative integer", i.name, v)
+			}
+		}
+	}
+	if v := os.Getenv("SANDBOX_SEED"); v != "" {
+		if sc.Seed, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return sc, fmt.Errorf("SANDBOX_SEED=%q is not an unsigned integer", v)
+		}
+	}
+	if v := os.Getenv("SANDBOX_WEBHOOK_DELAY"); v != "" {
+		if sc.WebhookDelay, err = time.ParseDuration(v); err != nil {
+			return sc, fmt.Errorf("SANDBOX_WEBHOOK_DELAY=%q is not a Go duration", v)
+		}
+	}
+	sc.DuplicateWebhooks = os.Getenv("SANDBOX_DUPLICATE_WEBHOOKS") == "true"
+	sc.EarlyWebhooks = os.Getenv("SANDBOX_EARLY_WEBHOOKS") == "true"
+	if v := os.Getenv("SANDBOX_SKIP_WEBHOOKS"); v != "" {
+		if sc.SkipWebhooks, err = belvo.ParseResources(strings.Split(v, ",")); err != nil {
+			return sc, fmt.Errorf("SANDBOX_SKIP_WEBHOOKS: %w", err)
+		}
+	}
+	return sc, nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

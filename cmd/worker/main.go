@@ -1,0 +1,38 @@
+// Command worker runs the Temporal worker that executes the product's
+// workflows and activities. Configuration comes from the environment (see
+// README); SIGINT/SIGTERM stop it after running activities finish.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/belvo-temporal/backbone/config"
+	"github.com/belvo-temporal/backbone/logging"
+	"github.com/belvo-temporal/backbone/worker"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	log, err := logging.New(cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	defer log.Sync() //nolint:errcheck
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return worker.Run(ctx, cfg, log.Named("worker"))
+}

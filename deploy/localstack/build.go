@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+)
+
+// ensureTemporalCLI installs the pinned Temporal CLI into bin/ unless it is
+// there already, and returns its path.
+func ensureTemporalCLI(ctx context.Context, root string) (string, error) {
+	bin := filepath.Join(root, "bin")
+	path := filepath.Join(bin, "temporal")
+	if _, err := os.Stat(path); err == nil {
+		fmt.Printf("✓ Temporal CLI present: %s\n", path)
+		return path, nil
+	}
+	fmt.Printf("→ installing Temporal CLI %s into %s (about 5 minutes on a cold module cache)…\n", TemporalCLIVersion, bin)
+	cmd := exec.CommandContext(ctx, "go", "install", "github.com/temporalio/cli/cmd/temporal@"+TemporalCLIVersion)
+	cmd.Env = append(os.Environ(), "GOBIN="+bin)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	done := make(chan struct{})
+	go elapsed("building the Temporal CLI", 20*time.Second, done)
+	err := cmd.Run()
+	close(done)
+	if err != nil {
+		return "", fmt.Errorf("install Temporal CLI %s: %w", TemporalCLIVersion, err)
+	}
+	fmt.Printf("✓ Temporal CLI installed: %s\n", path)
+	return path, nil
+}
+
+// buildBinaries builds the product's commands into bin/, so each runs as its
+// own process like in production.
+func buildBinaries(ctx context.Context, root string) error {
+	fmt.Println("→ building worker, bridge, sandbox and starter…")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(root, "bin")+string(os.PathSeparator),
+		"./cmd/worker", "./cmd/bridge", "./cmd/sandbox", "./cmd/starter")
+	cmd.Dir = root
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("build binaries: %w", err)
+	}
+	fmt.Println("✓ binaries built in bin/")
+	return nil
+}

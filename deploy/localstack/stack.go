@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/belvo-temporal/backbone/config"
+	"github.com/belvo-temporal/backbone/workflows"
+)
+
+// proc is one child process.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// stack is the set of processes of the local stack.
+type stack struct {
+	o      options
+	cli    string
+	env    []string
+	cfg    config.Config
+	procs  []*proc
+	exited chan error
+}
+
+// newStack derives every process's configuration from the environment
+// (README's table; defaults serve this stack), pinned to this stack's
+// Temporal ports, data directory and sandbox.
+func newStack(o options, cli string) (*stack, error) {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	cfg.TemporalAddress = "127.0.0.1:" + strconv.Itoa(o.temporalPort)
+	cfg.TemporalUIURL = "http://127.0.0.1:" + strconv.Itoa(o.uiPort)
+	cfg.StoreDSN = "sqlite:" + filepath.Join(o.dataDir, "belvo.db")
+	cfg.BelvoBaseURL = "http://" + cfg.SandboxListenAddr
+	env := append(os.Environ(),
+		"TEMPORAL_ADDRESS="+cfg.TemporalAddress, "TEMPORAL_NAMESPACE="+cfg.TemporalNamespace,
+		"TEMPORAL_TASK_QUEUE="+cfg.TaskQueue, "TEMPORAL_UI_URL="+cfg.TemporalUIURL,
+		"BELVO_BASE_URL="+cfg.BelvoBaseURL, "BELVO_SECRET_ID="+cfg.BelvoSecretID,
+		"BELVO_SECRET_PASSWORD="+cfg.BelvoSecretPassword, "BELVO_WEBHOOK_AUTHORIZATION="+cfg.WebhookAuthorization,
+		"STORE_DSN="+cfg.StoreDSN, "WEBHOOK_LISTEN_ADDR="+cfg.WebhookListenAddr,
+		"SANDBOX_LISTEN_ADDR="+cfg.SandboxListenAddr, "SANDBOX_TRANSACTIONS="+strconv.Itoa(o.transactions),
+	)
+	return &stack{o: o, cli: cli, env: env, cfg: cfg, exited: make(chan error, 8)}, nil
+}
+
+func (s *stack) uiURL() string { return s.cfg.TemporalUIURL }
+
+// start launches every process in dependency order and waits for each to be
+// ready before the next.
+func (s *stack) start(ctx context.Context) error {
+	for _, addr := range []string{s.cfg.TemporalAddress, "127.0.0.1:" + strconv.Itoa(s.o.uiPort), s.cfg.SandboxListenAddr, s.cfg.WebhookListenAddr} {
+		if err := portFree(addr); err != nil {
+			return err
+		}
+	}
+	args := []string{"server", "start-dev",
+		"--ip", "127.0.0.1", "--port", strconv.Itoa(s.o.temporalPort), "--ui-port", strconv.Itoa(s.o.uiPort),
+		"--db-filename", filepath.Join(s.o.dataDir, "temporal.db"), "--log-level", "warn"}
+	for _, k := range workflows.SearchAttributes() {
+		args = append(args, "--search-attribute", k.GetName()+"=Keyword")
+	}
+	fmt.Printf("→ starting Temporal dev server on %s (UI %s, data %s)…\n", s.cfg.TemporalAddress, s.uiURL(), filepath.Join(s.o.dataDir, "temporal.db"))
+	if err := s.launch("temporal", s.cli, args...); err != nil {
+		return err
+	}
+	if err := waitTCP(ctx, s.cfg.TemporalAddress, 90*time.Second); err != nil {
+		return fmt.Errorf("Temporal dev server: %w (see %s)", err, s.logPath("temporal"))
+	}
+	fmt.Println("→ starting sandbox, worker and bridge…")
+	for _, name := range []string{"sandbox", "worker", "bridge"} {
+		if err := s.launch(name, filepath.Join(s.o.root, "bin", name)); err != nil {
+			return err
+		}
+	}
+	if err := waitHTTP(ctx, "http://"+s.cfg.WebhookListenAddr+"/healthz", 60*time.Second); err != nil {
+		return fmt.Errorf("bridge: %w (see %s)", err, s.logPath("bridge"))
+	}
+	if err := waitTCP(ctx, s.cfg.SandboxListenAddr, 30*time.Second); err != nil {
+		return fmt.Errorf("sandbox: %w (see %s)", err, s.logPath("sandbox"))
+	}
+	fmt.Printf("✓ stack up; logs in %s\n", filepath.Join(s.o.dataDir, "logs"))
+	return nil
+}
+
+func (s *stack) logPath(name string) string { return filepath.Join(s.o.dataDir, "logs", name+".log") }
+
+// launch starts a child in its own process group (so the terminal's Ctrl-C
+// reaches only us and we stop children in order) that dies with us.
+func (s *stack) launch(name, bin string, args ...string) error {
+	f, err := os.OpenFile(s.logPath(name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = s.o.root
+	cmd.Env = s.env
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		err := cmd.Wait()
+		f.Close()
+		close(p.done)
+		select {
+		case s.exited <- fmt.Errorf("%s exited: %v (see %s)", name, err, s.logPath(name)):
+		default:
+		}
+	}()
+	s.procs = append(s.procs, p)
+	return nil
+}
+
+// stopAll stops children in reverse start order: the bridge first (no new
+// webhooks), then the worker (finishing activities), the sandbox, Temporal.
+func (s *stack) stopAll() {
+	for i := len(s.procs) - 1; i >= 0; i-- {
+		p := s.procs[i]
+		select {
+		case <-p.done:
+			continue
+		default:
+		}
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+			fmt.Printf("  stopped %s\n", p.name)
+		case <-time.After(25 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+			fmt.Printf("  killed %s (did not stop within 25 s)\n", p.name)
+		}
+	}
+}
+
+func portFree(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s is already in use (another local stack or dev server running?): %w", addr, err)
+	}
+	return l.Close()
+}
+
+func waitTCP(ctx context.Context, addr string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			return c.Close()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not reachable after %s", addr, limit)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func waitHTTP(ctx context.Context, url string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return errors.New(url + " not healthy after " + limit.String())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The one command that runs every test (README). It installs what the tests
+# need, fails loudly when something is missing, and never lets a test skip.
+#   1. the pinned Temporal CLI into bin/ (skipped when present)
+#   2. gofmt and go vet
+#   3. go test -race over every package (unit, spec validation, replay, and
+#      integration tests on real dev servers)
+#   4. the local stack's demo end to end (real processes, real HTTP)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+TEMPORAL_CLI_VERSION=v1.5.1
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Temporal CLI $TEMPORAL_CLI_VERSION"
+if [ ! -x bin/temporal ]; then
+  echo "installing into $root/bin (about 5 minutes on a cold module cache)…"
+  start=$(date +%s)
+  ( while sleep 30; do echo "  … still building the Temporal CLI ($(( $(date +%s) - start ))s)"; done ) &
+  ticker=$!
+  trap 'kill $ticker 2>/dev/null || true' EXIT
+  GOBIN="$root/bin" go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+  kill $ticker 2>/dev/null || true
+fi
+bin/temporal --version
+export TEMPORAL_CLI="$root/bin/temporal"
+
+spec_dir=${BELVO_OPENAPI_DIR:-$root/../shared/reference/belvo-openapi}
+if [ ! -f "$spec_dir/belvo-openapi-v1.223.0.json" ] || [ ! -f "$spec_dir/belvo-openapi-v1.35.0.yaml" ]; then
+  echo "FAIL: Belvo's OpenAPI specs not found in $spec_dir (set BELVO_OPENAPI_DIR)" >&2
+  exit 1
+fi
+export BELVO_OPENAPI_DIR=$spec_dir
+
+step "gofmt and go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*'))
+if [ -n "$unformatted" ]; then
+  echo "FAIL: gofmt would change:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+go vet ./...
+
+step "go test -race ./..."
+log=$(mktemp)
+set +e
+go test -race -count=1 -timeout 30m -v ./... >"$log" 2>&1
+status=$?
+set -e
+grep -E '^(ok|FAIL|---|panic:)|^\s+--- FAIL' "$log" | grep -v -- '--- PASS' || true
+passed=$(grep -cE '^\s*--- PASS' "$log" || true)
+failed=$(grep -cE '^\s*--- FAIL' "$log" || true)
+skipped=$(grep -cE '^\s*--- SKIP' "$log" || true)
+if [ "$status" -ne 0 ]; then
+  echo "--- go test output (last 150 lines) ---"
+  tail -n 150 "$log"
+fi
+if [ "$skipped" -ne 0 ]; then
+  echo "FAIL: $skipped tests skipped; every test must run here:" >&2
+  grep -E -A3 '^\s*--- SKIP' "$log" >&2
+  status=1
+fi
+echo "go-tests: $passed passed, $failed failed, $skipped skipped"
+[ "$status" -eq 0 ] || exit "$status"
+
+step "local stack demo (go run ./deploy/localstack -exit-after-demo)"
+demo_dir=$(mktemp -d)
+go run ./deploy/localstack -exit-after-demo -data-dir "$demo_dir"
+echo
+echo "all: $((passed + 1)) passed, 0 failed, 0 skipped (go tests and the local stack demo)"

@@ -1,0 +1,29 @@
+package starter
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"text/tabwriter"
+
+	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/workflows"
+)
+
+// FormatProgress prints a historical fetch's progress as a table.
+func FormatProgress(w io.Writer, p workflows.Progress) {
+	fmt.Fprintf(w, "link %s  status %s  webhooks %d (duplicates %d, ignored %d)\n",
+		p.LinkID, p.Status, p.Webhooks, p.DuplicateWebhooks, p.IgnoredWebhooks)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RESOURCE\tSTATE\tSTORED ROWS\tPAGES\tFETCHES\tERROR")
+	names := make([]belvo.Resource, 0, len(p.Resources))
+	for r := range p.Resources {
+		names = append(names, r)
+	}
+	slices.Sort(names)
+	for _, r := range names {
+		rp := p.Resources[r]
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", r, rp.State, rp.Stored, rp.Pages, rp.Fetches, rp.Error)
+	}
+	tw.Flush()
+}

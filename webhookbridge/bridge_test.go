@@ -1,0 +1,125 @@
+package webhookbridge
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/belvo-temporal/backbone/workflows"
+	"go.temporal.io/sdk/client"
+)
+
+// recorder stands in for Temporal in these handler tests (input validation
+// never reaches Temporal; the integration tests use the real server).
+type recorder struct {
+	mu    sync.Mutex
+	calls []call
+	err   error
+}
+
+type call struct {
+	id, signal string
+	arg        any
+	wf         any
+}
+
+func (r *recorder) SignalWithStartWorkflow(_ context.Context, id, signal string, arg any, _ client.StartWorkflowOptions, wf any, _ ...any) (client.WorkflowRun, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, call{id, signal, arg, wf})
+	return nil, r.err
+}
+
+const auth = "Bearer s3cr3t-value"
+
+const valid = `{"webhook_id":"w1","webhook_type":"TRANSACTIONS","webhook_code":"historical_update","link_id":"L1","request_id":"r1","external_id":null,"data":{"total_transactions":3}}`
+
+func TestWebhookHandler(t *testing.T) {
+	cases := []struct {
+		name        string
+		method      string
+		auth        string
+		contentType string
+		body        string
+		signalErr   error
+		wantStatus  int
+		wantInBody  string
+		wantSignals int
+	}{
+		{name: "valid historical_update", body: valid, wantStatus: 202, wantInBody: `"workflow_id":"historical-fetch-L1"`, wantSignals: 1},
+		{name: "missing Authorization", auth: "-", body: valid, wantStatus: 401},
+		{name: "wrong Authorization of the same length", auth: "Bearer s3cr3t-valuX", body: valid, wantStatus: 401},
+		{name: "wrong Authorization, shorter", auth: "Bearer", body: valid, wantStatus: 401},
+		{name: "wrong content type", contentType: "text/plain", body: valid, wantStatus: 415},
+		{name: "malformed JSON keeps the request id", body: `{"request_id": "abc123", "webhook_id": `, wantStatus: 400, wantInBody: `"request_id":"abc123"`},
+		{name: "not JSON at all", body: `hello`, wantStatus: 400, wantInBody: "malformed JSON"},
+		{name: "missing webhook_id", body: `{"webhook_type":"ACCOUNTS","webhook_code":"historical_update","link_id":"L1"}`, wantStatus: 400, wantInBody: `"field":"webhook_id"`},
+		{name: "missing webhook_type", body: `{"webhook_id":"w","webhook_code":"historical_update","link_id":"L1"}`, wantStatus: 400, wantInBody: `"field":"webhook_type"`},
+		{name: "missing webhook_code", body: `{"webhook_id":"w","webhook_type":"ACCOUNTS","link_id":"L1"}`, wantStatus: 400, wantInBody: `"field":"webhook_code"`},
+		{name: "historical_update without link_id", body: `{"webhook_id":"w","webhook_type":"ACCOUNTS","webhook_code":"historical_update","request_id":"r9"}`, wantStatus: 400, wantInBody: `"field":"link_id"`},
+		{name: "body over the limit", body: `{"webhook_id":"` + strings.Repeat("x", 2048) + `"}`, wantStatus: 413},
+		{name: "wrong method", method: http.MethodGet, wantStatus: 405},
+		{name: "Temporal unavailable: 503, never 202", body: valid, signalErr: errors.New("unavailable"), wantStatus: 503, wantInBody: `"request_id":"r1"`, wantSignals: 1},
+		{name: "code no execution handles yet: accepted, counted, not signalled", body: `{"webhook_id":"w","webhook_type":"TRANSACTIONS","webhook_code":"new_transactions_available","link_id":"L1"}`, wantStatus: 202, wantInBody: `"routed":false`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := &recorder{err: c.signalErr}
+			b, err := New(Options{Signaler: rec, TaskQueue: "q", Authorization: auth, MaxBodyBytes: 1024})
+			if err != nil {
+				t.Fatal(err)
+			}
+			method := c.method
+			if method == "" {
+				method = http.MethodPost
+			}
+			req := httptest.NewRequest(method, "/webhooks/belvo", strings.NewReader(c.body))
+			switch c.auth {
+			case "":
+				req.Header.Set("Authorization", auth)
+			case "-":
+			default:
+				req.Header.Set("Authorization", c.auth)
+			}
+			ct := c.contentType
+			if ct == "" {
+				ct = "application/json"
+			}
+			req.Header.Set("Content-Type", ct)
+			w := httptest.NewRecorder()
+			b.Handler().ServeHTTP(w, req)
+			body, _ := io.ReadAll(w.Body)
+			if w.Code != c.wantStatus {
+				t.Fatalf("status %d, want %d: %s", w.Code, c.wantStatus, body)
+			}
+			if !strings.Contains(string(body), c.wantInBody) {
+				t.Errorf("body %s does not contain %s", body, c.wantInBody)
+			}
+			if len(rec.calls) != c.wantSignals {
+				t.Fatalf("%d signals, want %d", len(rec.calls), c.wantSignals)
+			}
+			if c.wantStatus == 503 && w.Header().Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
+			}
+			if c.wantSignals == 1 {
+				got := rec.calls[0]
+				ev, ok := got.arg.(workflows.WebhookEvent)
+				if got.id != "historical-fetch-L1" || got.signal != workflows.WebhookSignal || got.wf != workflows.HistoricalFetchType ||
+					!ok || ev.WebhookID != "w1" || ev.LinkID != "L1" || ev.Type != "TRANSACTIONS" {
+					t.Errorf("signal %+v", got)
+				}
+			}
+		})
+	}
+}
+
+func TestNewRefusesEmptyAuthorization(t *testing.T) {
+	if _, err := New(Options{Signaler: &recorder{}, TaskQueue: "q"}); err == nil {
+		t.Fatal("a bridge without an Authorization value would accept anyone")
+	}
+}
