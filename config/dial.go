@@ -21,3 +21,17 @@ func (c Config) DialTemporal(log *zap.Logger) (client.Client, error) {
 	}
 	return cl, nil
 }
+
+// Load reads the configuration and builds the process's zap logger, named
+// after the process, from LOG_FORMAT and LOG_LEVEL.
+func Load(process string) (Config, *zap.Logger, error) {
+	cfg, err := FromEnv()
+	if err != nil {
+		return Config{}, nil, err
+	}
+	log, err := logging.New(cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	return cfg, log.Named(process), nil
+}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/belvo-temporal/backbone/config"
-	"github.com/belvo-temporal/backbone/logging"
 	"github.com/belvo-temporal/backbone/webhookbridge"
 	"go.uber.org/zap"
 )
@@ -27,16 +26,11 @@ func main() {
 }
 
 func run() error {
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
-	log, err := logging.New(cfg.LogFormat, cfg.LogLevel)
+	cfg, log, err := config.Load("bridge")
 	if err != nil {
 		return err
 	}
 	defer log.Sync() //nolint:errcheck
-	log = log.Named("bridge")
 	log.Info("bridge starting", zap.Stringer("config", cfg))
 	c, err := cfg.DialTemporal(log)
 	if err != nil {

@@ -18,7 +18,6 @@ import (
 
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/config"
-	"github.com/belvo-temporal/backbone/logging"
 	"github.com/belvo-temporal/backbone/sandbox"
 	"go.uber.org/zap"
 )
@@ -31,16 +30,11 @@ func main() {
 }
 
 func run() error {
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
-	log, err := logging.New(cfg.LogFormat, cfg.LogLevel)
+	cfg, log, err := config.Load("sandbox")
 	if err != nil {
 		return err
 	}
 	defer log.Sync() //nolint:errcheck
-	log = log.Named("sandbox")
 	sc, err := sandboxConfig(cfg)
 	if err != nil {
 		return err

@@ -11,7 +11,6 @@ import (
 	"syscall"
 
 	"github.com/belvo-temporal/backbone/config"
-	"github.com/belvo-temporal/backbone/logging"
 	"github.com/belvo-temporal/backbone/worker"
 )
 
@@ -23,16 +22,12 @@ func main() {
 }
 
 func run() error {
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
-	log, err := logging.New(cfg.LogFormat, cfg.LogLevel)
+	cfg, log, err := config.Load("worker")
 	if err != nil {
 		return err
 	}
 	defer log.Sync() //nolint:errcheck
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return worker.Run(ctx, cfg, log.Named("worker"))
+	return worker.Run(ctx, cfg, log)
 }
