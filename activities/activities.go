@@ -6,6 +6,7 @@ package activities
 
 import (
 	"errors"
+	"net"
 
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/store"
@@ -33,6 +34,13 @@ type ErrorDetails struct {
 // answers stay plain errors (the RetryPolicy retries them); the others become
 // non-retryable application errors typed "BelvoError" with the details.
 func classify(err error) error {
+	var bad inputError
+	if errors.As(err, &bad) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", nil)
+	}
+	if errors.Is(err, belvo.ErrForeignPageURL) || errors.Is(err, belvo.ErrRowWithoutID) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), "BelvoInvalidData", nil)
+	}
 	var api *belvo.APIError
 	if !errors.As(err, &api) {
 		return err // network errors, timeouts, store errors: retry
@@ -42,4 +50,34 @@ func classify(err error) error {
 		return temporal.NewApplicationErrorWithCause(api.Error(), "BelvoRetryable", api, d)
 	}
 	return temporal.NewNonRetryableApplicationError(api.Error(), "BelvoError", api, d)
+}
+
+// inputError marks a request this product refuses before calling Belvo.
+type inputError struct{ error }
+
+func (e inputError) Unwrap() error { return e.error }
+
+func invalidInput(err error) error { return inputError{err} }
+
+// classifyOnce is classify for calls Belvo does not make idempotent
+// (POST /api/links/, async POSTs): a retry after Belvo may have acted would
+// act twice, so only failures that prove nothing happened stay retryable: the
+// connection was never made, or Belvo refused to take the request (429,
+// too_many_sessions).
+func classifyOnce(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return err
+	}
+	var api *belvo.APIError
+	if errors.As(err, &api) && (api.StatusCode == 429 || api.Code() == "too_many_sessions") {
+		return classify(err)
+	}
+	c := classify(err)
+	var appErr *temporal.ApplicationError
+	if errors.As(c, &appErr) && appErr.NonRetryable() {
+		return c
+	}
+	return temporal.NewNonRetryableApplicationError(
+		err.Error()+" (not retried: Belvo may already have acted on it; check before sending again)", "BelvoUncertain", err)
 }

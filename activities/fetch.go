@@ -10,10 +10,12 @@ import (
 	"go.temporal.io/sdk/activity"
 )
 
-// FetchResourceInput names one resource of one link.
+// FetchResourceInput names one resource of one link, optionally narrowed by
+// list filters (an async request's date range and type).
 type FetchResourceInput struct {
-	LinkID   string         `json:"link_id"`
-	Resource belvo.Resource `json:"resource"`
+	LinkID   string            `json:"link_id"`
+	Resource belvo.Resource    `json:"resource"`
+	Filters  map[string]string `json:"filters,omitempty"`
 }
 
 // FetchResourceResult is all the workflow learns of a listing: counts.
@@ -33,6 +35,8 @@ type FetchResourceResult struct {
 type fetchCursor struct {
 	NextURL string `json:"next_url"`
 	Page    int    `json:"page"`
+	// Done: every page was stored; a retry only counts and marks.
+	Done bool `json:"done,omitempty"`
 }
 
 // FetchResource lists every page of a resource for a link (page_size=1000)
@@ -40,16 +44,16 @@ type fetchCursor struct {
 // memory holds one page and a retry rewrites rows instead of adding them.
 func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (FetchResourceResult, error) {
 	log := activity.GetLogger(ctx)
-	next, err := a.Belvo.FirstPageURL(in.Resource, in.LinkID)
+	next, err := a.Belvo.FirstPageURL(in.Resource, in.LinkID, in.Filters)
 	if err != nil {
 		return FetchResourceResult{}, classify(err)
 	}
 	page := 1
 	if activity.HasHeartbeatDetails(ctx) {
 		var c fetchCursor
-		if err := activity.GetHeartbeatDetails(ctx, &c); err == nil && c.NextURL != "" {
+		if err := activity.GetHeartbeatDetails(ctx, &c); err == nil && (c.NextURL != "" || c.Done) {
 			next, page = c.NextURL, c.Page
-			log.Info("resuming listing from heartbeat", "resource", in.Resource, "page", page)
+			log.Info("resuming listing from heartbeat", "resource", in.Resource, "page", page, "done", c.Done)
 		}
 	}
 	res := FetchResourceResult{Resource: in.Resource}
@@ -62,7 +66,7 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 		for _, raw := range p.Results {
 			id, err := belvo.RowID(raw)
 			if err != nil {
-				return res, classify(fmt.Errorf("%s page %d: %w", in.Resource, page, err))
+				return res, classify(fmt.Errorf("%s page %d of link %s: %w", in.Resource, page, in.LinkID, err))
 			}
 			rows = append(rows, store.Row{ID: id, Data: raw})
 		}
@@ -76,7 +80,7 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 			next = *p.Next
 		}
 		page++
-		activity.RecordHeartbeat(ctx, fetchCursor{NextURL: next, Page: page})
+		activity.RecordHeartbeat(ctx, fetchCursor{NextURL: next, Page: page, Done: next == ""})
 		if err := ctx.Err(); err != nil {
 			return res, errors.Join(fmt.Errorf("listing %s stopped at page %d", in.Resource, page), err)
 		}
@@ -84,8 +88,11 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 	if res.Stored, err = a.Store.Count(ctx, in.Resource, in.LinkID); err != nil {
 		return res, err
 	}
-	if err := a.Store.MarkFetched(ctx, in.LinkID, in.Resource, res.Stored); err != nil {
-		return res, err
+	if len(in.Filters) == 0 {
+		// Only an unfiltered listing is the resource's whole history.
+		if err := a.Store.MarkFetched(ctx, in.LinkID, in.Resource, res.Stored); err != nil {
+			return res, err
+		}
 	}
 	log.Info("resource stored", "link_id", in.LinkID, "resource", in.Resource, "pages", res.Pages, "stored", res.Stored)
 	return res, nil

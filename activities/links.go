@@ -47,7 +47,7 @@ func (a *Activities) RegisterLink(ctx context.Context, in RegisterLinkInput) (Li
 		CredentialsStorage: in.CredentialsStorage,
 	})
 	if err != nil {
-		return LinkInfo{}, classify(fmt.Errorf("register link at %s: %w", in.Institution, err))
+		return LinkInfo{}, classifyOnce(fmt.Errorf("register link at %s: %w", in.Institution, err))
 	}
 	activity.GetLogger(ctx).Info("link registered", "link_id", l.ID, "institution", l.Institution)
 	return linkInfo(l), nil

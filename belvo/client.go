@@ -55,43 +55,52 @@ func New(o Options) (*Client, error) {
 // do sends one request and decodes a 2xx JSON answer into out (when not nil).
 // Non-2xx answers become *APIError.
 func (c *Client) do(ctx context.Context, method, target string, body any, out any) error {
+	_, err := c.doStatus(ctx, method, target, nil, body, out)
+	return err
+}
+
+// doStatus is do with extra headers, returning the 2xx status.
+func (c *Client) doStatus(ctx context.Context, method, target string, headers map[string]string, body any, out any) (int, error) {
 	var rdr io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return fmt.Errorf("belvo: encode %s %s body: %w", method, pathOf(target), err)
+			return 0, fmt.Errorf("belvo: encode %s %s body: %w", method, pathOf(target), err)
 		}
 		rdr = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, rdr)
 	if err != nil {
-		return fmt.Errorf("belvo: build %s %s: %w", method, pathOf(target), err)
+		return 0, fmt.Errorf("belvo: build %s %s: %w", method, pathOf(target), err)
 	}
 	req.SetBasicAuth(c.secretID, c.password)
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	for k, v := range headers {
+		req.Header[k] = []string{v} // verbatim: Belvo's header name and value as documented
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		// url.Error includes the URL, which holds no secret: auth is a header.
-		return fmt.Errorf("belvo: %s %s: %w", method, pathOf(target), err)
+		return 0, fmt.Errorf("belvo: %s %s: %w", method, pathOf(target), err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 	if err != nil {
-		return fmt.Errorf("belvo: read %s %s answer: %w", method, pathOf(target), err)
+		return 0, fmt.Errorf("belvo: read %s %s answer: %w", method, pathOf(target), err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return parseAPIError(method, pathOf(target), resp.StatusCode, data, resp.Header.Get("Retry-After"))
+		return resp.StatusCode, parseAPIError(method, pathOf(target), resp.StatusCode, data, resp.Header.Get("Retry-After"))
 	}
-	if out == nil {
-		return nil
+	if out == nil || len(data) == 0 {
+		return resp.StatusCode, nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("belvo: decode %s %s answer (HTTP %d, %d bytes): %w", method, pathOf(target), resp.StatusCode, len(data), err)
+		return resp.StatusCode, fmt.Errorf("belvo: decode %s %s answer (HTTP %d, %d bytes): %w", method, pathOf(target), resp.StatusCode, len(data), err)
 	}
-	return nil
+	return resp.StatusCode, nil
 }
 
 func (c *Client) url(path string, q url.Values) string {

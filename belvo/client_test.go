@@ -37,7 +37,7 @@ func TestRegisterGetAndListEveryPage(t *testing.T) {
 	if err != nil || got.ID != l.ID || got.Status != "valid" || got.ExternalID == nil || *got.ExternalID != "client-test" {
 		t.Fatalf("GetLink = %+v, %v", got, err)
 	}
-	next, err := c.FirstPageURL(belvo.Transactions, l.ID)
+	next, err := c.FirstPageURL(belvo.Transactions, l.ID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

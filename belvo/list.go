@@ -3,6 +3,7 @@ package belvo
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -18,12 +19,15 @@ type Page struct {
 }
 
 // FirstPageURL is the URL of page 1 of a resource for one link, with
-// page_size=1000.
-func (c *Client) FirstPageURL(r Resource, linkID string) (string, error) {
+// page_size=1000 and any extra filters (for example value_date__range).
+func (c *Client) FirstPageURL(r Resource, linkID string, filters map[string]string) (string, error) {
 	if !r.Valid() {
 		return "", fmt.Errorf("belvo: unknown resource %q", r)
 	}
 	q := url.Values{"link": {linkID}, "page_size": {strconv.Itoa(MaxPageSize)}, "page": {"1"}}
+	for k, v := range filters {
+		q.Set(k, v)
+	}
 	return c.url(r.ListPath(), q), nil
 }
 
@@ -37,7 +41,7 @@ func (c *Client) ListPage(ctx context.Context, pageURL string) (Page, error) {
 		return Page{}, fmt.Errorf("belvo: bad page URL: %w", err)
 	}
 	if u.Scheme != c.base.Scheme || u.Host != c.base.Host {
-		return Page{}, fmt.Errorf("belvo: refusing to follow page URL on %s://%s (configured %s://%s)", u.Scheme, u.Host, c.base.Scheme, c.base.Host)
+		return Page{}, fmt.Errorf("%w: %s://%s (configured %s://%s)", ErrForeignPageURL, u.Scheme, u.Host, c.base.Scheme, c.base.Host)
 	}
 	var p Page
 	if err := c.do(ctx, "GET", pageURL, nil, &p); err != nil {
@@ -46,16 +50,24 @@ func (c *Client) ListPage(ctx context.Context, pageURL string) (Page, error) {
 	return p, nil
 }
 
+// ErrForeignPageURL is returned for a page URL outside the configured Belvo
+// host; retrying cannot fix it.
+var ErrForeignPageURL = errors.New("belvo: refusing to follow a page URL on another host")
+
+// ErrRowWithoutID is returned for a listed object without an id; retrying
+// cannot fix it and storing it would break idempotency.
+var ErrRowWithoutID = errors.New("belvo: row has no id")
+
 // RowID reads the "id" of one raw Belvo object.
 func RowID(raw json.RawMessage) (string, error) {
 	var v struct {
 		ID string `json:"id"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return "", fmt.Errorf("belvo: row is not a JSON object: %w", err)
+		return "", fmt.Errorf("%w: not a JSON object: %v", ErrRowWithoutID, err)
 	}
 	if v.ID == "" {
-		return "", fmt.Errorf("belvo: row has no id")
+		return "", ErrRowWithoutID
 	}
 	return v.ID, nil
 }

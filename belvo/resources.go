@@ -33,6 +33,10 @@ const (
 	TaxRetentions          Resource = "TAX_RETENTIONS"
 	TaxReturns             Resource = "TAX_RETURNS"
 	TaxStatus              Resource = "TAX_STATUS"
+	// CLInvoices and CLDebtReports are not fetch_resources values; async
+	// requests produce them (Chile fiscal).
+	CLInvoices    Resource = "CL_INVOICES"
+	CLDebtReports Resource = "CL_DEBT_REPORTS"
 )
 
 // resourceInfo is the one table that maps a resource to its list endpoint and
@@ -63,6 +67,8 @@ var resources = map[Resource]resourceInfo{
 	TaxRetentions:          {"/api/tax-retentions/", "tax_retentions"},
 	TaxReturns:             {"/api/tax-returns/", "tax_returns"},
 	TaxStatus:              {"/api/tax-status/", "tax_status"},
+	CLInvoices:             {"/api/cl/invoices/", "cl_invoices"},
+	CLDebtReports:          {"/api/cl/debt-reports/", "cl_debt_reports"},
 }
 
 // ParseResource validates a resource name, accepting any letter case.

@@ -33,6 +33,11 @@ type Config struct {
 	// HistoricalFetchTimeout ends a historical fetch that is still missing
 	// webhooks (HISTORICAL_FETCH_TIMEOUT, a Go duration).
 	HistoricalFetchTimeout time.Duration
+	// AsyncTimeout ends an async request whose webhook does not come
+	// (ASYNC_REQUEST_TIMEOUT); AsyncOrphanTimeout ends, as "orphan", a
+	// webhook no request claims (ASYNC_ORPHAN_TIMEOUT).
+	AsyncTimeout       time.Duration
+	AsyncOrphanTimeout time.Duration
 
 	LogFormat string // LOG_FORMAT: console (default) or json
 	LogLevel  string // LOG_LEVEL: debug, info (default), warn, error
@@ -52,6 +57,8 @@ const (
 	DefaultWebhookListenAddr    = "127.0.0.1:8080"
 	DefaultSandboxListenAddr    = "127.0.0.1:8090"
 	DefaultHistoricalTimeout    = 24 * time.Hour
+	DefaultAsyncTimeout         = 24 * time.Hour
+	DefaultAsyncOrphanTimeout   = time.Hour
 )
 
 // FromEnv reads the configuration; it fails on values it cannot parse.
@@ -73,6 +80,12 @@ func FromEnv() (Config, error) {
 	}
 	var err error
 	if c.HistoricalFetchTimeout, err = duration("HISTORICAL_FETCH_TIMEOUT", DefaultHistoricalTimeout); err != nil {
+		return Config{}, err
+	}
+	if c.AsyncTimeout, err = duration("ASYNC_REQUEST_TIMEOUT", DefaultAsyncTimeout); err != nil {
+		return Config{}, err
+	}
+	if c.AsyncOrphanTimeout, err = duration("ASYNC_ORPHAN_TIMEOUT", DefaultAsyncOrphanTimeout); err != nil {
 		return Config{}, err
 	}
 	return c, nil
@@ -109,10 +122,10 @@ func Mask(s string) string {
 func (c Config) String() string {
 	return fmt.Sprintf("TEMPORAL_ADDRESS=%s TEMPORAL_NAMESPACE=%s TEMPORAL_TASK_QUEUE=%s BELVO_BASE_URL=%s "+
 		"BELVO_SECRET_ID=%s BELVO_SECRET_PASSWORD=%s BELVO_WEBHOOK_AUTHORIZATION=%s STORE_DSN=%s "+
-		"WEBHOOK_LISTEN_ADDR=%s SANDBOX_LISTEN_ADDR=%s HISTORICAL_FETCH_TIMEOUT=%s",
+		"WEBHOOK_LISTEN_ADDR=%s SANDBOX_LISTEN_ADDR=%s HISTORICAL_FETCH_TIMEOUT=%s ASYNC_REQUEST_TIMEOUT=%s ASYNC_ORPHAN_TIMEOUT=%s",
 		c.TemporalAddress, c.TemporalNamespace, c.TaskQueue, c.BelvoBaseURL,
 		Mask(c.BelvoSecretID), Mask(c.BelvoSecretPassword), Mask(c.WebhookAuthorization), maskDSN(c.StoreDSN),
-		c.WebhookListenAddr, c.SandboxListenAddr, c.HistoricalFetchTimeout)
+		c.WebhookListenAddr, c.SandboxListenAddr, c.HistoricalFetchTimeout, c.AsyncTimeout, c.AsyncOrphanTimeout)
 }
 
 // maskDSN hides a password in a postgres://user:password@host DSN.

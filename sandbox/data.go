@@ -74,7 +74,7 @@ func (s *Server) transaction(l *link, i int) map[string]any {
 	k := r.IntN(len(categories))
 	day := epoch.Add(-time.Duration(i/10) * 24 * time.Hour)
 	typ, amount := "OUTFLOW", float64(r.IntN(500_000))/100+1
-	if k == 3 {
+	if k == 3 { // keep in step with rowType
 		typ = "INFLOW"
 	}
 	return map[string]any{
@@ -120,24 +120,59 @@ func (s *Server) owner(l *link, i int) map[string]any {
 }
 
 // generic is a minimal object for resources the emulator does not model in
-// detail yet: enough for paging, ids and storage.
+// detail yet: enough for paging, ids, filters and storage. Invoices carry
+// the date and type their async requests filter on.
 func (s *Server) generic(l *link, res belvo.Resource, i int) map[string]any {
-	return map[string]any{
+	v := map[string]any{
 		"id":           rowID(l.ID, res, i),
 		"link":         l.ID,
 		"collected_at": ts(l.CreatedAt),
 		"created_at":   ts(l.CreatedAt),
 	}
+	if d, ok := rowDate(res, i); ok {
+		v["invoice_date"] = d
+		v["type"] = rowType(s.cfg.Seed, l, res, i)
+	}
+	return v
 }
 
-// row renders row i of a resource of a link.
-func (s *Server) row(l *link, res belvo.Resource, i int) json.RawMessage {
+// rowDate is the date a row is filtered on, for dated resources.
+func rowDate(res belvo.Resource, i int) (string, bool) {
+	switch res {
+	case belvo.Transactions:
+		return epoch.Add(-time.Duration(i/10) * 24 * time.Hour).Format("2006-01-02"), true
+	case belvo.Invoices, belvo.CLInvoices:
+		return epoch.Add(-time.Duration(i) * 24 * time.Hour).Format("2006-01-02"), true
+	}
+	return "", false
+}
+
+// rowType is a row's INFLOW/OUTFLOW type.
+func rowType(seed uint64, l *link, res belvo.Resource, i int) string {
+	if res == belvo.Transactions {
+		if rng(seed, l.ID, belvo.Transactions, i).IntN(len(categories)) == 3 {
+			return "INFLOW"
+		}
+		return "OUTFLOW"
+	}
+	if i%2 == 0 {
+		return "INFLOW"
+	}
+	return "OUTFLOW"
+}
+
+// row renders row i of a resource of a link; version > 0 marks a row Belvo
+// updated (transactions_updated), so its stored copy must change.
+func (s *Server) row(l *link, res belvo.Resource, i, version int) json.RawMessage {
 	var v map[string]any
 	switch res {
 	case belvo.Accounts:
 		v = s.account(l, i)
 	case belvo.Transactions:
 		v = s.transaction(l, i)
+		if version > 0 {
+			v["observations"] = fmt.Sprintf("updated by Belvo (version %d)", version)
+		}
 	case belvo.Owners:
 		v = s.owner(l, i)
 	default:
@@ -145,18 +180,4 @@ func (s *Server) row(l *link, res belvo.Resource, i int) json.RawMessage {
 	}
 	b, _ := json.Marshal(v) // maps of plain values always marshal
 	return b
-}
-
-// count is how many rows of a resource a link has.
-func (l *link) count(res belvo.Resource) int {
-	switch res {
-	case belvo.Accounts:
-		return l.Accounts
-	case belvo.Transactions:
-		return l.Transactions
-	case belvo.Owners:
-		return l.Owners
-	default:
-		return l.OtherRows
-	}
 }

@@ -69,7 +69,10 @@ func (s *Server) registerLink(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.sendHistorical(l, s.cfg.WebhookDelay, false)
 	}
-	writeJSON(w, http.StatusCreated, s.linkJSON(l))
+	s.mu.Lock()
+	v := s.linkJSON(l)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusCreated, v)
 }
 
 // newLink records a link; transactions overrides the configured size when > 0.
@@ -80,8 +83,16 @@ func (s *Server) newLink(institution, externalID, mode string, res []belvo.Resou
 	l := &link{
 		ID: uuid.NewString(), Institution: institution, ExternalID: externalID, AccessMode: mode,
 		FetchResources: res, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
-		Accounts: s.cfg.Accounts, Transactions: transactions, Owners: s.cfg.Owners, OtherRows: s.cfg.OtherRows,
+		Accounts: s.cfg.Accounts, Status: "valid",
+		counts:  map[belvo.Resource]int{},
+		deleted: map[belvo.Resource]map[int]bool{},
+		version: map[belvo.Resource]map[int]int{},
 	}
+	for _, r := range belvo.AllResources() {
+		l.counts[r] = s.cfg.OtherRows
+	}
+	l.counts[belvo.Accounts], l.counts[belvo.Transactions] = s.cfg.Accounts, transactions
+	l.counts[belvo.Owners], l.counts[belvo.Invoices] = s.cfg.Owners, s.cfg.Invoices
 	s.mu.Lock()
 	s.links[l.ID] = l
 	s.mu.Unlock()
@@ -99,7 +110,7 @@ func (s *Server) linkJSON(l *link) map[string]any {
 	v := map[string]any{
 		"id": l.ID, "institution": l.Institution, "access_mode": l.AccessMode,
 		"last_accessed_at": ts(l.CreatedAt), "created_at": ts(l.CreatedAt),
-		"institution_user_id": institutionUserID(l), "status": "valid",
+		"institution_user_id": institutionUserID(l), "status": l.Status,
 		"created_by":   uuid.NewSHA1(idSpace, []byte(s.cfg.SecretID)).String(),
 		"refresh_rate": nil, "credentials_storage": "store", "fetch_resources": res,
 		"stale_in": "365d",
@@ -119,7 +130,10 @@ func (s *Server) getLink(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, "not_found", "Not found.", "")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.linkJSON(l))
+	s.mu.Lock()
+	v := s.linkJSON(l)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, v)
 }
 
 // tokenBody is POST /api/token/.
@@ -204,23 +218,26 @@ func (s *Server) widgetConnect(w http.ResponseWriter, r *http.Request) {
 
 // expected tells tests and the demo how many rows each fetched resource has.
 func (s *Server) expected(w http.ResponseWriter, r *http.Request) {
-	l, ok := s.link(mux.Vars(r)["id"])
+	counts, ok := s.Expected(mux.Vars(r)["id"])
 	if !ok {
 		writeErrors(w, http.StatusNotFound, "not_found", "Not found.", "")
 		return
 	}
-	writeJSON(w, http.StatusOK, l.expected())
+	writeJSON(w, http.StatusOK, counts)
 }
 
-// resendWebhooks delivers every historical_update of a link again, as Belvo
-// does when it retries.
+// resendWebhooks delivers every historical_update of a link again, with the
+// same ids, as Belvo does when it retries.
 func (s *Server) resendWebhooks(w http.ResponseWriter, r *http.Request) {
 	l, ok := s.link(mux.Vars(r)["id"])
 	if !ok {
 		writeErrors(w, http.StatusNotFound, "not_found", "Not found.", "")
 		return
 	}
-	s.sendHistorical(l, 0, false)
+	s.mu.Lock()
+	sent := append([]Webhook(nil), l.sent...)
+	s.mu.Unlock()
+	s.sendAll(sent, 0, false)
 	w.WriteHeader(http.StatusAccepted)
 }
 

@@ -20,6 +20,10 @@ const (
 // one page of memory.
 func (s *Server) listHandler(res belvo.Resource) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.FailListsWith > 0 {
+			writeErrors(w, s.cfg.FailListsWith, "access_denied", "The sandbox refuses this list on purpose (FailListsWith).", "")
+			return
+		}
 		if n := s.cfg.FailEveryNthList; n > 0 && s.listCalls.Add(1)%int64(n) == 0 {
 			writeErrors(w, http.StatusInternalServerError, "unexpected_error", "Belvo is unable to process the request due to an internal system issue or to an unsupported response from an institution", "")
 			return
@@ -42,16 +46,24 @@ func (s *Server) listHandler(res belvo.Resource) http.Handler {
 			return
 		}
 		page, err := intParam(q, "page", 1)
-		total := l.count(res)
+		s.mu.Lock()
+		vis := s.visibleLocked(l, res, q)
+		total := len(vis)
 		last := max(1, (total+size-1)/size)
 		if err != nil || page < 1 || page > last {
+			s.mu.Unlock()
 			writeErrors(w, http.StatusNotFound, "not_found", "Invalid page.", "")
 			return
 		}
 		from, to := (page-1)*size, min(page*size, total)
+		versions := make([]int, 0, to-from)
+		for _, i := range vis[from:to] {
+			versions = append(versions, l.version[res][i])
+		}
+		s.mu.Unlock()
 		results := make([]json.RawMessage, 0, to-from)
-		for i := from; i < to; i++ {
-			results = append(results, s.row(l, res, i))
+		for k, i := range vis[from:to] {
+			results = append(results, s.row(l, res, i, versions[k]))
 		}
 		writeJSON(w, http.StatusOK, map[string]any{
 			"count":    total,

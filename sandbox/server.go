@@ -11,6 +11,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +43,7 @@ type Config struct {
 	Accounts     int    // accounts per link (default 3)
 	Transactions int    // transactions per link (default 250)
 	Owners       int    // owners per link (default 1)
+	Invoices     int    // invoices per link, one a day back from 2026-11-01 (default 60)
 	OtherRows    int    // rows of every other resource per link (default 5)
 
 	WebhookDelay       time.Duration // wait before the first delivery (default 100 ms)
@@ -54,6 +56,16 @@ type Config struct {
 	EarlyWebhooks     bool             // deliver webhooks before answering POST /api/links/
 	SkipWebhooks      []belvo.Resource // never send historical_update for these
 	FailEveryNthList  int              // answer 500 to every Nth list request (0: never)
+	// FailListsWith answers every list request with this HTTP status and a
+	// Belvo error (0: never), e.g. 403 for a GET that cannot succeed.
+	FailListsWith int
+
+	// Async requests (X-Belvo-Request-Mode: async).
+	AsyncDelay            time.Duration // wait before the completion webhook (default 200 ms)
+	AsyncWebhookBefore202 bool          // deliver the completion webhook before answering 202
+	// FailAsync makes every async request fail: its webhook carries this
+	// Belvo error code (e.g. "institution_down") instead of data.
+	FailAsync string
 
 	Logger *zap.Logger
 }
@@ -77,8 +89,14 @@ func (c *Config) defaults() {
 	if c.Owners == 0 {
 		c.Owners = 1
 	}
+	if c.Invoices == 0 {
+		c.Invoices = 60
+	}
 	if c.OtherRows == 0 {
 		c.OtherRows = 5
+	}
+	if c.AsyncDelay == 0 {
+		c.AsyncDelay = 200 * time.Millisecond
 	}
 	if c.WebhookDelay == 0 {
 		c.WebhookDelay = 100 * time.Millisecond
@@ -97,7 +115,8 @@ func (c *Config) defaults() {
 	}
 }
 
-// link is the emulator's record of one link.
+// link is the emulator's record of one link. Its mutable parts (counts,
+// deleted and updated rows, status) change only under Server.mu.
 type link struct {
 	ID             string
 	Institution    string
@@ -105,10 +124,15 @@ type link struct {
 	AccessMode     string
 	FetchResources []belvo.Resource
 	CreatedAt      time.Time
-	Accounts       int
-	Transactions   int
-	Owners         int
-	OtherRows      int
+	// Accounts is the number of accounts transactions are spread over; it
+	// stays fixed so that a transaction's content never changes by itself.
+	Accounts int
+	Status   string
+
+	sent    []Webhook // historical webhooks sent, for resends
+	counts  map[belvo.Resource]int
+	deleted map[belvo.Resource]map[int]bool
+	version map[belvo.Resource]map[int]int
 }
 
 // widgetToken remembers what a widget token asked for.
@@ -131,9 +155,10 @@ type Server struct {
 	listCalls atomic.Int64
 	delivered atomic.Int64
 
-	mu     sync.Mutex
-	links  map[string]*link
-	tokens map[string]widgetToken
+	mu      sync.Mutex
+	closing bool
+	links   map[string]*link
+	tokens  map[string]widgetToken
 }
 
 // New builds an emulator.
@@ -155,6 +180,9 @@ func (s *Server) Handler() http.Handler { return s.router }
 
 // Close stops webhook deliveries still waiting or retrying.
 func (s *Server) Close() {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
 }
@@ -168,6 +196,12 @@ func (s *Server) routes() {
 	api.Use(s.basicAuth)
 	api.HandleFunc("/links/", s.registerLink).Methods(http.MethodPost)
 	api.HandleFunc("/links/{id}/", s.getLink).Methods(http.MethodGet)
+	api.HandleFunc("/links/{id}/", s.deleteLink).Methods(http.MethodDelete)
+	for _, op := range belvo.AsyncOps() {
+		if op.Method == http.MethodPost {
+			api.HandleFunc(op.Path[len("/api"):], s.asyncHandler(op)).Methods(http.MethodPost)
+		}
+	}
 	api.HandleFunc("/token/", s.createToken).Methods(http.MethodPost)
 	for _, res := range belvo.AllResources() {
 		api.Handle(res.ListPath()[len("/api"):], s.listHandler(res)).Methods(http.MethodGet)
@@ -176,6 +210,7 @@ func (s *Server) routes() {
 	ctl.HandleFunc("/widget/links", s.widgetConnect).Methods(http.MethodPost)
 	ctl.HandleFunc("/links/{id}/expected", s.expected).Methods(http.MethodGet)
 	ctl.HandleFunc("/links/{id}/webhooks", s.resendWebhooks).Methods(http.MethodPost)
+	ctl.HandleFunc("/links/{id}/events", s.events).Methods(http.MethodPost)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		writeErrors(w, http.StatusNotFound, "not_found", "Not found.", "")
 	})
@@ -212,18 +247,32 @@ func (s *Server) Expected(id string) (ExpectedCounts, bool) {
 	if !ok {
 		return nil, false
 	}
-	return l.expected(), true
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := ExpectedCounts{}
+	for _, r := range l.FetchResources {
+		out[r] = len(s.visibleLocked(l, r, nil))
+	}
+	return out, true
 }
 
 // ExpectedCounts maps each fetched resource of a link to its row count.
 type ExpectedCounts map[belvo.Resource]int
 
-func (l *link) expected() ExpectedCounts {
-	out := ExpectedCounts{}
-	for _, r := range l.FetchResources {
-		out[r] = l.count(r)
+// Count is how many rows of a resource of a link a list request with these
+// filters returns (an async request's expected result).
+func (s *Server) Count(linkID string, r belvo.Resource, filters map[string]string) int {
+	l, ok := s.link(linkID)
+	if !ok {
+		return 0
 	}
-	return out
+	q := url.Values{}
+	for k, v := range filters {
+		q.Set(k, v)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.visibleLocked(l, r, q))
 }
 
 // requestID is a Belvo-style request id (32 hex characters).

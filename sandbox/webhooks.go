@@ -18,6 +18,7 @@ import (
 type Webhook struct {
 	WebhookID   string         `json:"webhook_id"`
 	WebhookType string         `json:"webhook_type"`
+	ProcessType string         `json:"process_type,omitempty"`
 	WebhookCode string         `json:"webhook_code"`
 	LinkID      string         `json:"link_id"`
 	RequestID   string         `json:"request_id"`
@@ -27,7 +28,9 @@ type Webhook struct {
 
 // historicalWebhook is the historical_update of one resource of a link.
 func (s *Server) historicalWebhook(l *link, res belvo.Resource) Webhook {
-	n := l.count(res)
+	s.mu.Lock()
+	n := len(s.visibleLocked(l, res, nil))
+	s.mu.Unlock()
 	data := map[string]any{"total_" + strings.ToLower(string(res)): n}
 	if res == belvo.Transactions {
 		data["first_transaction_date"] = epoch.Add(-time.Duration((n-1)/10) * 24 * time.Hour).Format("2006-01-02")
@@ -38,45 +41,75 @@ func (s *Server) historicalWebhook(l *link, res belvo.Resource) Webhook {
 		ext = &l.ExternalID
 	}
 	return Webhook{
-		WebhookID: hexID(uuid.New()), WebhookType: string(res), WebhookCode: "historical_update",
+		WebhookID: hexID(uuid.New()), WebhookType: string(res), ProcessType: "historical_update", WebhookCode: "historical_update",
 		LinkID: l.ID, RequestID: requestID(), ExternalID: ext, Data: data,
 	}
 }
 
 // sendHistorical delivers one historical_update per requested resource (twice
-// each when DuplicateWebhooks is set). With sync it delivers before returning.
+// each when DuplicateWebhooks is set) and remembers them, so a later resend
+// repeats them with the same ids, as Belvo's retries do. With sync the first
+// attempt happens before it returns (retries continue in the background).
 func (s *Server) sendHistorical(l *link, delay time.Duration, sync bool) {
+	var sent []Webhook
 	for _, res := range l.FetchResources {
 		if s.skipped(res) {
 			s.log.Info("sandbox skips webhook on purpose", zap.String("link_id", l.ID), zap.String("resource", string(res)))
 			continue
 		}
-		wh := s.historicalWebhook(l, res)
-		copies := 1
-		if s.cfg.DuplicateWebhooks {
-			copies = 2
-		}
+		sent = append(sent, s.historicalWebhook(l, res))
+	}
+	s.mu.Lock()
+	l.sent = append(l.sent, sent...)
+	s.mu.Unlock()
+	s.sendAll(sent, delay, sync)
+}
+
+// sendAll delivers webhooks, each twice with DuplicateWebhooks.
+func (s *Server) sendAll(whs []Webhook, delay time.Duration, sync bool) {
+	copies := 1
+	if s.cfg.DuplicateWebhooks {
+		copies = 2
+	}
+	for _, wh := range whs {
 		for range copies {
 			if sync {
-				s.deliver(wh, 0)
-				continue
+				s.deliverFirstNow(wh)
+			} else {
+				s.spawn(func() { s.deliver(wh, delay) })
 			}
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				s.deliver(wh, delay)
-			}()
 		}
 	}
 }
 
 // Send delivers any webhook (used by tests and later flows), asynchronously.
-func (s *Server) Send(wh Webhook) {
+func (s *Server) Send(wh Webhook) { s.spawn(func() { s.deliver(wh, 0) }) }
+
+// spawn runs f in the background unless the server is closing: a webhook
+// that starts after Close would race its wait.
+func (s *Server) spawn(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.deliver(wh, 0)
+		f()
 	}()
+}
+
+// deliverFirstNow makes one attempt before returning (webhooks that must
+// arrive before an answer) and leaves retries to the background, so a slow
+// receiver cannot hold the answer for minutes.
+func (s *Server) deliverFirstNow(wh Webhook) {
+	body, _ := json.Marshal(wh)
+	if err := s.post(body); err == nil {
+		s.delivered.Add(1)
+		return
+	}
+	s.spawn(func() { s.deliver(wh, s.cfg.WebhookBackoff) })
 }
 
 // deliver posts a webhook until it is answered 2xx within WebhookTimeout,

@@ -27,3 +27,19 @@ func FormatProgress(w io.Writer, p workflows.Progress) {
 	}
 	tw.Flush()
 }
+
+// FormatAsync prints an async request's progress.
+func FormatAsync(w io.Writer, p workflows.AsyncProgress) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "request id\t%s\n", p.RequestID)
+	fmt.Fprintf(tw, "status\t%s\n", p.Status)
+	fmt.Fprintf(tw, "operation\t%s (link %s, %s..%s %s)\n", p.Request.Op, p.Request.LinkID, p.Request.DateFrom, p.Request.DateTo, p.Request.Type)
+	fmt.Fprintf(tw, "webhooks\t%d (duplicates %d)\n", p.Webhooks, p.DuplicateWebhooks)
+	if p.Resource != "" {
+		fmt.Fprintf(tw, "%s\t%d produced by the request, %d pages; %d of the link's rows stored\n", p.Resource, p.BelvoCount, p.Pages, p.Stored)
+	}
+	if p.Error != "" {
+		fmt.Fprintf(tw, "error\t%s\n", p.Error)
+	}
+	tw.Flush()
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/belvo-temporal/backbone/activities"
+	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/workflows"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -23,6 +24,8 @@ type Starter struct {
 	TaskQueue string
 	// FetchTimeout is given to historical fetches it starts (0: the default).
 	FetchTimeout time.Duration
+	// AsyncTimeout is given to async requests it starts (0: the default).
+	AsyncTimeout time.Duration
 }
 
 // FetchLink starts (or, if a webhook already started it, signals) the
@@ -58,24 +61,58 @@ func (s Starter) RegisterLink(ctx context.Context, requestID string, in activiti
 	if requestID == "" {
 		return res, errors.New("starter: a request id (idempotency key) is required")
 	}
-	id := workflows.LinkRegistrationWorkflowID(requestID)
+	err := s.once(ctx, workflows.LinkRegistrationWorkflowID(requestID), workflows.LinkRegistrationType,
+		temporal.NewSearchAttributes(workflows.InstitutionAttr.ValueSet(in.Institution)),
+		workflows.LinkRegistrationInput{Link: in, FetchTimeout: s.FetchTimeout}, &res)
+	return res, err
+}
+
+// StartAsync sends an async Belvo request (transactions, invoices, … see
+// belvo.AsyncOps) and returns Belvo's request_id and the execution that waits
+// for its webhook. clientRequestID is the idempotency key: the same key twice
+// sends one request and returns the first result.
+func (s Starter) StartAsync(ctx context.Context, clientRequestID string, req belvo.AsyncRequest) (workflows.AsyncPostResult, error) {
+	var res workflows.AsyncPostResult
+	if clientRequestID == "" {
+		return res, errors.New("starter: a client request id (idempotency key) is required")
+	}
+	if err := req.Validate(); err != nil {
+		return res, fmt.Errorf("starter: %w", err)
+	}
+	err := s.once(ctx, workflows.AsyncPostWorkflowID(clientRequestID), workflows.AsyncPostType,
+		temporal.NewSearchAttributes(workflows.LinkIDAttr.ValueSet(req.LinkID)),
+		workflows.AsyncPostInput{ClientRequestID: clientRequestID, Request: req, Timeout: s.AsyncTimeout}, &res)
+	return res, err
+}
+
+// WaitAsync waits for the execution of a Belvo request_id to end.
+func (s Starter) WaitAsync(ctx context.Context, belvoRequestID string) (workflows.AsyncProgress, error) {
+	var p workflows.AsyncProgress
+	err := s.Client.GetWorkflow(ctx, workflows.AsyncRequestWorkflowID(belvoRequestID), "").Get(ctx, &p)
+	return p, err
+}
+
+// once starts a workflow under an idempotency-derived id and waits for its
+// result: a second call with the same id joins the running execution or
+// reads the result of the finished one instead of starting another.
+func (s Starter) once(ctx context.Context, id, workflowType string, sa temporal.SearchAttributes, input, out any) error {
 	run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: id, TaskQueue: s.TaskQueue,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.InstitutionAttr.ValueSet(in.Institution)),
-	}, workflows.LinkRegistrationType, workflows.LinkRegistrationInput{Link: in, FetchTimeout: s.FetchTimeout})
+		TypedSearchAttributes:    sa,
+	}, workflowType, input)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &already):
 		run = s.Client.GetWorkflow(ctx, id, "") // finished earlier: read its result
 	case err != nil:
-		return res, fmt.Errorf("starter: start %s: %w", id, err)
+		return fmt.Errorf("starter: start %s: %w", id, err)
 	}
-	if err := run.Get(ctx, &res); err != nil {
-		return res, fmt.Errorf("starter: %s: %w", id, err)
+	if err := run.Get(ctx, out); err != nil {
+		return fmt.Errorf("starter: %s: %w", id, err)
 	}
-	return res, nil
+	return nil
 }
 
 // WaitFetch waits for a link's historical fetch to end and returns its
@@ -92,6 +129,16 @@ func (s Starter) Progress(ctx context.Context, linkID string) (workflows.Progres
 	v, err := s.Client.QueryWorkflow(ctx, workflows.HistoricalFetchWorkflowID(linkID), "", workflows.ProgressQuery)
 	if err != nil {
 		return p, fmt.Errorf("starter: query progress of link %s: %w", linkID, err)
+	}
+	return p, v.Get(&p)
+}
+
+// AsyncProgress queries the execution of a Belvo request_id.
+func (s Starter) AsyncProgress(ctx context.Context, belvoRequestID string) (workflows.AsyncProgress, error) {
+	var p workflows.AsyncProgress
+	v, err := s.Client.QueryWorkflow(ctx, workflows.AsyncRequestWorkflowID(belvoRequestID), "", workflows.ProgressQuery)
+	if err != nil {
+		return p, fmt.Errorf("starter: query progress of request %s: %w", belvoRequestID, err)
 	}
 	return p, v.Get(&p)
 }

@@ -98,6 +98,36 @@ func (s *SQLite) UpsertRows(ctx context.Context, r belvo.Resource, linkID string
 	return nil
 }
 
+// DeleteRows implements Store.
+func (s *SQLite) DeleteRows(ctx context.Context, r belvo.Resource, linkID string, ids []string) (int, error) {
+	if !r.Valid() {
+		return 0, fmt.Errorf("store: unknown resource %q", r)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: begin delete of %s: %w", r, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	stmt, err := tx.PrepareContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE id = ? AND link_id = ?`, r.Table()))
+	if err != nil {
+		return 0, fmt.Errorf("store: prepare delete of %s: %w", r, err)
+	}
+	defer stmt.Close()
+	n := 0
+	for _, id := range ids {
+		res, err := stmt.ExecContext(ctx, id, linkID)
+		if err != nil {
+			return 0, fmt.Errorf("store: delete %s %s: %w", r, id, err)
+		}
+		k, _ := res.RowsAffected()
+		n += int(k)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("store: commit delete of %s: %w", r, err)
+	}
+	return n, nil
+}
+
 // Count implements Store.
 func (s *SQLite) Count(ctx context.Context, r belvo.Resource, linkID string) (int, error) {
 	if !r.Valid() {

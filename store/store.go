@@ -23,6 +23,9 @@ type Store interface {
 	// UpsertRows writes rows of one resource for one link in one transaction,
 	// replacing rows with the same id.
 	UpsertRows(ctx context.Context, r belvo.Resource, linkID string, rows []Row) error
+	// DeleteRows removes rows of a resource of a link by id and returns how
+	// many existed.
+	DeleteRows(ctx context.Context, r belvo.Resource, linkID string, ids []string) (int, error)
 	// Count is the number of rows of a resource stored for a link.
 	Count(ctx context.Context, r belvo.Resource, linkID string) (int, error)
 	// MarkFetched records that a resource's history was stored completely for

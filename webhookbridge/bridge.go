@@ -37,6 +37,9 @@ type Options struct {
 	Authorization string
 	// FetchTimeout is given to historical fetches the bridge starts.
 	FetchTimeout time.Duration
+	// OrphanTimeout is given to async-request executions the bridge starts:
+	// how long a webhook waits for a request to claim it.
+	OrphanTimeout time.Duration
 	// DeliveryTimeout bounds the wait for Temporal, well inside Belvo's 5 s
 	// (default 4 s).
 	DeliveryTimeout time.Duration
@@ -116,6 +119,7 @@ type problem struct {
 type webhookBody struct {
 	WebhookID   string          `json:"webhook_id"`
 	WebhookType string          `json:"webhook_type"`
+	ProcessType string          `json:"process_type"`
 	WebhookCode string          `json:"webhook_code"`
 	LinkID      string          `json:"link_id"`
 	RequestID   string          `json:"request_id"`
@@ -168,58 +172,34 @@ func (b *Bridge) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	if field := missingField(body); field != "" {
 		b.rejected.Add(1)
-		b.log.Warn("webhook rejected: missing field", zap.String("field", field), zap.String("webhook_id", body.WebhookID), zap.String("request_id", body.RequestID))
-		writeJSON(w, http.StatusBadRequest, problem{Error: "missing required field " + field, Field: field, RequestID: body.RequestID})
+		b.log.Warn("webhook rejected: missing or invalid field", zap.String("field", field), zap.String("request_id", safeID(body.RequestID)))
+		writeJSON(w, http.StatusBadRequest, problem{Error: "missing or invalid field " + field, Field: field, RequestID: safeID(body.RequestID)})
 		return
 	}
 	b.deliver(w, r, body)
 }
 
-// missingField names the first required field that is absent.
-func missingField(b webhookBody) string {
-	switch {
-	case b.WebhookID == "":
-		return "webhook_id"
-	case b.WebhookType == "":
-		return "webhook_type"
-	case b.WebhookCode == "":
-		return "webhook_code"
-	case b.WebhookCode == "historical_update" && b.LinkID == "":
-		return "link_id"
-	case b.LinkID == "" && b.RequestID == "":
-		return "link_id or request_id"
-	}
-	return ""
-}
-
-// deliver signals the execution the webhook belongs to, starting it when it
-// does not exist yet (the webhook-first race), and answers 202 only once
-// Temporal has accepted the signal.
+// deliver signals the execution the webhook belongs to (routes.go), starting
+// it when it does not exist yet (the webhook-first race), and answers 202
+// only once Temporal has accepted the signal.
 func (b *Bridge) deliver(w http.ResponseWriter, r *http.Request, body webhookBody) {
 	log := b.log.With(zap.String("webhook_id", body.WebhookID), zap.String("webhook_type", body.WebhookType),
-		zap.String("webhook_code", body.WebhookCode), zap.String("link_id", body.LinkID), zap.String("request_id", body.RequestID))
-	ev := workflows.WebhookEvent{WebhookID: body.WebhookID, Type: body.WebhookType, Code: body.WebhookCode,
-		LinkID: body.LinkID, RequestID: body.RequestID}
-	if body.ExternalID != nil {
-		ev.ExternalID = *body.ExternalID
-	}
-	if body.WebhookCode != "historical_update" {
-		// Async requests and recurrent-link webhooks get their executions in
-		// issue #3; until then they are acknowledged, logged and counted, so
-		// Belvo does not retry them forever.
+		zap.String("webhook_code", body.WebhookCode), zap.String("process_type", body.ProcessType),
+		zap.String("link_id", body.LinkID), zap.String("request_id", body.RequestID))
+	rt := routeOf(body)
+	if rt == routeNone {
+		// Recorded visibly (log and counter) and acknowledged, so Belvo does
+		// not retry a webhook no execution handles.
 		b.unrouted.Add(1)
-		log.Warn("webhook accepted but not routed: no execution handles this code yet")
+		log.Warn("webhook accepted but not routed: no execution handles this type/code")
 		writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted", "routed": false, "request_id": body.RequestID})
 		return
 	}
+	t := b.targetOf(rt, body)
 	ctx, cancel := context.WithTimeout(r.Context(), b.o.DeliveryTimeout)
 	defer cancel()
-	id := workflows.HistoricalFetchWorkflowID(body.LinkID)
 	start := time.Now()
-	_, err := b.o.Signaler.SignalWithStartWorkflow(ctx, id, workflows.WebhookSignal, ev, client.StartWorkflowOptions{
-		ID: id, TaskQueue: b.o.TaskQueue,
-		TypedSearchAttributes: temporalAttrs(body.LinkID),
-	}, workflows.HistoricalFetchType, workflows.HistoricalFetchInput{LinkID: body.LinkID, Timeout: b.o.FetchTimeout})
+	_, err := b.o.Signaler.SignalWithStartWorkflow(ctx, t.id, workflows.WebhookSignal, event(body), t.options(b.o.TaskQueue), t.workflow, t.input)
 	if err != nil {
 		b.failed.Add(1)
 		log.Error("webhook not delivered to Temporal; answering 503 so Belvo retries", zap.Duration("elapsed", time.Since(start)), zap.Error(err))
@@ -228,8 +208,17 @@ func (b *Bridge) deliver(w http.ResponseWriter, r *http.Request, body webhookBod
 		return
 	}
 	b.accepted.Add(1)
-	log.Info("webhook delivered", zap.String("workflow_id", id), zap.Duration("elapsed", time.Since(start)))
-	writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted", "workflow_id": id, "request_id": body.RequestID})
+	log.Info("webhook delivered", zap.String("workflow_id", t.id), zap.Duration("elapsed", time.Since(start)))
+	writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted", "workflow_id": t.id, "request_id": body.RequestID})
+}
+
+// safeID echoes a request id only when it has a sane shape, so an attacker's
+// 1 MiB "request_id" is not reflected into answers and logs.
+func safeID(s string) string {
+	if validID(s) {
+		return s
+	}
+	return ""
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -50,6 +50,8 @@ func TestWebhookHandler(t *testing.T) {
 		wantStatus  int
 		wantInBody  string
 		wantSignals int
+		wantTarget  string
+		wantIDs     int
 	}{
 		{name: "valid historical_update", body: valid, wantStatus: 202, wantInBody: `"workflow_id":"historical-fetch-L1"`, wantSignals: 1},
 		{name: "missing Authorization", auth: "-", body: valid, wantStatus: 401},
@@ -65,7 +67,17 @@ func TestWebhookHandler(t *testing.T) {
 		{name: "body over the limit", body: `{"webhook_id":"` + strings.Repeat("x", 2048) + `"}`, wantStatus: 413},
 		{name: "wrong method", method: http.MethodGet, wantStatus: 405},
 		{name: "Temporal unavailable: 503, never 202", body: valid, signalErr: errors.New("unavailable"), wantStatus: 503, wantInBody: `"request_id":"r1"`, wantSignals: 1},
-		{name: "code no execution handles yet: accepted, counted, not signalled", body: `{"webhook_id":"w","webhook_type":"TRANSACTIONS","webhook_code":"new_transactions_available","link_id":"L1"}`, wantStatus: 202, wantInBody: `"routed":false`},
+		{name: "unknown code: accepted, counted, not signalled", body: `{"webhook_id":"w","webhook_type":"TRANSACTIONS","webhook_code":"brand_new_code","link_id":"L1"}`, wantStatus: 202, wantInBody: `"routed":false`},
+		{name: "async completion goes to its request", body: `{"webhook_id":"w2","webhook_type":"TRANSACTIONS","process_type":"async_request","webhook_code":"historical_update","link_id":"L1","request_id":"R7"}`,
+			wantStatus: 202, wantInBody: `"workflow_id":"async-request-R7"`, wantSignals: 1, wantTarget: "async-request-R7"},
+		{name: "async completion without request_id", body: `{"webhook_id":"w2","webhook_type":"TRANSACTIONS","process_type":"async_request","webhook_code":"historical_update","link_id":"L1"}`,
+			wantStatus: 400, wantInBody: `"field":"request_id"`},
+		{name: "recurrent webhook goes to the link's updates", body: `{"webhook_id":"w3","webhook_type":"TRANSACTIONS","process_type":"recurrent_update","webhook_code":"transactions_deleted","link_id":"L1","data":{"deleted_transactions":["t1","t2"]}}`,
+			wantStatus: 202, wantInBody: `"workflow_id":"link-updates-L1"`, wantSignals: 1, wantTarget: "link-updates-L1", wantIDs: 2},
+		{name: "link status webhook without link_id", body: `{"webhook_id":"w3","webhook_type":"LINK","webhook_code":"invalid_credentials"}`,
+			wantStatus: 400, wantInBody: `"field":"link_id"`},
+		{name: "a link id Temporal would refuse is a 400, not an endless 503", body: `{"webhook_id":"w","webhook_type":"ACCOUNTS","webhook_code":"historical_update","link_id":"` + strings.Repeat("L", 300) + `"}`,
+			wantStatus: 400, wantInBody: `"field":"link_id"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -106,7 +118,13 @@ func TestWebhookHandler(t *testing.T) {
 			if c.wantStatus == 503 && w.Header().Get("Retry-After") == "" {
 				t.Error("503 without Retry-After")
 			}
-			if c.wantSignals == 1 {
+			if c.wantTarget != "" {
+				got := rec.calls[0]
+				ev := got.arg.(workflows.WebhookEvent)
+				if got.id != c.wantTarget || got.signal != workflows.WebhookSignal || len(ev.IDs) != c.wantIDs {
+					t.Errorf("signal %+v", got)
+				}
+			} else if c.wantSignals == 1 {
 				got := rec.calls[0]
 				ev, ok := got.arg.(workflows.WebhookEvent)
 				if got.id != "historical-fetch-L1" || got.signal != workflows.WebhookSignal || got.wf != workflows.HistoricalFetchType ||

@@ -24,6 +24,9 @@ import (
 func Register(r sdkworker.Registry, a *activities.Activities) {
 	r.RegisterWorkflowWithOptions(workflows.HistoricalFetch, workflow.RegisterOptions{Name: workflows.HistoricalFetchType})
 	r.RegisterWorkflowWithOptions(workflows.LinkRegistration, workflow.RegisterOptions{Name: workflows.LinkRegistrationType})
+	r.RegisterWorkflowWithOptions(workflows.AsyncPost, workflow.RegisterOptions{Name: workflows.AsyncPostType})
+	r.RegisterWorkflowWithOptions(workflows.AsyncRequest, workflow.RegisterOptions{Name: workflows.AsyncRequestType})
+	r.RegisterWorkflowWithOptions(workflows.LinkUpdates, workflow.RegisterOptions{Name: workflows.LinkUpdatesType})
 	r.RegisterActivity(a)
 }
 

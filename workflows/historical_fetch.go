@@ -97,22 +97,42 @@ func (h *historicalFetch) run(ctx workflow.Context) (Progress, error) {
 		}
 	})
 
-	// Done only when nothing is left unread or in flight, so no signal that
-	// reached the execution is dropped when it completes.
-	done := func() bool {
-		return webhooks.Len() == 0 && requests.Len() == 0 && len(h.inFlight) == 0 && (h.failed() || h.complete())
+	// Settled when every expected resource is stored or has failed, nothing
+	// is in flight and no signal is left unread: a failed resource does not
+	// end the execution while others still wait, and nothing that reached it
+	// is dropped when it ends.
+	idle := func() bool { return webhooks.Len() == 0 && requests.Len() == 0 && len(h.inFlight) == 0 }
+	deadline := workflow.Now(ctx).Add(h.in.Timeout)
+	timedOut := false
+	for {
+		ok, err := workflow.AwaitWithTimeout(ctx, max(deadline.Sub(workflow.Now(ctx)), 0), func() bool { return idle() && h.settled() })
+		if err != nil {
+			return h.progress, err
+		}
+		if !ok {
+			timedOut = true
+			break
+		}
+		// Signals that arrived in the same task as the last state change
+		// are handled here before the execution may end.
+		if h.drain(ctx, webhooks, requests) == 0 {
+			break
+		}
 	}
-	ok, err := workflow.AwaitWithTimeout(ctx, h.in.Timeout, done)
-	if err != nil {
-		return h.progress, err
-	}
-	switch {
-	case !ok:
+	if timedOut {
+		// Stop waiting for webhooks that did not come, but finish what was
+		// accepted: listings in flight and webhooks already delivered.
+		for h.drain(ctx, webhooks, requests) > 0 || !idle() {
+			if err := workflow.Await(ctx, func() bool { return idle() || webhooks.Len() > 0 || requests.Len() > 0 }); err != nil {
+				return h.progress, err
+			}
+		}
 		h.setStatus(ctx, StatusTimedOut)
 		msg := fmt.Sprintf("historical fetch of link %s timed out after %s; %s", h.in.LinkID, h.in.Timeout, h.missing())
 		log.Warn(msg)
 		return h.progress, temporal.NewNonRetryableApplicationError(msg, "HistoricalFetchTimedOut", nil, h.progress)
-	case h.failed():
+	}
+	if h.failed() {
 		h.setStatus(ctx, StatusFailed)
 		return h.progress, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("historical fetch of link %s failed: %s", h.in.LinkID, h.failures()), "HistoricalFetchFailed", nil, h.progress)
@@ -120,6 +140,23 @@ func (h *historicalFetch) run(ctx workflow.Context) (Progress, error) {
 	h.setStatus(ctx, StatusCompleted)
 	log.Info("historical fetch completed", "link_id", h.in.LinkID)
 	return h.progress, nil
+}
+
+// drain handles signals still buffered, from the main coroutine; it returns
+// how many there were.
+func (h *historicalFetch) drain(ctx workflow.Context, webhooks, requests workflow.ReceiveChannel) int {
+	n := 0
+	var req FetchRequest
+	for requests.ReceiveAsync(&req) {
+		h.onRequest(ctx, req)
+		n++
+	}
+	var ev WebhookEvent
+	for webhooks.ReceiveAsync(&ev) {
+		h.onWebhook(ctx, ev)
+		n++
+	}
+	return n
 }
 
 // onRequest merges what the app asked for.
@@ -262,12 +299,13 @@ func (h *historicalFetch) fetch(ctx workflow.Context, r belvo.Resource) {
 	}
 }
 
-func (h *historicalFetch) complete() bool {
+// settled reports whether every expected resource is stored or failed.
+func (h *historicalFetch) settled() bool {
 	if !h.expectedKnown {
 		return false
 	}
 	for _, r := range h.progress.Expected {
-		if h.progress.Resources[r].State != StateStored {
+		if s := h.progress.Resources[r].State; s != StateStored && s != StateFailed {
 			return false
 		}
 	}

@@ -103,6 +103,14 @@ func TestHistoricalFetch(t *testing.T) {
 			wantFetches: map[belvo.Resource]int{belvo.Accounts: 1, belvo.Transactions: 1},
 		},
 		{
+			name: "a failed resource does not end the fetch while others still wait",
+			steps: []step{req(0, three...), wh(time.Minute, "w1", belvo.Owners),
+				wh(30*time.Minute, "w2", belvo.Accounts), wh(40*time.Minute, "w3", belvo.Transactions)},
+			fetchFails:  belvo.Owners,
+			wantErrType: "HistoricalFetchFailed",
+			wantFetches: map[belvo.Resource]int{belvo.Accounts: 1, belvo.Owners: 1, belvo.Transactions: 1},
+		},
+		{
 			name:        "a non-retryable Belvo error ends the fetch as failed",
 			steps:       []step{req(0, belvo.Accounts, belvo.Owners), wh(time.Minute, "w1", belvo.Accounts), wh(time.Minute, "w2", belvo.Owners)},
 			fetchFails:  belvo.Owners,

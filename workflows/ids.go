@@ -6,6 +6,9 @@ import "go.temporal.io/sdk/temporal"
 const (
 	HistoricalFetchType  = "HistoricalFetch"
 	LinkRegistrationType = "LinkRegistration"
+	AsyncPostType        = "AsyncPost"
+	AsyncRequestType     = "AsyncRequest"
+	LinkUpdatesType      = "LinkUpdates"
 )
 
 // Signal and query names.
@@ -14,7 +17,9 @@ const (
 	WebhookSignal = "belvo-webhook"
 	// FetchRequestSignal carries what the app asked for (FetchRequest).
 	FetchRequestSignal = "fetch-request"
-	// ProgressQuery answers a Progress.
+	// AsyncDetailsSignal carries what an async request asked (AsyncDetails).
+	AsyncDetailsSignal = "async-request"
+	// ProgressQuery answers the execution's progress.
 	ProgressQuery = "progress"
 )
 
@@ -28,6 +33,19 @@ func HistoricalFetchWorkflowID(linkID string) string { return "historical-fetch-
 // requestID is the caller's idempotency key, so retrying a start is harmless.
 func LinkRegistrationWorkflowID(requestID string) string { return "link-registration-" + requestID }
 
+// AsyncPostWorkflowID is the execution that sends an async request;
+// clientRequestID is the caller's idempotency key.
+func AsyncPostWorkflowID(clientRequestID string) string { return "async-post-" + clientRequestID }
+
+// AsyncRequestWorkflowID is the one execution that waits for the webhook of
+// Belvo's request_id and stores its data. The bridge and the sender both
+// SignalWithStart it, so the webhook may come before or after the 202.
+func AsyncRequestWorkflowID(belvoRequestID string) string { return "async-request-" + belvoRequestID }
+
+// LinkUpdatesWorkflowID is a link's long-lived handler of recurrent-link
+// webhooks.
+func LinkUpdatesWorkflowID(linkID string) string { return "link-updates-" + linkID }
+
 // Search attributes, registered on the server (the local stack and the test
 // servers do it; see README for production). They make a link's executions
 // findable in the web UI.
@@ -36,9 +54,10 @@ var (
 	ExternalIDAttr  = temporal.NewSearchAttributeKeyKeyword("BelvoExternalID")
 	InstitutionAttr = temporal.NewSearchAttributeKeyKeyword("BelvoInstitution")
 	StatusAttr      = temporal.NewSearchAttributeKeyKeyword("BelvoStatus")
+	RequestIDAttr   = temporal.NewSearchAttributeKeyKeyword("BelvoRequestID")
 )
 
 // SearchAttributes lists every custom search attribute, for registration.
 func SearchAttributes() []temporal.SearchAttributeKey {
-	return []temporal.SearchAttributeKey{LinkIDAttr, ExternalIDAttr, InstitutionAttr, StatusAttr}
+	return []temporal.SearchAttributeKey{LinkIDAttr, ExternalIDAttr, InstitutionAttr, StatusAttr, RequestIDAttr}
 }

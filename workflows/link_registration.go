@@ -40,11 +40,11 @@ func (r *linkRegistration) run(ctx workflow.Context) (LinkRegistrationResult, er
 		return LinkRegistrationResult{}, temporal.NewNonRetryableApplicationError("link registration needs an institution and a username", "InvalidInput", nil)
 	}
 	var a *activities.Activities
-	// POST /api/links/ is not idempotent: a retry after a lost answer could
-	// create a second link, so it gets few attempts (issue #5 refines this).
+	// The call is not idempotent at Belvo: the activity lets only failures
+	// that prove nothing happened be retried (activities.classifyOnce).
 	regCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 3 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 3 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 5},
 	})
 	var info activities.LinkInfo
 	if err := workflow.ExecuteActivity(regCtx, a.RegisterLink, r.in.Link).Get(ctx, &info); err != nil {

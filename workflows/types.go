@@ -27,15 +27,25 @@ type FetchRequest struct {
 	Institution string           `json:"institution,omitempty"`
 }
 
-// WebhookEvent is the part of a Belvo webhook the workflows need; the
-// webhook's data object stays out of history.
+// WebhookEvent is the part of a Belvo webhook the workflows need. Of the
+// webhook's data object only error fields and row ids are kept: totals and
+// anything financial stay out of history.
 type WebhookEvent struct {
-	WebhookID  string `json:"webhook_id"`
-	Type       string `json:"webhook_type"`
-	Code       string `json:"webhook_code"`
-	LinkID     string `json:"link_id,omitempty"`
-	RequestID  string `json:"request_id,omitempty"`
-	ExternalID string `json:"external_id,omitempty"`
+	WebhookID   string `json:"webhook_id"`
+	Type        string `json:"webhook_type"`
+	ProcessType string `json:"process_type,omitempty"`
+	Code        string `json:"webhook_code"`
+	LinkID      string `json:"link_id,omitempty"`
+	RequestID   string `json:"request_id,omitempty"`
+	ExternalID  string `json:"external_id,omitempty"`
+	// ErrorCode, ErrorMessage and ErrorStatus are set when Belvo reports a
+	// failure (data.error_code, data.error_message, data.status).
+	ErrorCode    string `json:"error_code,omitempty"`
+	ErrorMessage string `json:"error_message,omitempty"`
+	ErrorStatus  int    `json:"error_status,omitempty"`
+	// IDs are the rows a transactions_updated or transactions_deleted
+	// webhook names.
+	IDs []string `json:"ids,omitempty"`
 }
 
 // DedupeKey identifies one webhook across Belvo's retries. Belvo does not

@@ -39,7 +39,7 @@ func run() error {
 	defer c.Close()
 	b, err := webhookbridge.New(webhookbridge.Options{
 		Signaler: c, TaskQueue: cfg.TaskQueue, Authorization: cfg.WebhookAuthorization,
-		FetchTimeout: cfg.HistoricalFetchTimeout, Logger: log,
+		FetchTimeout: cfg.HistoricalFetchTimeout, OrphanTimeout: cfg.AsyncOrphanTimeout, Logger: log,
 	})
 	if err != nil {
 		return err

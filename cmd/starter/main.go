@@ -3,7 +3,11 @@
 //	starter register --username bnk100 [--institution erebor_mx_retail] [--resources ACCOUNTS,TRANSACTIONS,OWNERS]
 //	                 [--external-id ID] [--request-id KEY] [--wait]      (bank password from $BELVO_LINK_PASSWORD)
 //	starter fetch    --link-id ID [--resources …] [--wait]                (a link the Connect Widget created)
-//	starter status   --link-id ID                                         (the progress query, as a table)
+//	starter async    --op transactions --link-id ID --from 2026-10-01 --to 2026-10-31 [--type INFLOW]
+//	                 [--account ID] [--client-request-id KEY] [--wait]    (ops: transactions, invoices,
+//	                 employment_records, br_employments, financial_statements, cl_invoices,
+//	                 cl_debt_reports, link_deletion)
+//	starter status   --link-id ID | --request-id RID                      (the progress query)
 package main
 
 import (
@@ -32,7 +36,8 @@ commands:
   register  register a link by the API and fetch its history
             (the bank password is read from $BELVO_LINK_PASSWORD, never a flag)
   fetch     fetch the history of an existing link (e.g. created by the Connect Widget)
-  status    print the progress of a link's historical fetch
+  async     send an async Belvo request (X-Belvo-Request-Mode: async) and store its data
+  status    print the progress of a link's historical fetch (--link-id) or of an async request (--request-id)
 
 run 'starter <command> -h' for a command's flags`
 
@@ -66,11 +71,17 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 	institution := fs.String("institution", "erebor_mx_retail", "Belvo institution")
 	username := fs.String("username", "", "bank username (register)")
 	externalID := fs.String("external-id", "", "your id for the link (3 to 256 characters)")
-	requestID := fs.String("request-id", "", "idempotency key for register (default: a new UUID)")
+	requestID := fs.String("request-id", "", "register: idempotency key (default: a new UUID); status: Belvo request_id of an async request")
 	accessMode := fs.String("access-mode", "single", "single or recurrent")
-	wait := fs.Bool("wait", false, "wait for the historical fetch to end and print its progress")
+	wait := fs.Bool("wait", false, "wait for the execution to end and print its progress")
+	op := fs.String("op", "transactions", "async operation")
+	from := fs.String("from", "", "date_from (YYYY-MM-DD) of an async request")
+	to := fs.String("to", "", "date_to (YYYY-MM-DD) of an async request")
+	typ := fs.String("type", "", "INFLOW or OUTFLOW (invoices)")
+	account := fs.String("account", "", "account id (async transactions, optional)")
+	clientRequestID := fs.String("client-request-id", "", "idempotency key for async (default: a new UUID)")
 	switch cmd {
-	case "register", "fetch", "status":
+	case "register", "fetch", "status", "async":
 	case "-h", "--help", "help":
 		fmt.Fprintln(out, usage)
 		return nil
@@ -97,7 +108,7 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 		return err
 	}
 	defer c.Close()
-	s := starter.Starter{Client: c, TaskQueue: cfg.TaskQueue, FetchTimeout: cfg.HistoricalFetchTimeout}
+	s := starter.Starter{Client: c, TaskQueue: cfg.TaskQueue, FetchTimeout: cfg.HistoricalFetchTimeout, AsyncTimeout: cfg.AsyncTimeout}
 
 	switch cmd {
 	case "register":
@@ -127,15 +138,46 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 		if _, err := s.FetchLink(ctx, *linkID, workflows.FetchRequest{Resources: res, ExternalID: *externalID, Institution: *institution}); err != nil {
 			return err
 		}
-	case "status":
-		if *linkID == "" {
-			return usageError{"status needs --link-id"}
+	case "async":
+		if *clientRequestID == "" {
+			*clientRequestID = uuid.NewString()
 		}
-		p, err := s.Progress(ctx, *linkID)
+		req := belvo.AsyncRequest{Op: belvo.Operation(*op), LinkID: *linkID, Account: *account, DateFrom: *from, DateTo: *to, Type: *typ}
+		if err := req.Validate(); err != nil {
+			return usageError{err.Error()}
+		}
+		fmt.Fprintf(out, "sending async %s for link %s (client request id %s)…\n", req.Op, req.LinkID, *clientRequestID)
+		res, err := s.StartAsync(ctx, *clientRequestID, req)
 		if err != nil {
 			return err
 		}
-		starter.FormatProgress(out, p)
+		runID, _ := s.LatestRunID(ctx, res.RequestWorkflowID)
+		fmt.Fprintf(out, "belvo request id: %s\nworkflow id:      %s\nweb UI:           %s\n", res.RequestID, res.RequestWorkflowID,
+			starter.UIURL(cfg.TemporalUIURL, cfg.TemporalNamespace, res.RequestWorkflowID, runID))
+		if !*wait {
+			return nil
+		}
+		fmt.Fprintln(out, "waiting for Belvo's webhook and the data…")
+		p, err := s.WaitAsync(ctx, res.RequestID)
+		starter.FormatAsync(out, p)
+		return err
+	case "status":
+		switch {
+		case *requestID != "":
+			p, err := s.AsyncProgress(ctx, *requestID)
+			if err != nil {
+				return err
+			}
+			starter.FormatAsync(out, p)
+		case *linkID != "":
+			p, err := s.Progress(ctx, *linkID)
+			if err != nil {
+				return err
+			}
+			starter.FormatProgress(out, p)
+		default:
+			return usageError{"status needs --link-id or --request-id"}
+		}
 		return nil
 	}
 	wfID := workflows.HistoricalFetchWorkflowID(*linkID)

@@ -1,0 +1,212 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/belvo-temporal/backbone/activities"
+	"github.com/belvo-temporal/backbone/belvo"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Defaults of an async request's waits.
+const (
+	DefaultAsyncTimeout  = 24 * time.Hour
+	DefaultOrphanTimeout = time.Hour
+)
+
+// AsyncRequestInput starts the waiter of one Belvo request_id. The bridge
+// (webhook first) or the sender (202 first) provides it.
+type AsyncRequestInput struct {
+	RequestID string `json:"request_id"`
+	// Timeout bounds the wait for the webhook once the request is known.
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// OrphanTimeout bounds the wait for the request's details when a webhook
+	// came for a request_id nobody (yet) claimed.
+	OrphanTimeout time.Duration `json:"orphan_timeout,omitempty"`
+}
+
+// AsyncDetails is what the sender tells the waiter about the request.
+type AsyncDetails struct {
+	Request         belvo.AsyncRequest `json:"request"`
+	ClientRequestID string             `json:"client_request_id,omitempty"`
+}
+
+// Async request statuses (also BelvoStatus).
+const (
+	StatusOrphan = "orphan"
+)
+
+// AsyncProgress is the progress query's answer and the waiter's result.
+type AsyncProgress struct {
+	RequestID string             `json:"request_id"`
+	Status    string             `json:"status"`
+	Request   belvo.AsyncRequest `json:"request"`
+	// Webhook is the completion webhook, once received (kept for orphans).
+	Webhook           *WebhookEvent  `json:"webhook,omitempty"`
+	Webhooks          int            `json:"webhooks"`
+	DuplicateWebhooks int            `json:"duplicate_webhooks"`
+	Resource          belvo.Resource `json:"resource,omitempty"`
+	// BelvoCount is how many rows the request produced; Stored how many of
+	// the link's rows of the resource the store holds afterwards.
+	BelvoCount int    `json:"belvo_count"`
+	Stored     int    `json:"stored"`
+	Pages      int    `json:"pages"`
+	Error      string `json:"error,omitempty"`
+}
+
+// AsyncRequestFailure is the failure detail of a request Belvo reported as
+// failed: the web UI shows it with the error.
+type AsyncRequestFailure struct {
+	RequestID string `json:"request_id"`
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	Status    int    `json:"status"`
+}
+
+// AsyncRequest waits for the webhook carrying its Belvo request_id, then lists
+// the data the request produced (filtered to its link, range and type) into
+// the store. A webhook reporting an error ends it with a typed,
+// non-retryable AsyncRequestFailed; a webhook for a request nobody claims
+// ends it as "orphan", kept and visible.
+func AsyncRequest(ctx workflow.Context, in AsyncRequestInput) (AsyncProgress, error) {
+	return newAsyncRequest(in).run(ctx)
+}
+
+type asyncRequest struct {
+	in       AsyncRequestInput
+	progress AsyncProgress
+	details  *AsyncDetails
+	seen     map[string]bool
+}
+
+func newAsyncRequest(in AsyncRequestInput) *asyncRequest {
+	if in.Timeout <= 0 {
+		in.Timeout = DefaultAsyncTimeout
+	}
+	if in.OrphanTimeout <= 0 {
+		in.OrphanTimeout = DefaultOrphanTimeout
+	}
+	return &asyncRequest{in: in, progress: AsyncProgress{RequestID: in.RequestID, Status: StatusWaiting}, seen: map[string]bool{}}
+}
+
+func (a *asyncRequest) run(ctx workflow.Context) (AsyncProgress, error) {
+	if a.in.RequestID == "" {
+		return a.progress, temporal.NewNonRetryableApplicationError("async request needs a request id", "InvalidInput", nil)
+	}
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (AsyncProgress, error) { return a.progress, nil }); err != nil {
+		return a.progress, err
+	}
+	webhooks := workflow.GetSignalChannel(ctx, WebhookSignal)
+	detailsCh := workflow.GetSignalChannel(ctx, AsyncDetailsSignal)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var d AsyncDetails
+			detailsCh.Receive(ctx, &d)
+			a.onDetails(ctx, d)
+		}
+	})
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var ev WebhookEvent
+			webhooks.Receive(ctx, &ev)
+			a.onWebhook(ev)
+		}
+	})
+
+	// The two halves come in either order: the details from the sender
+	// (after Belvo's 202) and the webhook from the bridge.
+	ok, err := workflow.AwaitWithTimeout(ctx, a.in.OrphanTimeout, func() bool { return a.details != nil })
+	if err != nil {
+		return a.progress, err
+	}
+	if !ok {
+		// Nobody claimed this request_id: keep its webhook, visibly, and stop
+		// without an error so nothing retries it.
+		a.setStatus(ctx, StatusOrphan)
+		workflow.GetLogger(ctx).Warn("orphan webhook: no request claimed this request_id", "request_id", a.in.RequestID)
+		return a.progress, nil
+	}
+	ok, err = workflow.AwaitWithTimeout(ctx, a.in.Timeout, func() bool { return a.progress.Webhook != nil })
+	if err != nil {
+		return a.progress, err
+	}
+	if !ok {
+		a.setStatus(ctx, StatusTimedOut)
+		return a.progress, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("async %s request %s: no webhook after %s", a.details.Request.Op, a.in.RequestID, a.in.Timeout),
+			"AsyncRequestTimedOut", nil, a.progress)
+	}
+
+	wh := a.progress.Webhook
+	if wh.ErrorCode != "" {
+		a.progress.Error = fmt.Sprintf("%s: %s", wh.ErrorCode, wh.ErrorMessage)
+		a.setStatus(ctx, StatusFailed)
+		return a.progress, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("Belvo reported async %s request %s failed: %s (%s)", a.details.Request.Op, a.in.RequestID, wh.ErrorCode, wh.ErrorMessage),
+			"AsyncRequestFailed", nil, AsyncRequestFailure{RequestID: a.in.RequestID, Code: wh.ErrorCode, Message: wh.ErrorMessage, Status: wh.ErrorStatus})
+	}
+	if err := a.fetch(ctx); err != nil {
+		a.progress.Error = err.Error()
+		a.setStatus(ctx, StatusFailed)
+		return a.progress, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("async %s request %s: listing its data failed: %v", a.details.Request.Op, a.in.RequestID, err), "AsyncRequestFailed", err)
+	}
+	// Let duplicates that are already on their way be counted, not dropped.
+	_ = workflow.Await(ctx, func() bool { return webhooks.Len() == 0 && detailsCh.Len() == 0 })
+	a.setStatus(ctx, StatusCompleted)
+	return a.progress, nil
+}
+
+func (a *asyncRequest) onDetails(ctx workflow.Context, d AsyncDetails) {
+	if a.details != nil {
+		return // the sender's retry: the first details win
+	}
+	a.details = &d
+	a.progress.Request = d.Request
+	op, err := belvo.LookupAsyncOp(d.Request.Op)
+	if err == nil {
+		a.progress.Resource = op.Resource
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, LinkIDAttr.ValueSet(d.Request.LinkID)); err != nil {
+		workflow.GetLogger(ctx).Warn("search attributes not set", "error", err)
+	}
+}
+
+func (a *asyncRequest) onWebhook(ev WebhookEvent) {
+	a.progress.Webhooks++
+	if a.seen[ev.DedupeKey()] || a.progress.Webhook != nil {
+		a.progress.DuplicateWebhooks++
+		return
+	}
+	a.seen[ev.DedupeKey()] = true
+	a.progress.Webhook = &ev
+}
+
+// fetch lists the request's data into the store (nothing for a deletion).
+func (a *asyncRequest) fetch(ctx workflow.Context) error {
+	if a.progress.Resource == "" {
+		return nil
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Hour, HeartbeatTimeout: 2 * time.Minute, RetryPolicy: fetchRetry,
+	})
+	var act *activities.Activities
+	var res activities.FetchResourceResult
+	err := workflow.ExecuteActivity(actx, act.FetchResource, activities.FetchResourceInput{
+		LinkID: a.details.Request.LinkID, Resource: a.progress.Resource, Filters: a.details.Request.ListFilters(),
+	}).Get(ctx, &res)
+	if err != nil {
+		return err
+	}
+	a.progress.BelvoCount, a.progress.Stored, a.progress.Pages = res.BelvoCount, res.Stored, res.Pages
+	return nil
+}
+
+func (a *asyncRequest) setStatus(ctx workflow.Context, s string) {
+	a.progress.Status = s
+	if err := workflow.UpsertTypedSearchAttributes(ctx, StatusAttr.ValueSet(s)); err != nil {
+		workflow.GetLogger(ctx).Warn("status search attribute not set", "error", err)
+	}
+}

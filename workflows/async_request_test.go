@@ -1,0 +1,157 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/belvo-temporal/backbone/activities"
+	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/workflows"
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+)
+
+const rid = "3f58b8a6f025402f8de4a4cc55d38705"
+
+var txRequest = belvo.AsyncRequest{Op: belvo.OpTransactions, LinkID: linkID, DateFrom: "2026-10-01", DateTo: "2026-10-31"}
+
+func completion(id string) workflows.WebhookEvent {
+	return workflows.WebhookEvent{WebhookID: id, Type: "TRANSACTIONS", ProcessType: "async_request", Code: "historical_update", LinkID: linkID, RequestID: rid}
+}
+
+func TestAsyncRequest(t *testing.T) {
+	details := workflows.AsyncDetails{Request: txRequest, ClientRequestID: "c1"}
+	failed := completion("wf")
+	failed.ErrorCode, failed.ErrorMessage, failed.ErrorStatus = "institution_down", "The institution is down", 400
+	cases := []struct {
+		name        string
+		details     []time.Duration // when the sender's details arrive
+		webhooks    []time.Duration
+		hook        workflows.WebhookEvent
+		wantStatus  string
+		wantErrType string
+		wantFetches int
+		wantDupes   int
+	}{
+		{name: "202 recorded before the webhook", details: []time.Duration{0}, webhooks: []time.Duration{time.Minute},
+			hook: completion("w1"), wantStatus: workflows.StatusCompleted, wantFetches: 1},
+		{name: "webhook before the 202 is recorded", details: []time.Duration{5 * time.Minute}, webhooks: []time.Duration{0},
+			hook: completion("w1"), wantStatus: workflows.StatusCompleted, wantFetches: 1},
+		{name: "webhook twice", details: []time.Duration{0}, webhooks: []time.Duration{time.Minute, time.Minute},
+			hook: completion("w1"), wantStatus: workflows.StatusCompleted, wantFetches: 1, wantDupes: 1},
+		{name: "sender retried: details twice", details: []time.Duration{0, time.Second}, webhooks: []time.Duration{time.Minute},
+			hook: completion("w1"), wantStatus: workflows.StatusCompleted, wantFetches: 1},
+		{name: "orphan: nobody claims the request id", webhooks: []time.Duration{0},
+			hook: completion("w1"), wantStatus: workflows.StatusOrphan, wantFetches: 0},
+		{name: "Belvo reports the request failed", details: []time.Duration{0}, webhooks: []time.Duration{time.Minute},
+			hook: failed, wantErrType: "AsyncRequestFailed", wantFetches: 0},
+		{name: "the webhook never comes", details: []time.Duration{0},
+			wantErrType: "AsyncRequestTimedOut", wantFetches: 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			env := newEnv(t)
+			var a *activities.Activities
+			env.RegisterActivity(a)
+			var mu sync.Mutex
+			fetches := 0
+			env.OnActivity(a.FetchResource, mock.Anything, mock.Anything).Return(
+				func(_ context.Context, in activities.FetchResourceInput) (activities.FetchResourceResult, error) {
+					mu.Lock()
+					defer mu.Unlock()
+					fetches++
+					if in.Resource != belvo.Transactions || in.Filters["value_date__range"] != "2026-10-01,2026-10-31" || in.LinkID != linkID {
+						return activities.FetchResourceResult{}, temporal.NewNonRetryableApplicationError("wrong listing", "Test", nil)
+					}
+					return activities.FetchResourceResult{Resource: in.Resource, BelvoCount: 310, Stored: 310, Pages: 1}, nil
+				})
+			for _, at := range c.details {
+				env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.AsyncDetailsSignal, details) }, at)
+			}
+			for _, at := range c.webhooks {
+				env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.WebhookSignal, c.hook) }, at)
+			}
+			env.ExecuteWorkflow(workflows.AsyncRequest, workflows.AsyncRequestInput{RequestID: rid, Timeout: time.Hour, OrphanTimeout: 30 * time.Minute})
+			err := env.GetWorkflowError()
+			if c.wantErrType != "" {
+				var appErr *temporal.ApplicationError
+				if !errors.As(err, &appErr) || appErr.Type() != c.wantErrType {
+					t.Fatalf("error %v, want %s", err, c.wantErrType)
+				}
+				if c.wantErrType == "AsyncRequestFailed" {
+					var f workflows.AsyncRequestFailure
+					if err := appErr.Details(&f); err != nil || f.Code != "institution_down" || f.RequestID != rid {
+						t.Errorf("failure details %+v, %v", f, err)
+					}
+				}
+			} else {
+				if err != nil {
+					t.Fatal(err)
+				}
+				var p workflows.AsyncProgress
+				if err := env.GetWorkflowResult(&p); err != nil {
+					t.Fatal(err)
+				}
+				if p.Status != c.wantStatus || p.DuplicateWebhooks != c.wantDupes || p.Webhook == nil {
+					t.Fatalf("progress %+v", p)
+				}
+				if c.wantStatus == workflows.StatusCompleted && (p.BelvoCount != 310 || p.Resource != belvo.Transactions) {
+					t.Errorf("counts %+v", p)
+				}
+			}
+			if fetches != c.wantFetches {
+				t.Errorf("%d listings, want %d", fetches, c.wantFetches)
+			}
+		})
+	}
+}
+
+func TestAsyncPostHandsTheRequestToItsWaiter(t *testing.T) {
+	env := newEnv(t)
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	env.OnActivity(a.StartAsync, mock.Anything, txRequest).Return(rid, nil).Once()
+	var got activities.SignalWithStartInput
+	env.OnActivity(a.SignalWithStart, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SignalWithStartInput) (string, error) {
+			got = in
+			return "run", nil
+		}).Once()
+	env.ExecuteWorkflow(workflows.AsyncPost, workflows.AsyncPostInput{ClientRequestID: "c1", Request: txRequest})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.AsyncPostResult
+	_ = env.GetWorkflowResult(&res)
+	if res.RequestID != rid || res.RequestWorkflowID != workflows.AsyncRequestWorkflowID(rid) {
+		t.Errorf("result %+v", res)
+	}
+	if got.WorkflowID != workflows.AsyncRequestWorkflowID(rid) || got.SignalName != workflows.AsyncDetailsSignal ||
+		got.WorkflowType != workflows.AsyncRequestType || got.Keywords["BelvoRequestID"] != rid {
+		t.Errorf("signal-with-start %+v", got)
+	}
+	env.AssertExpectations(t)
+}
+
+func TestAsyncPostRefusesBadInputWithoutCallingBelvo(t *testing.T) {
+	cases := []belvo.AsyncRequest{
+		{Op: belvo.OpInvoices, LinkID: linkID, DateFrom: "2026-10-01", DateTo: "2026-10-31"},     // no type
+		{Op: belvo.OpTransactions, LinkID: linkID, DateFrom: "2026-10-31", DateTo: "2026-10-01"}, // reversed
+		{Op: belvo.OpTransactions, LinkID: "", DateFrom: "2026-10-01", DateTo: "2026-10-31"},     // no link
+		{Op: "bananas", LinkID: linkID}, // unknown op
+		{Op: belvo.OpInvoices, LinkID: linkID, DateFrom: "2026-10-01", DateTo: "2026-10-31", Type: "BOTH"}, // bad type
+	}
+	for _, req := range cases {
+		env := newEnv(t)
+		var a *activities.Activities
+		env.RegisterActivity(a)
+		env.ExecuteWorkflow(workflows.AsyncPost, workflows.AsyncPostInput{ClientRequestID: "c1", Request: req})
+		var appErr *temporal.ApplicationError
+		if err := env.GetWorkflowError(); !errors.As(err, &appErr) || appErr.Type() != "InvalidInput" {
+			t.Errorf("%+v: error %v, want InvalidInput", req, err)
+		}
+	}
+}
