@@ -3,8 +3,11 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 )
@@ -22,6 +25,9 @@ type SignalWithStartInput struct {
 	Input        json.RawMessage `json:"input"`
 	// Keywords are keyword search attributes set when the workflow starts.
 	Keywords map[string]string `json:"keywords,omitempty"`
+	// Once: the workflow id may have had one execution only; if it is
+	// already closed the call fails for good instead of starting another.
+	Once bool `json:"once,omitempty"`
 }
 
 // SignalWithStart delivers a signal to a workflow, starting it first when it
@@ -32,9 +38,16 @@ func (a *Activities) SignalWithStart(ctx context.Context, in SignalWithStartInpu
 	for k, v := range in.Keywords {
 		sa = append(sa, temporal.NewSearchAttributeKeyKeyword(k).ValueSet(v))
 	}
-	run, err := a.Temporal.SignalWithStartWorkflow(ctx, in.WorkflowID, in.SignalName, in.Signal,
-		client.StartWorkflowOptions{ID: in.WorkflowID, TaskQueue: in.TaskQueue, TypedSearchAttributes: temporal.NewSearchAttributes(sa...)},
-		in.WorkflowType, in.Input)
+	opts := client.StartWorkflowOptions{ID: in.WorkflowID, TaskQueue: in.TaskQueue, TypedSearchAttributes: temporal.NewSearchAttributes(sa...)}
+	if in.Once {
+		opts.WorkflowIDReusePolicy = enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+	}
+	run, err := a.Temporal.SignalWithStartWorkflow(ctx, in.WorkflowID, in.SignalName, in.Signal, opts, in.WorkflowType, in.Input)
+	var closed *serviceerror.WorkflowExecutionAlreadyStarted
+	if in.Once && errors.As(err, &closed) {
+		return "", temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("%s already ran and closed (e.g. ended as an orphan before this request claimed it)", in.WorkflowID), "AlreadyClosed", err)
+	}
 	if err != nil {
 		return "", fmt.Errorf("signal-with-start %s: %w", in.WorkflowID, err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/sandbox"
+	wf "github.com/belvo-temporal/backbone/worker"
 	"github.com/belvo-temporal/backbone/workflows"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
@@ -40,7 +41,7 @@ func TestAPILinkFetchStoresExactCounts(t *testing.T) {
 		t.Errorf("transactions listed in %d pages, want 3 pages of 1000", p.Resources[belvo.Transactions].Pages)
 	}
 	assertFindable(t, s, reg.LinkID, "completed")
-	assertReplays(t, s, reg.FetchWorkflowID)
+	assertReplays(t, s, reg.FetchWorkflowID, "historical_fetch_history.json")
 
 	// Belvo re-sending every webhook after the fetch ended changes nothing in
 	// the store (the new execution re-lists with upserts).
@@ -195,17 +196,18 @@ func assertFindable(t *testing.T, s *stack, linkID, status string) {
 	})
 }
 
-// assertReplays replays the execution's real history against the current
-// workflow code: a change that breaks determinism fails here.
-func assertReplays(t *testing.T, s *stack, workflowID string) {
+// assertReplays replays an execution's real history against the current
+// workflow code (a change that breaks determinism fails here) and, with
+// UPDATE_REPLAY_HISTORY=1, saves it as workflows/testdata/<file>.
+func assertReplays(t *testing.T, s *stack, workflowID, file string) {
 	t.Helper()
 	hist := fetchHistory(t, s.client, workflowID)
 	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflowWithOptions(workflows.HistoricalFetch, workflowRegisterOptions(workflows.HistoricalFetchType))
+	wf.RegisterWorkflows(r)
 	if err := r.ReplayWorkflowHistory(nil, hist); err != nil {
 		t.Fatalf("replay of %s: %v", workflowID, err)
 	}
-	saveReplayHistory(t, hist)
+	saveReplayHistory(t, hist, file)
 }
 
 func waitFor(t *testing.T, d time.Duration, cond func() bool) {

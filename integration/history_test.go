@@ -12,15 +12,10 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
 type workflowListRequest = workflowservice.ListWorkflowExecutionsRequest
-
-func workflowRegisterOptions(name string) workflow.RegisterOptions {
-	return workflow.RegisterOptions{Name: name}
-}
 
 // searchKeyword reads a keyword search attribute of a listed execution.
 func searchKeyword(e interface {
@@ -54,7 +49,7 @@ func fetchHistory(t *testing.T, c client.Client, workflowID string) *historypb.H
 
 // saveReplayHistory refreshes the committed history the workflows package
 // replays, when UPDATE_REPLAY_HISTORY=1.
-func saveReplayHistory(t *testing.T, h *historypb.History) {
+func saveReplayHistory(t *testing.T, h *historypb.History, file string) {
 	if os.Getenv("UPDATE_REPLAY_HISTORY") != "1" {
 		return
 	}
@@ -62,7 +57,7 @@ func saveReplayHistory(t *testing.T, h *historypb.History) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(testenv.RepoRoot(), "workflows", "testdata", "historical_fetch_history.json")
+	p := filepath.Join(testenv.RepoRoot(), "workflows", "testdata", file)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/belvo-temporal/backbone/webhookbridge"
 	"github.com/belvo-temporal/backbone/worker"
 	"github.com/belvo-temporal/backbone/workflows"
+	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 	"go.uber.org/zap"
@@ -87,7 +88,17 @@ type stack struct {
 	belvo   *belvo.Client
 }
 
+// bridgeTuning adjusts the bridge a stack runs.
+type bridgeTuning struct {
+	orphanTimeout time.Duration
+	eventsPerRun  int
+}
+
 func newStack(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration) *stack {
+	return newStackWith(t, sb, fetchTimeout, bridgeTuning{})
+}
+
+func newStackWith(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration, bt bridgeTuning) *stack {
 	t.Helper()
 	srv := devServer(t)
 	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
@@ -106,7 +117,7 @@ func newStack(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration) *stac
 	t.Cleanup(func() { st.Close() })
 
 	br, err := webhookbridge.New(webhookbridge.Options{Signaler: c, TaskQueue: taskQueue, Authorization: webhookAuth,
-		FetchTimeout: fetchTimeout, Logger: log.Named("bridge")})
+		FetchTimeout: fetchTimeout, OrphanTimeout: bt.orphanTimeout, LinkUpdatesEventsPerRun: bt.eventsPerRun, Logger: log.Named("bridge")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,15 +175,24 @@ func (s *stack) assertStored(linkID string) sandbox.ExpectedCounts {
 // registerLink runs the API flow and waits for the fetch to end.
 func (s *stack) registerLink(external string) (workflows.LinkRegistrationResult, workflows.Progress, error) {
 	s.t.Helper()
-	reg, err := s.starter.RegisterLink(s.ctx(time.Minute), "req-"+external, activities.RegisterLinkInput{
+	reg := s.registerOnly(external, "single", belvo.Accounts, belvo.Transactions, belvo.Owners)
+	p, err := s.starter.WaitFetch(s.ctx(2*time.Minute), reg.LinkID)
+	return reg, p, err
+}
+
+// registerOnly registers a link by the API, asking Belvo for the history of
+// resources (none: no historical fetch at all).
+func (s *stack) registerOnly(external, mode string, resources ...belvo.Resource) workflows.LinkRegistrationResult {
+	s.t.Helper()
+	// Request ids are unique per stack: the dev server is shared by tests.
+	reg, err := s.starter.RegisterLink(s.ctx(time.Minute), "req-"+external+"-"+uuid.NewString()[:8], activities.RegisterLinkInput{
 		Institution: "erebor_mx_retail", Username: sandbox.SandboxUsername, Password: sandbox.SandboxPassword,
-		ExternalID: external, AccessMode: "single", FetchResources: []belvo.Resource{belvo.Accounts, belvo.Transactions, belvo.Owners},
+		ExternalID: external, AccessMode: mode, FetchResources: resources,
 	})
 	if err != nil {
 		s.t.Fatalf("register link: %v", err)
 	}
-	p, err := s.starter.WaitFetch(s.ctx(2*time.Minute), reg.LinkID)
-	return reg, p, err
+	return reg
 }
 
 func describe(p workflows.Progress) string {

@@ -124,11 +124,7 @@ func (s *Server) completeAsync(l *link, op belvo.AsyncOp, req belvo.AsyncRequest
 	if op.Op == belvo.OpLinkDeletion && s.cfg.FailAsync == "" {
 		defer s.forget(l)
 	}
-	if s.cfg.AsyncWebhookBefore202 {
-		s.deliverFirstNow(wh)
-		return
-	}
-	s.spawn(func() { s.deliver(wh, s.cfg.AsyncDelay) })
+	s.sendAll([]Webhook{wh}, s.cfg.AsyncDelay, s.cfg.AsyncWebhookBefore202)
 }
 
 func filterQuery(req belvo.AsyncRequest) url.Values {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -126,6 +127,22 @@ func (s *SQLite) DeleteRows(ctx context.Context, r belvo.Resource, linkID string
 		return 0, fmt.Errorf("store: commit delete of %s: %w", r, err)
 	}
 	return n, nil
+}
+
+// Row implements Store.
+func (s *SQLite) Row(ctx context.Context, r belvo.Resource, linkID, id string) ([]byte, error) {
+	if !r.Valid() {
+		return nil, fmt.Errorf("store: unknown resource %q", r)
+	}
+	var data string
+	err := s.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT data FROM %s WHERE id = ? AND link_id = ?`, r.Table()), id, linkID).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: read %s %s: %w", r, id, err)
+	}
+	return []byte(data), nil
 }
 
 // Count implements Store.

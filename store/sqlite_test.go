@@ -42,12 +42,21 @@ func TestUpsertNeverDuplicates(t *testing.T) {
 	if err := s.UpsertRows(ctx, belvo.Accounts, "L2", rows(3, "a")); err != nil {
 		t.Fatal(err)
 	}
+	if data, err := s.Row(ctx, belvo.Transactions, "L1", "id-7"); err != nil || !strings.Contains(string(data), `"v":"b"`) {
+		t.Errorf("row id-7 = %s, %v; want the second version", data, err)
+	}
+	if n, err := s.DeleteRows(ctx, belvo.Transactions, "L1", []string{"id-1", "id-2", "missing"}); err != nil || n != 2 {
+		t.Errorf("DeleteRows = %d, %v; want 2", n, err)
+	}
+	if data, _ := s.Row(ctx, belvo.Transactions, "L1", "id-1"); data != nil {
+		t.Errorf("deleted row still there: %s", data)
+	}
 	cases := []struct {
 		r    belvo.Resource
 		link string
 		want int
 	}{
-		{belvo.Transactions, "L1", 1500},
+		{belvo.Transactions, "L1", 1498},
 		{belvo.Transactions, "L2", 0},
 		{belvo.Accounts, "L2", 3},
 		{belvo.Owners, "L1", 0},

@@ -26,6 +26,8 @@ type Store interface {
 	// DeleteRows removes rows of a resource of a link by id and returns how
 	// many existed.
 	DeleteRows(ctx context.Context, r belvo.Resource, linkID string, ids []string) (int, error)
+	// Row returns one stored row's data, or nil when it is not stored.
+	Row(ctx context.Context, r belvo.Resource, linkID, id string) ([]byte, error)
 	// Count is the number of rows of a resource stored for a link.
 	Count(ctx context.Context, r belvo.Resource, linkID string) (int, error)
 	// MarkFetched records that a resource's history was stored completely for

@@ -19,6 +19,7 @@ import (
 
 	"github.com/belvo-temporal/backbone/workflows"
 	"github.com/gorilla/mux"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 )
@@ -40,6 +41,9 @@ type Options struct {
 	// OrphanTimeout is given to async-request executions the bridge starts:
 	// how long a webhook waits for a request to claim it.
 	OrphanTimeout time.Duration
+	// LinkUpdatesEventsPerRun is given to link-updates executions the bridge
+	// starts (0: the workflow's default).
+	LinkUpdatesEventsPerRun int
 	// DeliveryTimeout bounds the wait for Temporal, well inside Belvo's 5 s
 	// (default 4 s).
 	DeliveryTimeout time.Duration
@@ -54,7 +58,7 @@ type Bridge struct {
 	authHash [32]byte
 	log      *zap.Logger
 
-	accepted, rejected, unrouted, failed atomic.Int64
+	accepted, rejected, unrouted, failed, duplicates atomic.Int64
 }
 
 // New builds a Bridge; it refuses an empty Authorization value, which would
@@ -200,6 +204,15 @@ func (b *Bridge) deliver(w http.ResponseWriter, r *http.Request, body webhookBod
 	defer cancel()
 	start := time.Now()
 	_, err := b.o.Signaler.SignalWithStartWorkflow(ctx, t.id, workflows.WebhookSignal, event(body), t.options(b.o.TaskQueue), t.workflow, t.input)
+	var closed *serviceerror.WorkflowExecutionAlreadyStarted
+	if t.once && errors.As(err, &closed) {
+		// The request's execution already ended: this is Belvo repeating a
+		// webhook that was processed. Acknowledge it; there is nothing to do.
+		b.duplicates.Add(1)
+		log.Info("webhook for a request that already completed: acknowledged as a duplicate", zap.String("workflow_id", t.id))
+		writeJSON(w, http.StatusAccepted, map[string]any{"status": "duplicate", "workflow_id": t.id, "request_id": body.RequestID})
+		return
+	}
 	if err != nil {
 		b.failed.Add(1)
 		log.Error("webhook not delivered to Temporal; answering 503 so Belvo retries", zap.Duration("elapsed", time.Since(start)), zap.Error(err))

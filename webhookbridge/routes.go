@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/belvo-temporal/backbone/workflows"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 )
@@ -120,6 +121,9 @@ type target struct {
 	workflow string
 	input    any
 	attrs    temporal.SearchAttributes
+	// once: one execution per id, ever (a Belvo request_id); a webhook for
+	// a closed one is a late duplicate, acknowledged without a new run.
+	once bool
 }
 
 func (b *Bridge) targetOf(r route, body webhookBody) target {
@@ -127,20 +131,24 @@ func (b *Bridge) targetOf(r route, body webhookBody) target {
 	case routeAsyncRequest:
 		return target{workflows.AsyncRequestWorkflowID(body.RequestID), workflows.AsyncRequestType,
 			workflows.AsyncRequestInput{RequestID: body.RequestID, OrphanTimeout: b.o.OrphanTimeout},
-			temporal.NewSearchAttributes(workflows.RequestIDAttr.ValueSet(body.RequestID))}
+			temporal.NewSearchAttributes(workflows.RequestIDAttr.ValueSet(body.RequestID)), true}
 	case routeLinkUpdates:
 		return target{workflows.LinkUpdatesWorkflowID(body.LinkID), workflows.LinkUpdatesType,
-			workflows.LinkUpdatesInput{LinkID: body.LinkID},
-			temporal.NewSearchAttributes(workflows.LinkIDAttr.ValueSet(body.LinkID))}
+			workflows.LinkUpdatesInput{LinkID: body.LinkID, EventsPerRun: b.o.LinkUpdatesEventsPerRun},
+			temporal.NewSearchAttributes(workflows.LinkIDAttr.ValueSet(body.LinkID)), false}
 	default:
 		return target{workflows.HistoricalFetchWorkflowID(body.LinkID), workflows.HistoricalFetchType,
 			workflows.HistoricalFetchInput{LinkID: body.LinkID, Timeout: b.o.FetchTimeout},
-			temporal.NewSearchAttributes(workflows.LinkIDAttr.ValueSet(body.LinkID))}
+			temporal.NewSearchAttributes(workflows.LinkIDAttr.ValueSet(body.LinkID)), false}
 	}
 }
 
 func (t target) options(taskQueue string) client.StartWorkflowOptions {
-	return client.StartWorkflowOptions{ID: t.id, TaskQueue: taskQueue, TypedSearchAttributes: t.attrs}
+	o := client.StartWorkflowOptions{ID: t.id, TaskQueue: taskQueue, TypedSearchAttributes: t.attrs}
+	if t.once {
+		o.WorkflowIDReusePolicy = enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+	}
+	return o
 }
 
 // validID accepts Belvo's ids (UUIDs, 32-hex request ids) and anything of the

@@ -19,14 +19,19 @@ import (
 	"go.uber.org/zap"
 )
 
-// Register registers every workflow (under its stable type name) and every
-// activity on r.
-func Register(r sdkworker.Registry, a *activities.Activities) {
+// RegisterWorkflows registers every workflow under its stable type name; the
+// replay tests use it too, so they replay exactly what the worker runs.
+func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.HistoricalFetch, workflow.RegisterOptions{Name: workflows.HistoricalFetchType})
 	r.RegisterWorkflowWithOptions(workflows.LinkRegistration, workflow.RegisterOptions{Name: workflows.LinkRegistrationType})
 	r.RegisterWorkflowWithOptions(workflows.AsyncPost, workflow.RegisterOptions{Name: workflows.AsyncPostType})
 	r.RegisterWorkflowWithOptions(workflows.AsyncRequest, workflow.RegisterOptions{Name: workflows.AsyncRequestType})
 	r.RegisterWorkflowWithOptions(workflows.LinkUpdates, workflow.RegisterOptions{Name: workflows.LinkUpdatesType})
+}
+
+// Register registers every workflow and every activity on r.
+func Register(r sdkworker.Registry, a *activities.Activities) {
+	RegisterWorkflows(r)
 	r.RegisterActivity(a)
 }
 

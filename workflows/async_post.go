@@ -72,6 +72,7 @@ func (p *asyncPost) run(ctx workflow.Context) (AsyncPostResult, error) {
 		WorkflowID: waiter, WorkflowType: AsyncRequestType, TaskQueue: workflow.GetInfo(ctx).TaskQueueName,
 		SignalName: AsyncDetailsSignal, Signal: signal, Input: input,
 		Keywords: map[string]string{RequestIDAttr.GetName(): rid, LinkIDAttr.GetName(): p.in.Request.LinkID},
+		Once:     true,
 	}).Get(ctx, nil)
 	if err != nil {
 		return AsyncPostResult{}, fmt.Errorf("hand request %s to %s: %w", rid, waiter, err)

@@ -53,6 +53,11 @@ func (r *linkRegistration) run(ctx workflow.Context) (LinkRegistrationResult, er
 	if err := workflow.UpsertTypedSearchAttributes(ctx, LinkIDAttr.ValueSet(info.LinkID), InstitutionAttr.ValueSet(info.Institution)); err != nil {
 		workflow.GetLogger(ctx).Warn("search attributes not set", "error", err)
 	}
+	if len(r.in.Link.FetchResources) == 0 {
+		// Nothing was asked: Belvo sends no historical_update, so there is
+		// no fetch to wait for.
+		return LinkRegistrationResult{LinkID: info.LinkID}, nil
+	}
 	fetchID := HistoricalFetchWorkflowID(info.LinkID)
 	signal, err := json.Marshal(FetchRequest{Resources: r.in.Link.FetchResources, ExternalID: r.in.Link.ExternalID, Institution: info.Institution})
 	if err != nil {

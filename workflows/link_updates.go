@@ -137,9 +137,9 @@ func (u *linkUpdates) handle(ctx workflow.Context, ev WebhookEvent) {
 		return
 	}
 	u.remember(ev.DedupeKey())
-	u.handled++
-	u.progress.Handled++
 	u.progress.LastEvent = ev.Type + "/" + ev.Code
+	// Counted once applied, so Handled tells a reader the store reflects it.
+	defer func() { u.handled++; u.progress.Handled++ }()
 	var a *activities.Activities
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Hour, HeartbeatTimeout: 2 * time.Minute, RetryPolicy: fetchRetry,

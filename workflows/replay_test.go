@@ -3,19 +3,27 @@ package workflows_test
 import (
 	"testing"
 
-	"github.com/belvo-temporal/backbone/workflows"
+	wf "github.com/belvo-temporal/backbone/worker"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 )
 
-// TestReplayHistoricalFetch replays a real history recorded on a dev server
-// (refresh it with UPDATE_REPLAY_HISTORY=1 go test ./integration/ after an
-// intended change): a change to workflow code that would break running
-// executions fails here.
-func TestReplayHistoricalFetch(t *testing.T) {
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflowWithOptions(workflows.HistoricalFetch, workflow.RegisterOptions{Name: workflows.HistoricalFetchType})
-	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, "testdata/historical_fetch_history.json"); err != nil {
-		t.Fatalf("replay: %v", err)
+// TestReplay replays real histories recorded on a dev server against the
+// current workflow code: a change that would break running executions fails
+// here. After an intended change, refresh them with
+// UPDATE_REPLAY_HISTORY=1 go test ./integration/ and guard the change with
+// workflow.GetVersion.
+func TestReplay(t *testing.T) {
+	for _, file := range []string{
+		"testdata/historical_fetch_history.json",
+		"testdata/async_request_history.json",
+		"testdata/link_updates_history.json",
+	} {
+		t.Run(file, func(t *testing.T) {
+			r := worker.NewWorkflowReplayer()
+			wf.RegisterWorkflows(r)
+			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
+				t.Fatalf("replay: %v", err)
+			}
+		})
 	}
 }
