@@ -250,3 +250,25 @@ func institutionUserID(l *link) string {
 	sum := sha256.Sum256([]byte(l.Institution + "/" + SandboxUsername))
 	return base64.URLEncoding.EncodeToString(sum[:])
 }
+
+// countRows serves GET /_sandbox/links/{id}/count?resource=R&<filters>: how
+// many rows a list request with those filters returns (for demos and tests
+// in other processes).
+func (s *Server) countRows(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	res, err := belvo.ParseResource(q.Get("resource"))
+	if err != nil {
+		writeErrors(w, http.StatusBadRequest, "invalid", err.Error(), "resource")
+		return
+	}
+	l, ok := s.link(mux.Vars(r)["id"])
+	if !ok {
+		writeErrors(w, http.StatusNotFound, "not_found", "Not found.", "")
+		return
+	}
+	q.Del("resource")
+	s.mu.Lock()
+	n := len(s.visibleLocked(l, res, q))
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]int{"count": n})
+}

@@ -78,6 +78,7 @@ func TestResponsesMatchBelvoOpenAPI(t *testing.T) {
 	srv := httptest.NewServer(sb.Handler())
 	defer srv.Close()
 
+	asyncHeader := false
 	call := func(method, path string, body any, auth bool) (*http.Request, *http.Response, []byte) {
 		t.Helper()
 		var rdr io.Reader
@@ -87,6 +88,9 @@ func TestResponsesMatchBelvoOpenAPI(t *testing.T) {
 		}
 		req, _ := http.NewRequest(method, srv.URL+path, rdr)
 		req.Header.Set("Content-Type", "application/json")
+		if asyncHeader {
+			req.Header["X-Belvo-Request-Mode"] = []string{"async"}
+		}
 		if auth {
 			req.SetBasicAuth("sandbox-secret-id", "sandbox-secret-password")
 		}
@@ -134,8 +138,28 @@ func TestResponsesMatchBelvoOpenAPI(t *testing.T) {
 		{"transactions unauthorized", "v1.35.0", "GET", "/api/transactions/", "/api/transactions/?link=" + link.ID, nil, nil, false, 401},
 		{"owners", "v1.35.0", "GET", "/api/owners/", "/api/owners/?link=" + link.ID, nil, nil, true, 200},
 	}
+	async := func(b map[string]any) map[string]any { b["link"] = link.ID; return b }
+	cases = append(cases,
+		tc{"async transactions (v1.223.0)", "v1.223.0", "POST", "/api/transactions/", "/api/transactions/", nil,
+			async(map[string]any{"date_from": "2026-10-01", "date_to": "2026-10-31"}), true, 202},
+		tc{"async transactions (v1.35.0)", "v1.35.0", "POST", "/api/transactions/", "/api/transactions/", nil,
+			async(map[string]any{"date_from": "2026-10-01", "date_to": "2026-10-31"}), true, 202},
+		tc{"async invoices", "v1.223.0", "POST", "/api/invoices/", "/api/invoices/", nil,
+			async(map[string]any{"date_from": "2026-10-01", "date_to": "2026-10-31", "type": "INFLOW"}), true, 202},
+		tc{"async employment records", "v1.223.0", "POST", "/api/employment-records/", "/api/employment-records/", nil, async(map[string]any{}), true, 202},
+		tc{"async br employments", "v1.223.0", "POST", "/api/br/employments/", "/api/br/employments/", nil, async(map[string]any{}), true, 202},
+		tc{"async cl invoices", "v1.223.0", "POST", "/api/cl/invoices/", "/api/cl/invoices/", nil,
+			async(map[string]any{"date_from": "2026-10-01", "date_to": "2026-10-31"}), true, 202},
+		tc{"async invoices without type", "v1.223.0", "POST", "/api/invoices/", "/api/invoices/", nil,
+			async(map[string]any{"date_from": "2026-10-01", "date_to": "2026-10-31"}), true, 400},
+		tc{"async link deletion", "v1.223.0", "DELETE", "/api/links/{id}/", "/api/links/" + link.ID + "/", map[string]string{"id": link.ID}, nil, true, 202},
+	)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if c.status == 202 || strings.HasPrefix(c.name, "async") {
+				asyncHeader = true
+				defer func() { asyncHeader = false }()
+			}
 			req, resp, body := call(c.method, c.path, c.body, c.auth)
 			if resp.StatusCode != c.status {
 				t.Fatalf("HTTP %d, want %d: %s", resp.StatusCode, c.status, body)

@@ -73,7 +73,8 @@ func sandboxConfig(cfg config.Config) (sandbox.Config, error) {
 	ints := []struct {
 		name string
 		dst  *int
-	}{{"SANDBOX_TRANSACTIONS", &sc.Transactions}, {"SANDBOX_ACCOUNTS", &sc.Accounts}, {"SANDBOX_FAIL_EVERY_NTH_LIST", &sc.FailEveryNthList}}
+	}{{"SANDBOX_TRANSACTIONS", &sc.Transactions}, {"SANDBOX_ACCOUNTS", &sc.Accounts}, {"SANDBOX_INVOICES", &sc.Invoices},
+		{"SANDBOX_FAIL_EVERY_NTH_LIST", &sc.FailEveryNthList}, {"SANDBOX_FAIL_LISTS_WITH", &sc.FailListsWith}}
 	for _, i := range ints {
 		if v := os.Getenv(i.name); v != "" {
 			if *i.dst, err = strconv.Atoi(v); err != nil || *i.dst < 0 {
@@ -86,11 +87,18 @@ func sandboxConfig(cfg config.Config) (sandbox.Config, error) {
 			return sc, fmt.Errorf("SANDBOX_SEED=%q is not an unsigned integer", v)
 		}
 	}
-	if v := os.Getenv("SANDBOX_WEBHOOK_DELAY"); v != "" {
-		if sc.WebhookDelay, err = time.ParseDuration(v); err != nil {
-			return sc, fmt.Errorf("SANDBOX_WEBHOOK_DELAY=%q is not a Go duration", v)
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"SANDBOX_WEBHOOK_DELAY", &sc.WebhookDelay}, {"SANDBOX_ASYNC_DELAY", &sc.AsyncDelay}} {
+		if v := os.Getenv(d.name); v != "" {
+			if *d.dst, err = time.ParseDuration(v); err != nil {
+				return sc, fmt.Errorf("%s=%q is not a Go duration such as 200ms", d.name, v)
+			}
 		}
 	}
+	sc.AsyncWebhookBefore202 = os.Getenv("SANDBOX_ASYNC_WEBHOOK_BEFORE_202") == "true"
+	sc.FailAsync = os.Getenv("SANDBOX_FAIL_ASYNC")
 	sc.DuplicateWebhooks = os.Getenv("SANDBOX_DUPLICATE_WEBHOOKS") == "true"
 	sc.EarlyWebhooks = os.Getenv("SANDBOX_EARLY_WEBHOOKS") == "true"
 	if v := os.Getenv("SANDBOX_SKIP_WEBHOOKS"); v != "" {
