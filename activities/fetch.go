@@ -16,6 +16,9 @@ type FetchResourceInput struct {
 	LinkID   string            `json:"link_id"`
 	Resource belvo.Resource    `json:"resource"`
 	Filters  map[string]string `json:"filters,omitempty"`
+	// WebhookKey, when set, is recorded as processed once the listing is
+	// stored, so a copy of that webhook is recognised by later executions.
+	WebhookKey string `json:"webhook_key,omitempty"`
 }
 
 // FetchResourceResult is all the workflow learns of a listing: counts.
@@ -94,18 +97,33 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 			return res, err
 		}
 	}
+	if in.WebhookKey != "" {
+		if err := a.Store.MarkWebhook(ctx, in.LinkID, in.WebhookKey); err != nil {
+			return res, err
+		}
+	}
 	log.Info("resource stored", "link_id", in.LinkID, "resource", in.Resource, "pages", res.Pages, "stored", res.Stored)
 	return res, nil
 }
 
-// StoredResources lists the resources already stored completely for a link
-// (by any earlier execution), with their row counts. A fetch started after
-// an earlier one finished uses it instead of waiting for webhooks that Belvo
-// will not send again.
-func (a *Activities) StoredResources(ctx context.Context, linkID string) (map[belvo.Resource]int, error) {
+// LinkState is what earlier executions left for a link: the resources
+// stored completely (with row counts) and the webhooks already processed.
+type LinkState struct {
+	Stored   map[belvo.Resource]int `json:"stored"`
+	Webhooks []string               `json:"webhooks,omitempty"`
+}
+
+// StoredState reads a link's LinkState. A fetch started after an earlier one
+// finished uses it instead of waiting for webhooks Belvo will not send again,
+// and to recognise copies of webhooks already processed.
+func (a *Activities) StoredState(ctx context.Context, linkID string) (LinkState, error) {
 	m, err := a.Store.Fetched(ctx, linkID)
 	if err != nil {
-		return nil, fmt.Errorf("read stored resources of link %s: %w", linkID, err)
+		return LinkState{}, fmt.Errorf("read stored resources of link %s: %w", linkID, err)
 	}
-	return m, nil
+	keys, err := a.Store.Webhooks(ctx, linkID)
+	if err != nil {
+		return LinkState{}, fmt.Errorf("read processed webhooks of link %s: %w", linkID, err)
+	}
+	return LinkState{Stored: m, Webhooks: keys}, nil
 }

@@ -6,6 +6,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -38,6 +39,13 @@ type Config struct {
 	// webhook no request claims (ASYNC_ORPHAN_TIMEOUT).
 	AsyncTimeout       time.Duration
 	AsyncOrphanTimeout time.Duration
+
+	// Bridge limits: WEBHOOK_DELIVERY_TIMEOUT (default 4s, inside Belvo's
+	// 5 s), WEBHOOK_MAX_IN_FLIGHT (default 128), WEBHOOK_MAX_BODY_BYTES
+	// (default 1 MiB).
+	WebhookDeliveryTimeout time.Duration
+	WebhookMaxInFlight     int
+	WebhookMaxBodyBytes    int64
 
 	LogFormat string // LOG_FORMAT: console (default) or json
 	LogLevel  string // LOG_LEVEL: debug, info (default), warn, error
@@ -88,6 +96,21 @@ func FromEnv() (Config, error) {
 	if c.AsyncOrphanTimeout, err = duration("ASYNC_ORPHAN_TIMEOUT", DefaultAsyncOrphanTimeout); err != nil {
 		return Config{}, err
 	}
+	if c.WebhookDeliveryTimeout, err = duration("WEBHOOK_DELIVERY_TIMEOUT", 4*time.Second); err != nil {
+		return Config{}, err
+	}
+	if c.WebhookDeliveryTimeout >= 5*time.Second {
+		return Config{}, fmt.Errorf("config: WEBHOOK_DELIVERY_TIMEOUT=%s must stay under Belvo's 5 s acknowledgement limit", c.WebhookDeliveryTimeout)
+	}
+	n, err := positiveInt("WEBHOOK_MAX_IN_FLIGHT", 128)
+	if err != nil {
+		return Config{}, err
+	}
+	c.WebhookMaxInFlight = n
+	if n, err = positiveInt("WEBHOOK_MAX_BODY_BYTES", 1<<20); err != nil {
+		return Config{}, err
+	}
+	c.WebhookMaxBodyBytes = int64(n)
 	return c, nil
 }
 
@@ -108,6 +131,18 @@ func duration(name string, def time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("config: %s=%q is not a positive Go duration such as 30m or 24h", name, v)
 	}
 	return d, nil
+}
+
+func positiveInt(name string, def int) (int, error) {
+	v := env(name, "")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("config: %s=%q is not a positive integer", name, v)
+	}
+	return n, nil
 }
 
 // Mask hides a secret: it shows only whether the value is set.

@@ -230,3 +230,13 @@ func assertStatus(t *testing.T, s *stack, attr, value, workflowType, status stri
 		return got == status
 	})
 }
+
+// countRunning counts a link's running executions of a type.
+func (s *stack) countRunning(linkID, workflowType string) int {
+	resp, err := s.client.ListWorkflow(context.Background(), &workflowListRequest{
+		Query: fmt.Sprintf("BelvoLinkID = '%s' AND WorkflowType = '%s' AND ExecutionStatus = 'Running'", linkID, workflowType)})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return len(resp.Executions)
+}

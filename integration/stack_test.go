@@ -117,7 +117,7 @@ func newStackWith(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration, b
 	t.Cleanup(func() { st.Close() })
 
 	br, err := webhookbridge.New(webhookbridge.Options{Signaler: c, TaskQueue: taskQueue, Authorization: webhookAuth,
-		FetchTimeout: fetchTimeout, OrphanTimeout: bt.orphanTimeout, LinkUpdatesEventsPerRun: bt.eventsPerRun, Logger: log.Named("bridge")})
+		FetchTimeout: fetchTimeout, OrphanTimeout: bt.orphanTimeout, LinkUpdatesEventsPerRun: bt.eventsPerRun, Health: c, Logger: log.Named("bridge")})
 	if err != nil {
 		t.Fatal(err)
 	}

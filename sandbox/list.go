@@ -47,6 +47,7 @@ func (s *Server) listHandler(res belvo.Resource) http.Handler {
 		}
 		page, err := intParam(q, "page", 1)
 		s.mu.Lock()
+		l.lists++
 		vis := s.visibleLocked(l, res, q)
 		total := len(vis)
 		last := max(1, (total+size-1)/size)

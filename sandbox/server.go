@@ -130,6 +130,7 @@ type link struct {
 	Status   string
 
 	sent    []Webhook // historical webhooks sent, for resends
+	lists   int       // list requests served for this link
 	counts  map[belvo.Resource]int
 	deleted map[belvo.Resource]map[int]bool
 	version map[belvo.Resource]map[int]int
@@ -255,6 +256,18 @@ func (s *Server) Expected(id string) (ExpectedCounts, bool) {
 		out[r] = len(s.visibleLocked(l, r, nil))
 	}
 	return out, true
+}
+
+// ListRequests is how many list requests the emulator served for a link: a
+// test's measure of how often data was fetched.
+func (s *Server) ListRequests(linkID string) int {
+	l, ok := s.link(linkID)
+	if !ok {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return l.lists
 }
 
 // ExpectedCounts maps each fetched resource of a link to its row count.

@@ -52,7 +52,9 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 func (s *SQLite) migrate(ctx context.Context) error {
 	stmts := []string{`CREATE TABLE IF NOT EXISTS fetch_state (
 		link_id TEXT NOT NULL, resource TEXT NOT NULL, rows INTEGER NOT NULL,
-		fetched_at TEXT NOT NULL, PRIMARY KEY (link_id, resource))`}
+		fetched_at TEXT NOT NULL, PRIMARY KEY (link_id, resource))`,
+		`CREATE TABLE IF NOT EXISTS processed_webhooks (
+		link_id TEXT NOT NULL, key TEXT NOT NULL, processed_at TEXT NOT NULL, PRIMARY KEY (link_id, key))`}
 	for _, r := range belvo.AllResources() {
 		stmts = append(stmts,
 			fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
@@ -185,6 +187,35 @@ func (s *SQLite) Fetched(ctx context.Context, linkID string) (map[belvo.Resource
 			return nil, fmt.Errorf("store: scan fetch state: %w", err)
 		}
 		out[belvo.Resource(r)] = n
+	}
+	return out, rs.Err()
+}
+
+// MarkWebhook implements Store.
+func (s *SQLite) MarkWebhook(ctx context.Context, linkID, key string) error {
+	_, err := s.db.ExecContext(ctx,
+		`INSERT INTO processed_webhooks (link_id, key, processed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+		linkID, key, time.Now().UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return fmt.Errorf("store: mark webhook processed: %w", err)
+	}
+	return nil
+}
+
+// Webhooks implements Store.
+func (s *SQLite) Webhooks(ctx context.Context, linkID string) ([]string, error) {
+	rs, err := s.db.QueryContext(ctx, `SELECT key FROM processed_webhooks WHERE link_id = ? ORDER BY key`, linkID)
+	if err != nil {
+		return nil, fmt.Errorf("store: read processed webhooks: %w", err)
+	}
+	defer rs.Close()
+	var out []string
+	for rs.Next() {
+		var k string
+		if err := rs.Scan(&k); err != nil {
+			return nil, fmt.Errorf("store: scan processed webhook: %w", err)
+		}
+		out = append(out, k)
 	}
 	return out, rs.Err()
 }

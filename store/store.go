@@ -35,6 +35,11 @@ type Store interface {
 	MarkFetched(ctx context.Context, linkID string, r belvo.Resource, rows int) error
 	// Fetched lists the resources recorded by MarkFetched for a link.
 	Fetched(ctx context.Context, linkID string) (map[belvo.Resource]int, error)
+	// MarkWebhook records that a webhook (by its dedupe key) was processed
+	// for a link; Webhooks lists those keys. They make duplicate detection
+	// survive the end of an execution.
+	MarkWebhook(ctx context.Context, linkID, key string) error
+	Webhooks(ctx context.Context, linkID string) ([]string, error)
 	// Close releases the database.
 	Close() error
 }

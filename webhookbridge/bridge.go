@@ -14,7 +14,6 @@ import (
 	"mime"
 	"net/http"
 	"regexp"
-	"sync/atomic"
 	"time"
 
 	"github.com/belvo-temporal/backbone/workflows"
@@ -44,6 +43,12 @@ type Options struct {
 	// LinkUpdatesEventsPerRun is given to link-updates executions the bridge
 	// starts (0: the workflow's default).
 	LinkUpdatesEventsPerRun int
+	// MaxInFlight bounds the webhooks being delivered at once (default 128);
+	// past it the bridge sheds load with 503 + Retry-After at once instead of
+	// letting every answer slow down past Belvo's 5 s.
+	MaxInFlight int
+	// Health reports whether Temporal is reachable, for /readyz (optional).
+	Health HealthChecker
 	// DeliveryTimeout bounds the wait for Temporal, well inside Belvo's 5 s
 	// (default 4 s).
 	DeliveryTimeout time.Duration
@@ -52,13 +57,20 @@ type Options struct {
 	Logger       *zap.Logger
 }
 
-// Bridge serves POST /webhooks/belvo.
+// HealthChecker is what /readyz asks; client.Client's CheckHealth fits.
+type HealthChecker interface {
+	CheckHealth(ctx context.Context, request *client.CheckHealthRequest) (*client.CheckHealthResponse, error)
+}
+
+// Bridge serves POST /webhooks/belvo, /healthz, /readyz and /metrics.
 type Bridge struct {
 	o        Options
 	authHash [32]byte
 	log      *zap.Logger
-
-	accepted, rejected, unrouted, failed, duplicates atomic.Int64
+	metrics  *metrics
+	// slots is the admission semaphore: a webhook holds a slot while it is
+	// read and delivered.
+	slots chan struct{}
 }
 
 // New builds a Bridge; it refuses an empty Authorization value, which would
@@ -79,7 +91,11 @@ func New(o Options) (*Bridge, error) {
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
-	return &Bridge{o: o, authHash: sha256.Sum256([]byte(o.Authorization)), log: o.Logger}, nil
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = 128
+	}
+	return &Bridge{o: o, authHash: sha256.Sum256([]byte(o.Authorization)), log: o.Logger,
+		metrics: newMetrics(), slots: make(chan struct{}, o.MaxInFlight)}, nil
 }
 
 // Handler routes the bridge's endpoints.
@@ -89,13 +105,46 @@ func (b *Bridge) Handler() http.Handler {
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}).Methods(http.MethodGet)
+	r.HandleFunc("/readyz", b.readyz).Methods(http.MethodGet)
+	r.Handle("/metrics", b.metrics.handler()).Methods(http.MethodGet)
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, problem{Error: "method " + req.Method + " not allowed on " + req.URL.Path})
 	})
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusNotFound, problem{Error: "no such endpoint: " + req.URL.Path})
 	})
-	return r
+	return b.middleware(r)
+}
+
+// readyz answers 200 when Temporal answers a health check within a second,
+// 503 otherwise: a load balancer then stops sending webhooks this bridge
+// could only answer with 503.
+func (b *Bridge) readyz(w http.ResponseWriter, r *http.Request) {
+	if b.o.Health == nil {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "temporal": "not checked"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	if _, err := b.o.Health.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "temporal": "unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "temporal": "reachable"})
+}
+
+// admit takes a delivery slot, or reports false when all are busy: the
+// webhook is then shed with 503 + Retry-After (Belvo retries it), which
+// nothing acknowledged is lost by.
+func (b *Bridge) admit() (release func(), ok bool) {
+	select {
+	case b.slots <- struct{}{}:
+		b.metrics.inFlight.Inc()
+		return func() { <-b.slots; b.metrics.inFlight.Dec() }, true
+	default:
+		return nil, false
+	}
 }
 
 // Server wraps the handler in an http.Server with every timeout set, so slow
@@ -140,21 +189,26 @@ func (b *Bridge) webhook(w http.ResponseWriter, r *http.Request) {
 	// the length of the expected value leaks through timing.
 	got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
 	if subtle.ConstantTimeCompare(got[:], b.authHash[:]) != 1 {
-		b.rejected.Add(1)
 		b.log.Warn("webhook rejected: bad or missing Authorization", zap.String("remote", r.RemoteAddr))
 		writeJSON(w, http.StatusUnauthorized, problem{Error: "missing or invalid Authorization header"})
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			b.rejected.Add(1)
 			writeJSON(w, http.StatusUnsupportedMediaType, problem{Error: "Content-Type must be application/json, got " + ct})
 			return
 		}
 	}
+	release, ok := b.admit()
+	if !ok {
+		b.metrics.shed.Inc()
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, problem{Error: "bridge at capacity; retry later"})
+		return
+	}
+	defer release()
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, b.o.MaxBodyBytes))
 	if err != nil {
-		b.rejected.Add(1)
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			writeJSON(w, http.StatusRequestEntityTooLarge, problem{Error: fmt.Sprintf("body larger than %d bytes", b.o.MaxBodyBytes)})
@@ -165,7 +219,6 @@ func (b *Bridge) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	var body webhookBody
 	if err := json.Unmarshal(raw, &body); err != nil {
-		b.rejected.Add(1)
 		reqID := ""
 		if m := requestIDPattern.FindSubmatch(raw); m != nil {
 			reqID = string(m[1])
@@ -175,7 +228,6 @@ func (b *Bridge) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if field := missingField(body); field != "" {
-		b.rejected.Add(1)
 		b.log.Warn("webhook rejected: missing or invalid field", zap.String("field", field), zap.String("request_id", safeID(body.RequestID)))
 		writeJSON(w, http.StatusBadRequest, problem{Error: "missing or invalid field " + field, Field: field, RequestID: safeID(body.RequestID)})
 		return
@@ -194,7 +246,7 @@ func (b *Bridge) deliver(w http.ResponseWriter, r *http.Request, body webhookBod
 	if rt == routeNone {
 		// Recorded visibly (log and counter) and acknowledged, so Belvo does
 		// not retry a webhook no execution handles.
-		b.unrouted.Add(1)
+		b.metrics.unrouted.Inc()
 		log.Warn("webhook accepted but not routed: no execution handles this type/code")
 		writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted", "routed": false, "request_id": body.RequestID})
 		return
@@ -208,19 +260,19 @@ func (b *Bridge) deliver(w http.ResponseWriter, r *http.Request, body webhookBod
 	if t.once && errors.As(err, &closed) {
 		// The request's execution already ended: this is Belvo repeating a
 		// webhook that was processed. Acknowledge it; there is nothing to do.
-		b.duplicates.Add(1)
+		b.metrics.duplicate.Inc()
 		log.Info("webhook for a request that already completed: acknowledged as a duplicate", zap.String("workflow_id", t.id))
 		writeJSON(w, http.StatusAccepted, map[string]any{"status": "duplicate", "workflow_id": t.id, "request_id": body.RequestID})
 		return
 	}
+	b.metrics.latency.Observe(time.Since(start).Seconds())
 	if err != nil {
-		b.failed.Add(1)
 		log.Error("webhook not delivered to Temporal; answering 503 so Belvo retries", zap.Duration("elapsed", time.Since(start)), zap.Error(err))
 		w.Header().Set("Retry-After", "5")
 		writeJSON(w, http.StatusServiceUnavailable, problem{Error: "could not record the webhook durably; retry later", RequestID: body.RequestID})
 		return
 	}
-	b.accepted.Add(1)
+	b.metrics.signals.WithLabelValues(t.workflow, typeLabel(body.WebhookType), codeLabel(body.WebhookCode)).Inc()
 	log.Info("webhook delivered", zap.String("workflow_id", t.id), zap.Duration("elapsed", time.Since(start)))
 	writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted", "workflow_id": t.id, "request_id": body.RequestID})
 }

@@ -166,20 +166,24 @@ func (h *historicalFetch) onRequest(ctx workflow.Context, r FetchRequest) {
 }
 
 // loadStored marks the resources an earlier execution already stored for
-// this link: Belvo sends a historical_update once, so an app that asks after
-// the first execution finished must not wait for it again.
+// this link (Belvo sends a historical_update once, so an app that asks after
+// the first execution finished must not wait for it again) and the webhooks
+// already processed (so Belvo's late copies are not processed twice).
 func (h *historicalFetch) loadStored(ctx workflow.Context) {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second, RetryPolicy: fetchRetry,
 	})
 	var a *activities.Activities
-	var stored map[belvo.Resource]int
-	if err := workflow.ExecuteActivity(actx, a.StoredResources, h.in.LinkID).Get(ctx, &stored); err != nil {
+	var st activities.LinkState
+	if err := workflow.ExecuteActivity(actx, a.StoredState, h.in.LinkID).Get(ctx, &st); err != nil {
 		workflow.GetLogger(ctx).Warn("could not read what is already stored; waiting for webhooks", "link_id", h.in.LinkID, "error", err)
 		return
 	}
-	for r, n := range stored {
+	for r, n := range st.Stored {
 		h.progress.Resources[r] = &ResourceProgress{State: StateStored, Stored: n}
+	}
+	for _, k := range st.Webhooks {
+		h.seen[k] = true
 	}
 }
 
@@ -269,11 +273,13 @@ func (h *historicalFetch) onWebhook(ctx workflow.Context, ev WebhookEvent) {
 		return
 	}
 	h.inFlight[r] = true
-	workflow.Go(ctx, func(ctx workflow.Context) { h.fetch(ctx, r) })
+	key := ev.DedupeKey()
+	workflow.Go(ctx, func(ctx workflow.Context) { h.fetch(ctx, r, key) })
 }
 
-// fetch lists a resource, then again while webhooks for it came meanwhile.
-func (h *historicalFetch) fetch(ctx workflow.Context, r belvo.Resource) {
+// fetch lists a resource, then again while webhooks for it came meanwhile;
+// key is the webhook's dedupe key, recorded with the stored data.
+func (h *historicalFetch) fetch(ctx workflow.Context, r belvo.Resource, key string) {
 	defer delete(h.inFlight, r)
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Hour,
@@ -285,7 +291,7 @@ func (h *historicalFetch) fetch(ctx workflow.Context, r belvo.Resource) {
 		p := h.progress.Resources[r]
 		p.State = StateFetching
 		var res activities.FetchResourceResult
-		err := workflow.ExecuteActivity(actx, a.FetchResource, activities.FetchResourceInput{LinkID: h.in.LinkID, Resource: r}).Get(ctx, &res)
+		err := workflow.ExecuteActivity(actx, a.FetchResource, activities.FetchResourceInput{LinkID: h.in.LinkID, Resource: r, WebhookKey: key}).Get(ctx, &res)
 		p.Fetches++
 		if err != nil {
 			p.State, p.Error = StateFailed, err.Error()

@@ -55,6 +55,7 @@ func TestHistoricalFetch(t *testing.T) {
 		name        string
 		linkKnown   bool // GetLink answers with the three resources
 		stored      map[belvo.Resource]int
+		processed   []string // dedupe keys an earlier execution processed
 		steps       []step
 		fetchFails  belvo.Resource
 		wantErrType string
@@ -97,6 +98,15 @@ func TestHistoricalFetch(t *testing.T) {
 			wantFetches: map[belvo.Resource]int{belvo.Accounts: 0, belvo.Transactions: 0, belvo.Owners: 0},
 		},
 		{
+			name:        "a copy of a webhook an earlier execution processed is not processed again",
+			linkKnown:   true,
+			stored:      map[belvo.Resource]int{belvo.Accounts: 1500, belvo.Transactions: 1500, belvo.Owners: 1500},
+			processed:   []string{hook("w2", belvo.Transactions).DedupeKey()},
+			steps:       []step{wh(0, "w2", belvo.Transactions)},
+			wantDupes:   1,
+			wantFetches: map[belvo.Resource]int{belvo.Accounts: 0, belvo.Transactions: 0, belvo.Owners: 0},
+		},
+		{
 			name:        "a missing webhook ends in a visible timeout",
 			steps:       []step{req(0, three...), wh(time.Minute, "w1", belvo.Accounts), wh(time.Minute, "w2", belvo.Transactions)},
 			wantErrType: "HistoricalFetchTimedOut",
@@ -123,7 +133,7 @@ func TestHistoricalFetch(t *testing.T) {
 			env := newEnv(t)
 			var a *activities.Activities
 			env.RegisterActivity(a)
-			env.OnActivity(a.StoredResources, mock.Anything, linkID).Return(c.stored, nil)
+			env.OnActivity(a.StoredState, mock.Anything, linkID).Return(activities.LinkState{Stored: c.stored, Webhooks: c.processed}, nil)
 			if c.linkKnown {
 				env.OnActivity(a.GetLink, mock.Anything, linkID).Return(activities.LinkInfo{LinkID: linkID, Institution: "erebor_mx_retail", FetchResources: three}, nil)
 			} else {
@@ -198,7 +208,7 @@ func TestHistoricalFetchProgressQuery(t *testing.T) {
 	env := newEnv(t)
 	var a *activities.Activities
 	env.RegisterActivity(a)
-	env.OnActivity(a.StoredResources, mock.Anything, linkID).Return(map[belvo.Resource]int{}, nil)
+	env.OnActivity(a.StoredState, mock.Anything, linkID).Return(activities.LinkState{}, nil)
 	env.OnActivity(a.GetLink, mock.Anything, linkID).Return(activities.LinkInfo{LinkID: linkID, FetchResources: three}, nil)
 	env.OnActivity(a.FetchResource, mock.Anything, mock.Anything).Return(activities.FetchResourceResult{Stored: 7, Pages: 1}, nil)
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.WebhookSignal, hook("w1", belvo.Accounts)) }, time.Minute)

@@ -39,7 +39,9 @@ func run() error {
 	defer c.Close()
 	b, err := webhookbridge.New(webhookbridge.Options{
 		Signaler: c, TaskQueue: cfg.TaskQueue, Authorization: cfg.WebhookAuthorization,
-		FetchTimeout: cfg.HistoricalFetchTimeout, OrphanTimeout: cfg.AsyncOrphanTimeout, Logger: log,
+		FetchTimeout: cfg.HistoricalFetchTimeout, OrphanTimeout: cfg.AsyncOrphanTimeout,
+		DeliveryTimeout: cfg.WebhookDeliveryTimeout, MaxInFlight: cfg.WebhookMaxInFlight, MaxBodyBytes: cfg.WebhookMaxBodyBytes,
+		Health: c, Logger: log,
 	})
 	if err != nil {
 		return err
