@@ -1,0 +1,124 @@
+// Command bridgebench measures the webhook bridge against a real Temporal dev
+// server, over real HTTP on loopback, next to a baseline measured in the
+// same run: the same number of SignalWithStart calls made directly with the
+// SDK. It reports webhooks/s, ack latency (p50/p99), the bridge/direct ratio,
+// latency at 80 % of the sustainable rate, and overload behaviour at 3× that
+// rate (share shed, slowest 202, and lost webhooks, counted by looking up
+// every acknowledged webhook's signal in Temporal).
+//
+//	go run ./cmd/bridgebench                  # full run (BENCHMARKS.md)
+//	go run ./cmd/bridgebench -n 300 -seconds 2  # short form (CI)
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/belvo-temporal/backbone/logging"
+	"github.com/belvo-temporal/backbone/webhookbridge"
+	"github.com/belvo-temporal/backbone/workflows"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+	"go.uber.org/zap"
+)
+
+const auth = "Bearer bench"
+
+func main() {
+	n := flag.Int("n", 2000, "webhooks per closed-loop phase (and direct SignalWithStart calls)")
+	conc := flag.Int("concurrency", 32, "concurrent senders in the closed-loop phases")
+	seconds := flag.Float64("seconds", 5, "length of each open-loop phase (80 % and 3× rate)")
+	cli := flag.String("temporal-cli", filepath.Join("bin", "temporal"), "pinned Temporal CLI (scripts/test.sh installs it)")
+	flag.Parse()
+	if err := run(*n, *conc, time.Duration(*seconds*float64(time.Second)), *cli); err != nil {
+		fmt.Fprintln(os.Stderr, "bridgebench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n, conc int, phase time.Duration, cli string) error {
+	if _, err := os.Stat(cli); err != nil {
+		return fmt.Errorf("Temporal CLI not found at %s (run scripts/test.sh once, or pass -temporal-cli): %w", cli, err)
+	}
+	ctx := context.Background()
+	args := []string{}
+	for _, k := range workflows.SearchAttributes() {
+		args = append(args, "--search-attribute", k.GetName()+"=Keyword")
+	}
+	fmt.Fprintln(os.Stderr, "starting a Temporal dev server…")
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{ExistingPath: cli, LogLevel: "error", ExtraArgs: args,
+		Stdout: os.Stderr, Stderr: os.Stderr, // stdout carries only the report
+		ClientOptions: &client.Options{Logger: logging.NewTemporal(zap.NewNop())}})
+	if err != nil {
+		return fmt.Errorf("start dev server: %w", err)
+	}
+	defer srv.Stop()
+	c, err := client.Dial(client.Options{HostPort: srv.FrontendHostPort(), Logger: logging.NewTemporal(zap.NewNop())})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	br, err := webhookbridge.New(webhookbridge.Options{Signaler: c, TaskQueue: "bench", Authorization: auth, Logger: zap.NewNop()})
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	hs := br.Server(l.Addr().String())
+	go func() { _ = hs.Serve(l) }()
+	defer hs.Close()
+	url := "http://" + l.Addr().String() + "/webhooks/belvo"
+	b := &bench{c: c, url: url, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4096, MaxConnsPerHost: 0}, Timeout: 30 * time.Second}}
+
+	// Warm both paths so neither pays the first connection.
+	b.closedLoop("warm-direct", 50, 8, b.direct)
+	b.closedLoop("warm-bridge", 50, 8, b.viaBridge)
+
+	// Alternate the two in rounds: the server's database grows as the run
+	// goes, and whichever ran second would otherwise pay for it.
+	const rounds = 4
+	direct, bridge := &result{name: "direct SDK"}, &result{name: "bridge"}
+	for i := range rounds {
+		fmt.Fprintf(os.Stderr, "round %d/%d: %d direct SignalWithStart calls, then %d webhooks over HTTP, %d concurrent…\n", i+1, rounds, n/rounds, n/rounds, conc)
+		direct.merge(b.closedLoop("direct", n/rounds, conc, b.direct))
+		bridge.merge(b.closedLoop("bridge", n/rounds, conc, b.viaBridge))
+	}
+	sustainable := bridge.rate()
+	fmt.Fprintf(os.Stderr, "open loop at 80%% of %.0f/s for %s…\n", sustainable, phase)
+	at80 := b.openLoop("at80", 0.8*sustainable, phase)
+	fmt.Fprintf(os.Stderr, "open loop at 3× (%.0f/s) for %s…\n", 3*sustainable, phase)
+	over := b.openLoop("over", 3*sustainable, phase)
+	fmt.Fprintln(os.Stderr, "checking that every acknowledged webhook is in Temporal…")
+	lost := 0
+	for _, r := range []*result{bridge, at80, over} {
+		lost += b.lost(r)
+	}
+
+	host, _ := os.Hostname()
+	fmt.Printf("\n### Webhook bridge (%s, %s, %d CPUs, %s)\n\n", time.Now().UTC().Format("2006-01-02"), host, runtime.NumCPU(), runtime.Version())
+	fmt.Printf("Command: `go run ./cmd/bridgebench -n %d -concurrency %d -seconds %g`\n\n", n, conc, phase.Seconds())
+	fmt.Println("| phase | sent | 202 | 503 (shed or Temporal slow) | other | rate (/s) | p50 ack | p99 ack | slowest 202 |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	for _, r := range []*result{direct, bridge, at80, over} {
+		fmt.Println(r.row())
+	}
+	ratio := bridge.rate() / direct.rate()
+	fmt.Printf("\nbridge/direct rate ratio: **%.2f** (target ≥ 0.9)  \n", ratio)
+	fmt.Printf("p99 ack at 80 %% of the sustainable rate: **%s** (target ≤ 1 s)  \n", at80.pct(99).Round(time.Millisecond))
+	fmt.Printf("3× overload: %.0f%% shed, slowest 202 **%s** (target ≤ 5 s), lost **%d** (target 0)\n",
+		100*float64(over.shed)/float64(max(over.sent, 1)), over.slowest202.Round(time.Millisecond), lost)
+	if lost > 0 {
+		return fmt.Errorf("%d acknowledged webhooks are missing in Temporal", lost)
+	}
+	return nil
+}

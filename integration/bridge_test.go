@@ -1,0 +1,263 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/belvo-temporal/backbone/internal/testenv"
+	"github.com/belvo-temporal/backbone/logging"
+	"github.com/belvo-temporal/backbone/sandbox"
+	"github.com/belvo-temporal/backbone/webhookbridge"
+	"github.com/belvo-temporal/backbone/workflows"
+	"github.com/google/uuid"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// ownDevServer starts a dev server this test may stop and restart on the
+// same address and database file.
+func ownDevServer(t *testing.T, addr, db string) *testsuite.DevServer {
+	t.Helper()
+	args := []string{}
+	for _, k := range workflows.SearchAttributes() {
+		args = append(args, "--search-attribute", k.GetName()+"=Keyword")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath: testenv.TemporalCLI(t), DBFilename: db, LogLevel: "error", ExtraArgs: args,
+		ClientOptions: &client.Options{HostPort: addr, Logger: logging.NewTemporal(zap.NewNop())},
+	})
+	if err != nil {
+		t.Fatalf("start dev server on %s: %v", addr, err)
+	}
+	return srv
+}
+
+// orphanWebhook is an async completion nobody claims: its execution waits
+// (no worker is needed), so the signal's presence is easy to check.
+func orphanWebhook(rid string) sandbox.Webhook {
+	return sandbox.Webhook{WebhookID: "w-" + rid, WebhookType: "TRANSACTIONS", ProcessType: sandbox.ProcessTypeAsync,
+		WebhookCode: "historical_update", LinkID: uuid.NewString(), RequestID: rid, Data: map[string]any{}}
+}
+
+// assertSignalled checks that the execution of each request id received its
+// webhook as a signal: nothing that got a 202 is missing.
+func assertSignalled(t *testing.T, c client.Client, rids []string) {
+	t.Helper()
+	for _, rid := range rids {
+		it := c.GetWorkflowHistory(context.Background(), workflows.AsyncRequestWorkflowID(rid), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		found := false
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				t.Fatalf("history of %s: %v", rid, err)
+			}
+			if ev.GetEventType() == enums.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("request %s: acknowledged, but no signal in Temporal", rid)
+		}
+	}
+}
+
+// Temporal stops mid-run: the bridge answers 503 (never 202) and /readyz says
+// not ready; Belvo (the sandbox) retries; once Temporal is back every
+// webhook is delivered.
+func TestTemporalOutageThenRecovery(t *testing.T) {
+	addr, db := freeAddr(t), filepath.Join(t.TempDir(), "temporal.db")
+	srv := ownDevServer(t, addr, db)
+	c, err := client.Dial(client.Options{HostPort: addr, Logger: logging.NewTemporal(zap.NewNop())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	log := zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel))
+	br, _ := webhookbridge.New(webhookbridge.Options{Signaler: c, Health: c, TaskQueue: "outage", Authorization: webhookAuth,
+		DeliveryTimeout: 2 * time.Second, Logger: log})
+	bridge := httptest.NewServer(br.Handler())
+	defer bridge.Close()
+	emu := sandbox.New(sandbox.Config{WebhookURL: bridge.URL + "/webhooks/belvo", WebhookAuthorization: webhookAuth,
+		WebhookBackoff: 200 * time.Millisecond, WebhookMaxAttempts: 200, Logger: log})
+	defer emu.Close()
+
+	var rids []string
+	send := func(n int) {
+		for range n {
+			rid := "outage" + strings.ReplaceAll(uuid.NewString(), "-", "")[:20]
+			rids = append(rids, rid)
+			emu.Send(orphanWebhook(rid))
+		}
+	}
+	send(10)
+	waitFor(t, 30*time.Second, func() bool { return emu.Delivered() == 10 })
+	if code := get(t, bridge.URL+"/readyz"); code != 200 {
+		t.Fatalf("/readyz %d while Temporal is up", code)
+	}
+
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	send(10)
+	waitFor(t, 30*time.Second, func() bool { return strings.Contains(metrics(t, bridge.URL), `status="503"`) })
+	if code := get(t, bridge.URL+"/readyz"); code != 503 {
+		t.Errorf("/readyz %d while Temporal is down, want 503", code)
+	}
+	if emu.Delivered() != 10 {
+		t.Fatalf("%d webhooks acknowledged while Temporal was down", emu.Delivered()-10)
+	}
+
+	srv2 := ownDevServer(t, addr, db)
+	defer srv2.Stop()
+	waitFor(t, 90*time.Second, func() bool { return emu.Delivered() == 20 })
+	if code := get(t, bridge.URL+"/readyz"); code != 200 {
+		t.Errorf("/readyz %d after recovery", code)
+	}
+	assertSignalled(t, c, rids)
+}
+
+// SIGTERM to the bridge process in the middle of a burst: it stops accepting,
+// finishes what it admitted, exits within its bound, and every webhook it
+// answered 202 is in Temporal.
+func TestBridgeSIGTERMDuringBurstLosesNothing(t *testing.T) {
+	srv := devServer(t)
+	bin := filepath.Join(t.TempDir(), "bridge")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/bridge")
+	build.Dir = testenv.RepoRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build bridge: %v\n%s", err, out)
+	}
+	addr := freeAddr(t)
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "TEMPORAL_ADDRESS="+srv.FrontendHostPort(), "TEMPORAL_TASK_QUEUE=sigterm",
+		"WEBHOOK_LISTEN_ADDR="+addr, "BELVO_WEBHOOK_AUTHORIZATION="+webhookAuth, "LOG_LEVEL=warn")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, func() bool { return get(t, "http://"+addr+"/healthz") == 200 })
+
+	var mu sync.Mutex
+	var acked []string
+	other := map[string]int{}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				rid := fmt.Sprintf("sigterm%02d%05d%s", w, i, strings.ReplaceAll(uuid.NewString(), "-", "")[:8])
+				code := postWebhook("http://"+addr+"/webhooks/belvo", orphanWebhook(rid))
+				mu.Lock()
+				if code == 202 {
+					acked = append(acked, rid)
+				} else {
+					other[fmt.Sprint(code)]++
+				}
+				mu.Unlock()
+				if code == -1 {
+					return // connection refused: the bridge is gone
+				}
+			}
+		}()
+	}
+	waitFor(t, 30*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) >= 100 })
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("bridge exited with %v\n%s", err, logs.String())
+		}
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("bridge did not exit within 15 s of SIGTERM\n%s", logs.String())
+	}
+	t.Logf("bridge exited %s after SIGTERM", time.Since(start).Round(time.Millisecond))
+	close(stop)
+	wg.Wait()
+	t.Logf("%d acknowledged; other answers %v", len(acked), other)
+	c, err := client.Dial(client.Options{HostPort: srv.FrontendHostPort(), Logger: logging.NewTemporal(zap.NewNop())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	assertSignalled(t, c, acked)
+}
+
+// postWebhook posts one webhook; -1 means the connection failed.
+func postWebhook(url string, wh sandbox.Webhook) int {
+	body, _ := json.Marshal(wh)
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Authorization", webhookAuth)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
+func get(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
+func metrics(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
