@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/belvo-temporal/backbone/logging"
@@ -36,8 +37,22 @@ func main() {
 	conc := flag.Int("concurrency", 32, "concurrent senders in the closed-loop phases")
 	seconds := flag.Float64("seconds", 5, "length of each open-loop phase (80 % and 3× rate)")
 	cli := flag.String("temporal-cli", filepath.Join("bin", "temporal"), "pinned Temporal CLI (scripts/test.sh installs it)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of this process (bridge, load generator, SDK client) to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bridgebench:", err)
+			os.Exit(2)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "bridgebench:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*n, *conc, time.Duration(*seconds*float64(time.Second)), *cli); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bridgebench:", err)
 		os.Exit(1)
 	}
