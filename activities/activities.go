@@ -5,11 +5,13 @@
 package activities
 
 import (
+	"context"
 	"errors"
 	"net"
 
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/store"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 )
@@ -80,4 +82,18 @@ func classifyOnce(err error) error {
 	}
 	return temporal.NewNonRetryableApplicationError(
 		err.Error()+" (not retried: Belvo may already have acted on it; check before sending again)", "BelvoUncertain", err)
+}
+
+// sendOnce guards a call Belvo does not make idempotent against the engine's
+// own retries (a timeout or a worker crash after the request left): it
+// heartbeats before sending, so a later attempt knows an earlier one may
+// have acted and stops with BelvoUncertain instead of sending again.
+func sendOnce(ctx context.Context, what string) error {
+	if activity.GetInfo(ctx).Attempt > 1 && activity.HasHeartbeatDetails(ctx) {
+		return temporal.NewNonRetryableApplicationError(
+			what+": an earlier attempt sent it and its outcome is unknown; not sending again (check Belvo, then retry with a new idempotency key)",
+			"BelvoUncertain", nil)
+	}
+	activity.RecordHeartbeat(ctx, "sending")
+	return nil
 }

@@ -14,6 +14,9 @@ func (a *Activities) StartAsync(ctx context.Context, r belvo.AsyncRequest) (stri
 	if err := r.Validate(); err != nil {
 		return "", classify(fmt.Errorf("async %s: %w", r.Op, invalidInput(err)))
 	}
+	if err := sendOnce(ctx, fmt.Sprintf("async %s for link %s", r.Op, r.LinkID)); err != nil {
+		return "", err
+	}
 	id, err := a.Belvo.StartAsync(ctx, r)
 	if err != nil {
 		return "", classifyOnce(fmt.Errorf("async %s for link %s: %w", r.Op, r.LinkID, err))

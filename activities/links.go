@@ -41,6 +41,9 @@ func linkInfo(l belvo.Link) LinkInfo {
 
 // RegisterLink creates the link at Belvo (POST /api/links/) and returns its id.
 func (a *Activities) RegisterLink(ctx context.Context, in RegisterLinkInput) (LinkInfo, error) {
+	if err := sendOnce(ctx, "register link at "+in.Institution); err != nil {
+		return LinkInfo{}, err
+	}
 	l, err := a.Belvo.RegisterLink(ctx, belvo.RegisterLinkRequest{
 		Institution: in.Institution, Username: in.Username, Password: in.Password,
 		ExternalID: in.ExternalID, AccessMode: in.AccessMode, FetchResources: in.FetchResources,

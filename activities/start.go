@@ -25,31 +25,44 @@ type SignalWithStartInput struct {
 	Input        json.RawMessage `json:"input"`
 	// Keywords are keyword search attributes set when the workflow starts.
 	Keywords map[string]string `json:"keywords,omitempty"`
-	// Once: the workflow id may have had one execution only; if it is
-	// already closed the call fails for good instead of starting another.
+	// Once: the workflow id gets one successful execution, ever. If that
+	// execution already completed, no new run starts and its result is
+	// returned instead (a failed or timed-out one may be started again).
 	Once bool `json:"once,omitempty"`
+}
+
+// SignalWithStartResult tells what happened: the run signalled, or, for a
+// Once workflow that had already completed, its result.
+type SignalWithStartResult struct {
+	RunID        string          `json:"run_id,omitempty"`
+	ClosedResult json.RawMessage `json:"closed_result,omitempty"`
 }
 
 // SignalWithStart delivers a signal to a workflow, starting it first when it
 // is not running. It is atomic on the server, so it can race a webhook that
 // starts the same workflow and neither side loses anything.
-func (a *Activities) SignalWithStart(ctx context.Context, in SignalWithStartInput) (string, error) {
+func (a *Activities) SignalWithStart(ctx context.Context, in SignalWithStartInput) (SignalWithStartResult, error) {
 	var sa []temporal.SearchAttributeUpdate
 	for k, v := range in.Keywords {
 		sa = append(sa, temporal.NewSearchAttributeKeyKeyword(k).ValueSet(v))
 	}
 	opts := client.StartWorkflowOptions{ID: in.WorkflowID, TaskQueue: in.TaskQueue, TypedSearchAttributes: temporal.NewSearchAttributes(sa...)}
 	if in.Once {
-		opts.WorkflowIDReusePolicy = enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+		opts.WorkflowIDReusePolicy = enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
 	}
 	run, err := a.Temporal.SignalWithStartWorkflow(ctx, in.WorkflowID, in.SignalName, in.Signal, opts, in.WorkflowType, in.Input)
-	var closed *serviceerror.WorkflowExecutionAlreadyStarted
-	if in.Once && errors.As(err, &closed) {
-		return "", temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("%s already ran and closed (e.g. ended as an orphan before this request claimed it)", in.WorkflowID), "AlreadyClosed", err)
+	var completed *serviceerror.WorkflowExecutionAlreadyStarted
+	if in.Once && errors.As(err, &completed) {
+		// It completed already: maybe from an earlier attempt of this very
+		// call whose answer was lost. The caller decides from the result.
+		var res json.RawMessage
+		if gerr := a.Temporal.GetWorkflow(ctx, in.WorkflowID, "").Get(ctx, &res); gerr != nil {
+			return SignalWithStartResult{}, fmt.Errorf("read the completed %s: %w", in.WorkflowID, gerr)
+		}
+		return SignalWithStartResult{ClosedResult: res}, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("signal-with-start %s: %w", in.WorkflowID, err)
+		return SignalWithStartResult{}, fmt.Errorf("signal-with-start %s: %w", in.WorkflowID, err)
 	}
-	return run.GetRunID(), nil
+	return SignalWithStartResult{RunID: run.GetRunID()}, nil
 }

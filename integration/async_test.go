@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,33 +129,44 @@ func TestAsyncWebhookOrders(t *testing.T) {
 				t.Fatalf("async transactions: %v", err)
 			}
 			s.assertAsyncStored(req, p)
-			// One execution per request id, whatever the order and copies.
-			waitFor(t, 10*time.Second, func() bool {
-				return s.countExecutions("BelvoRequestID", res.RequestID, workflows.AsyncRequestType) == 1
-			})
-			if c.cfg.DuplicateWebhooks {
-				waitFor(t, 10*time.Second, func() bool { return s.sandbox.Delivered() >= 2 })
+			first := firstSignal(t, s, res.RequestWorkflowID)
+			if c.cfg.AsyncWebhookBefore202 && first != workflows.WebhookSignal {
+				t.Errorf("first signal %q: the webhook did not come before the 202 was recorded", first)
 			}
-			if n := s.countExecutions("BelvoRequestID", res.RequestID, workflows.AsyncRequestType); n != 1 {
-				t.Errorf("%d executions for request %s, want 1", n, res.RequestID)
+			if !c.cfg.AsyncWebhookBefore202 && first != workflows.AsyncDetailsSignal {
+				t.Errorf("first signal %q: want the sender's details first", first)
+			}
+			if c.cfg.DuplicateWebhooks {
+				// The second copy was either counted by the execution or
+				// acknowledged by the bridge as a duplicate of a completed
+				// request: seen exactly once, never processed twice.
+				waitFor(t, 10*time.Second, func() bool { return s.sandbox.Delivered() >= 2 })
+				copies := p.DuplicateWebhooks
+				if strings.Contains(metrics(t, s.bridge.URL), "belvo_bridge_duplicates_total 1") {
+					copies++
+				}
+				if copies != 1 {
+					t.Errorf("second copy seen %d times (execution counted %d), want exactly once", copies, p.DuplicateWebhooks)
+				}
 			}
 		})
 	}
 }
 
-// A webhook for a request id nobody asked for is kept, visible as an
-// orphan, and ends without an error loop.
+// A webhook for a request id nobody asked for is kept and visible as an
+// orphan, still waiting for a late claim, without an error loop.
 func TestOrphanAsyncWebhook(t *testing.T) {
 	s := newStackWith(t, sandbox.Config{}, 0, bridgeTuning{orphanTimeout: 3 * time.Second})
 	orphan := "0rphan" + uuid.NewString()[:8]
 	s.sandbox.Send(sandbox.Webhook{WebhookID: "w-orphan", WebhookType: "TRANSACTIONS", ProcessType: sandbox.ProcessTypeAsync,
 		WebhookCode: "historical_update", LinkID: uuid.NewString(), RequestID: orphan, Data: map[string]any{}})
 	waitFor(t, 10*time.Second, func() bool { return s.sandbox.Delivered() >= 1 })
-	p, err := s.starter.WaitAsync(s.ctx(30*time.Second), orphan)
-	if err != nil || p.Status != workflows.StatusOrphan || p.Webhook == nil || p.Webhook.WebhookID != "w-orphan" {
-		t.Fatalf("orphan ended with %+v, %v", p, err)
-	}
+	// Flagged orphan, visible, and still waiting for a late claim.
 	assertStatus(t, s, "BelvoRequestID", orphan, workflows.AsyncRequestType, workflows.StatusOrphan)
+	p, err := s.starter.AsyncProgress(s.ctx(10*time.Second), orphan)
+	if err != nil || p.Status != workflows.StatusOrphan || p.Webhook == nil || p.Webhook.WebhookID != "w-orphan" {
+		t.Fatalf("orphan progress %+v, %v", p, err)
+	}
 }
 
 // Belvo reporting the request failed ends it with a typed failure carrying
@@ -198,7 +210,20 @@ func TestAsyncStartIsIdempotent(t *testing.T) {
 	if err != nil || a.RequestID != b.RequestID {
 		t.Fatalf("second start: %+v, %v; first %+v", b, err, a)
 	}
-	waitFor(t, 10*time.Second, func() bool { return s.countExecutions("BelvoLinkID", link, workflows.AsyncRequestType) == 1 })
+	if n := s.sandbox.AsyncRequests(); n != 1 {
+		t.Errorf("Belvo received %d async requests, want 1", n)
+	}
+}
+
+// firstSignal is the name of the first signal in an execution's history.
+func firstSignal(t *testing.T, s *stack, workflowID string) string {
+	t.Helper()
+	for _, ev := range fetchHistory(t, s.client, workflowID).GetEvents() {
+		if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
+			return a.GetSignalName()
+		}
+	}
+	return ""
 }
 
 func isStatus(err error, status int) bool {

@@ -118,24 +118,31 @@ func TestLinkUpdatesContinueAsNewUnderLoad(t *testing.T) {
 	}
 	link := reg.LinkID
 	var wg sync.WaitGroup
+	errs := make(chan error, 12)
 	for i := range 12 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			code, n := "new_transactions_available", 10
 			if i%2 == 0 {
-				s.event(link, "transactions_deleted", 2)
-			} else {
-				s.event(link, "new_transactions_available", 10)
+				code, n = "transactions_deleted", 2
+			}
+			if _, err := s.sandbox.RecurrentEvent(link, code, n); err != nil {
+				errs <- err
 			}
 		}()
 	}
 	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("sandbox event: %v", err)
+	}
 	p := s.waitHandled(link, 12)
 	want, _ := s.sandbox.Expected(link)
 	if got := s.count(belvo.Transactions, link); got != want[belvo.Transactions] || got != 1000-12+60 {
 		t.Errorf("store %d transactions, sandbox %d, want %d", got, want[belvo.Transactions], 1000-12+60)
 	}
-	if p.Runs < 4 || p.Handled != 12 || p.LastError != "" {
-		t.Errorf("progress %+v: want 12 handled over at least 4 runs", p)
+	if p.Runs < 4 || p.Handled != 12 || p.LastError != "" || len(p.Failed) != 0 || p.Duplicates != 0 {
+		t.Errorf("progress %+v: want 12 handled over at least 4 runs, nothing failed", p)
 	}
 }

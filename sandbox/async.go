@@ -56,11 +56,14 @@ func (s *Server) asyncHandler(op belvo.AsyncOp) http.HandlerFunc {
 		if !async {
 			s.mu.Lock()
 			vis := s.visibleLocked(l, op.Resource, filterQuery(req))
-			versions := l.version[op.Resource]
+			versions := make([]int, len(vis))
+			for k, i := range vis {
+				versions[k] = l.version[op.Resource][i]
+			}
 			s.mu.Unlock()
 			rows := make([]json.RawMessage, 0, len(vis))
-			for _, i := range vis {
-				rows = append(rows, s.row(l, op.Resource, i, versions[i]))
+			for k, i := range vis {
+				rows = append(rows, s.row(l, op.Resource, i, versions[k]))
 			}
 			writeJSON(w, http.StatusCreated, rows)
 			return
@@ -105,6 +108,7 @@ func (s *Server) forget(l *link) {
 // is ready (with its count), the link is deleted, or, with FailAsync, the
 // request failed with a Belvo error.
 func (s *Server) completeAsync(l *link, op belvo.AsyncOp, req belvo.AsyncRequest, rid string) {
+	s.asyncCalls.Add(1)
 	wh := Webhook{WebhookID: hexID(uuid.New()), WebhookType: op.WebhookType, ProcessType: ProcessTypeAsync,
 		WebhookCode: "historical_update", LinkID: l.ID, RequestID: rid}
 	if l.ExternalID != "" {

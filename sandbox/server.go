@@ -146,15 +146,16 @@ type widgetToken struct {
 // Server is the emulator. Build it with New, serve Handler, and Close it to
 // stop pending webhook deliveries.
 type Server struct {
-	cfg       Config
-	log       *zap.Logger
-	router    *mux.Router
-	hooks     *http.Client
-	ctx       context.Context
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	listCalls atomic.Int64
-	delivered atomic.Int64
+	cfg        Config
+	log        *zap.Logger
+	router     *mux.Router
+	hooks      *http.Client
+	ctx        context.Context
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	listCalls  atomic.Int64
+	delivered  atomic.Int64
+	asyncCalls atomic.Int64
 
 	mu      sync.Mutex
 	closing bool
@@ -187,6 +188,9 @@ func (s *Server) Close() {
 	s.cancel()
 	s.wg.Wait()
 }
+
+// AsyncRequests is the number of async requests (202s) the emulator took.
+func (s *Server) AsyncRequests() int64 { return s.asyncCalls.Load() }
 
 // Delivered is the number of webhook deliveries that got a 2xx answer.
 func (s *Server) Delivered() int64 { return s.delivered.Load() }

@@ -39,7 +39,7 @@ func (s Starter) FetchLink(ctx context.Context, linkID string, req workflows.Fet
 		return "", errors.New("starter: at least one resource to fetch is required")
 	}
 	id := workflows.HistoricalFetchWorkflowID(linkID)
-	sa := []temporal.SearchAttributeUpdate{workflows.LinkIDAttr.ValueSet(linkID)}
+	sa := []temporal.SearchAttributeUpdate{workflows.LinkIDAttr.ValueSet(linkID), workflows.StatusAttr.ValueSet(workflows.StatusWaiting)}
 	if req.Institution != "" {
 		sa = append(sa, workflows.InstitutionAttr.ValueSet(req.Institution))
 	}

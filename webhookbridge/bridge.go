@@ -258,8 +258,8 @@ func (b *Bridge) deliver(w http.ResponseWriter, r *http.Request, body webhookBod
 	_, err := b.o.Signaler.SignalWithStartWorkflow(ctx, t.id, workflows.WebhookSignal, event(body), t.options(b.o.TaskQueue), t.workflow, t.input)
 	var closed *serviceerror.WorkflowExecutionAlreadyStarted
 	if t.once && errors.As(err, &closed) {
-		// The request's execution already ended: this is Belvo repeating a
-		// webhook that was processed. Acknowledge it; there is nothing to do.
+		// The request's execution already completed: this is Belvo repeating
+		// a webhook that was processed. Acknowledge it; nothing to do.
 		b.metrics.duplicate.Inc()
 		log.Info("webhook for a request that already completed: acknowledged as a duplicate", zap.String("workflow_id", t.id))
 		writeJSON(w, http.StatusAccepted, map[string]any{"status": "duplicate", "workflow_id": t.id, "request_id": body.RequestID})

@@ -121,8 +121,8 @@ type target struct {
 	workflow string
 	input    any
 	attrs    temporal.SearchAttributes
-	// once: one execution per id, ever (a Belvo request_id); a webhook for
-	// a closed one is a late duplicate, acknowledged without a new run.
+	// once: one successful execution per id (a Belvo request_id); a webhook
+	// for a completed one is a late duplicate, acknowledged without a run.
 	once bool
 }
 
@@ -131,7 +131,7 @@ func (b *Bridge) targetOf(r route, body webhookBody) target {
 	case routeAsyncRequest:
 		return target{workflows.AsyncRequestWorkflowID(body.RequestID), workflows.AsyncRequestType,
 			workflows.AsyncRequestInput{RequestID: body.RequestID, OrphanTimeout: b.o.OrphanTimeout},
-			temporal.NewSearchAttributes(workflows.RequestIDAttr.ValueSet(body.RequestID)), true}
+			temporal.NewSearchAttributes(workflows.RequestIDAttr.ValueSet(body.RequestID), workflows.StatusAttr.ValueSet(workflows.StatusWaiting)), true}
 	case routeLinkUpdates:
 		return target{workflows.LinkUpdatesWorkflowID(body.LinkID), workflows.LinkUpdatesType,
 			workflows.LinkUpdatesInput{LinkID: body.LinkID, EventsPerRun: b.o.LinkUpdatesEventsPerRun},
@@ -139,14 +139,17 @@ func (b *Bridge) targetOf(r route, body webhookBody) target {
 	default:
 		return target{workflows.HistoricalFetchWorkflowID(body.LinkID), workflows.HistoricalFetchType,
 			workflows.HistoricalFetchInput{LinkID: body.LinkID, Timeout: b.o.FetchTimeout},
-			temporal.NewSearchAttributes(workflows.LinkIDAttr.ValueSet(body.LinkID)), false}
+			temporal.NewSearchAttributes(workflows.LinkIDAttr.ValueSet(body.LinkID), workflows.StatusAttr.ValueSet(workflows.StatusWaiting)), false}
 	}
 }
 
 func (t target) options(taskQueue string) client.StartWorkflowOptions {
 	o := client.StartWorkflowOptions{ID: t.id, TaskQueue: taskQueue, TypedSearchAttributes: t.attrs}
 	if t.once {
-		o.WorkflowIDReusePolicy = enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+		// Only a run that completed blocks a new one: a copy of its webhook
+		// is a duplicate. After a failed or timed-out run, a webhook starts
+		// a new run so it is kept, not dropped.
+		o.WorkflowIDReusePolicy = enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
 	}
 	return o
 }

@@ -45,7 +45,7 @@ func (p *asyncPost) run(ctx workflow.Context) (AsyncPostResult, error) {
 	// The call is not idempotent at Belvo: the activity lets only failures
 	// that prove nothing happened be retried (activities.classifyOnce).
 	postCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: time.Minute,
+		StartToCloseTimeout: 3 * time.Minute, // well above the client's 60 s HTTP timeout
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 3 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 5},
 	})
 	var rid string
@@ -68,14 +68,25 @@ func (p *asyncPost) run(ctx workflow.Context) (AsyncPostResult, error) {
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 	})
+	var sws activities.SignalWithStartResult
 	err = workflow.ExecuteActivity(startCtx, a.SignalWithStart, activities.SignalWithStartInput{
 		WorkflowID: waiter, WorkflowType: AsyncRequestType, TaskQueue: workflow.GetInfo(ctx).TaskQueueName,
 		SignalName: AsyncDetailsSignal, Signal: signal, Input: input,
-		Keywords: map[string]string{RequestIDAttr.GetName(): rid, LinkIDAttr.GetName(): p.in.Request.LinkID},
+		Keywords: map[string]string{RequestIDAttr.GetName(): rid, LinkIDAttr.GetName(): p.in.Request.LinkID, StatusAttr.GetName(): StatusWaiting},
 		Once:     true,
-	}).Get(ctx, nil)
+	}).Get(ctx, &sws)
 	if err != nil {
 		return AsyncPostResult{}, fmt.Errorf("hand request %s to %s: %w", rid, waiter, err)
+	}
+	if sws.ClosedResult != nil {
+		// The waiter had completed already: fine if it completed for us (an
+		// earlier attempt's answer was lost), not if it closed unclaimed.
+		var done AsyncProgress
+		if err := json.Unmarshal(sws.ClosedResult, &done); err != nil || done.ClientRequestID != p.in.ClientRequestID {
+			return AsyncPostResult{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("request %s: its execution %s already completed without this request (status %q)", rid, waiter, done.Status),
+				"AlreadyClosed", nil)
+		}
 	}
 	return AsyncPostResult{RequestID: rid, RequestWorkflowID: waiter}, nil
 }

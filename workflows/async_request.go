@@ -14,6 +14,7 @@ import (
 const (
 	DefaultAsyncTimeout  = 24 * time.Hour
 	DefaultOrphanTimeout = time.Hour
+	DefaultOrphanKeep    = 7 * 24 * time.Hour
 )
 
 // AsyncRequestInput starts the waiter of one Belvo request_id. The bridge
@@ -22,9 +23,12 @@ type AsyncRequestInput struct {
 	RequestID string `json:"request_id"`
 	// Timeout bounds the wait for the webhook once the request is known.
 	Timeout time.Duration `json:"timeout,omitempty"`
-	// OrphanTimeout bounds the wait for the request's details when a webhook
-	// came for a request_id nobody (yet) claimed.
+	// OrphanTimeout is how long a webhook for a request_id nobody (yet)
+	// claimed waits before the execution is flagged "orphan" (BelvoStatus).
 	OrphanTimeout time.Duration `json:"orphan_timeout,omitempty"`
+	// OrphanKeep is how long a flagged orphan still waits for a late claim
+	// (a sender whose worker was down, say) before it closes as "orphan".
+	OrphanKeep time.Duration `json:"orphan_keep,omitempty"`
 }
 
 // AsyncDetails is what the sender tells the waiter about the request.
@@ -43,6 +47,9 @@ type AsyncProgress struct {
 	RequestID string             `json:"request_id"`
 	Status    string             `json:"status"`
 	Request   belvo.AsyncRequest `json:"request"`
+	// ClientRequestID is the sender's idempotency key, once it claimed the
+	// request.
+	ClientRequestID string `json:"client_request_id,omitempty"`
 	// Webhook is the completion webhook, once received (kept for orphans).
 	Webhook           *WebhookEvent  `json:"webhook,omitempty"`
 	Webhooks          int            `json:"webhooks"`
@@ -88,6 +95,9 @@ func newAsyncRequest(in AsyncRequestInput) *asyncRequest {
 	if in.OrphanTimeout <= 0 {
 		in.OrphanTimeout = DefaultOrphanTimeout
 	}
+	if in.OrphanKeep <= 0 {
+		in.OrphanKeep = DefaultOrphanKeep
+	}
 	return &asyncRequest{in: in, progress: AsyncProgress{RequestID: in.RequestID, Status: StatusWaiting}, seen: map[string]bool{}}
 }
 
@@ -117,18 +127,25 @@ func (a *asyncRequest) run(ctx workflow.Context) (AsyncProgress, error) {
 
 	// The two halves come in either order: the details from the sender
 	// (after Belvo's 202) and the webhook from the bridge.
-	ok, err := workflow.AwaitWithTimeout(ctx, a.in.OrphanTimeout, func() bool { return a.details != nil })
+	hasDetails := func() bool { return a.details != nil }
+	ok, err := a.await(ctx, a.in.OrphanTimeout, hasDetails, webhooks, detailsCh)
 	if err != nil {
 		return a.progress, err
 	}
 	if !ok {
-		// Nobody claimed this request_id: keep its webhook, visibly, and stop
-		// without an error so nothing retries it.
+		// Nobody claimed this request_id yet: flag it, keep its webhook, and
+		// keep waiting for a late claim; never an error, so nothing retries.
 		a.setStatus(ctx, StatusOrphan)
 		workflow.GetLogger(ctx).Warn("orphan webhook: no request claimed this request_id", "request_id", a.in.RequestID)
-		return a.progress, nil
+		if ok, err = a.await(ctx, a.in.OrphanKeep, hasDetails, webhooks, detailsCh); err != nil {
+			return a.progress, err
+		}
+		if !ok {
+			return a.progress, nil
+		}
+		a.setStatus(ctx, StatusWaiting) // claimed late
 	}
-	ok, err = workflow.AwaitWithTimeout(ctx, a.in.Timeout, func() bool { return a.progress.Webhook != nil })
+	ok, err = a.await(ctx, a.in.Timeout, func() bool { return a.progress.Webhook != nil }, webhooks, detailsCh)
 	if err != nil {
 		return a.progress, err
 	}
@@ -153,10 +170,45 @@ func (a *asyncRequest) run(ctx workflow.Context) (AsyncProgress, error) {
 		return a.progress, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("async %s request %s: listing its data failed: %v", a.details.Request.Op, a.in.RequestID, err), "AsyncRequestFailed", err)
 	}
-	// Let duplicates that are already on their way be counted, not dropped.
-	_ = workflow.Await(ctx, func() bool { return webhooks.Len() == 0 && detailsCh.Len() == 0 })
+	if a.details.Request.Op == belvo.OpLinkDeletion {
+		a.tellLinkUpdates(ctx, *wh)
+	}
+	a.drain(ctx, webhooks, detailsCh) // duplicates already delivered are counted, not dropped
 	a.setStatus(ctx, StatusCompleted)
 	return a.progress, nil
+}
+
+// await waits until cond holds or the timeout passes. A signal that arrives
+// in the same task as the timer is handled before deciding, so a claim or a
+// webhook that reached the execution is never discarded by its deadline.
+func (a *asyncRequest) await(ctx workflow.Context, timeout time.Duration, cond func() bool, webhooks, detailsCh workflow.ReceiveChannel) (bool, error) {
+	ok, err := workflow.AwaitWithTimeout(ctx, timeout, cond)
+	if err != nil || ok {
+		return ok, err
+	}
+	a.drain(ctx, webhooks, detailsCh)
+	return cond(), nil
+}
+
+// drain handles signals still buffered, from the main coroutine.
+func (a *asyncRequest) drain(ctx workflow.Context, webhooks, detailsCh workflow.ReceiveChannel) {
+	var d AsyncDetails
+	for detailsCh.ReceiveAsync(&d) {
+		a.onDetails(ctx, d)
+	}
+	var ev WebhookEvent
+	for webhooks.ReceiveAsync(&ev) {
+		a.onWebhook(ev)
+	}
+}
+
+// tellLinkUpdates passes link_deleted on to the link's recurrent handler, so
+// it ends too; a link without one is fine.
+func (a *asyncRequest) tellLinkUpdates(ctx workflow.Context, ev WebhookEvent) {
+	err := workflow.SignalExternalWorkflow(ctx, LinkUpdatesWorkflowID(a.details.Request.LinkID), "", WebhookSignal, ev).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Info("no link updates execution to tell about the deletion", "link_id", a.details.Request.LinkID)
+	}
 }
 
 func (a *asyncRequest) onDetails(ctx workflow.Context, d AsyncDetails) {
@@ -165,6 +217,7 @@ func (a *asyncRequest) onDetails(ctx workflow.Context, d AsyncDetails) {
 	}
 	a.details = &d
 	a.progress.Request = d.Request
+	a.progress.ClientRequestID = d.ClientRequestID
 	op, err := belvo.LookupAsyncOp(d.Request.Op)
 	if err == nil {
 		a.progress.Resource = op.Resource

@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 	"testing"
@@ -43,6 +44,10 @@ func TestAsyncRequest(t *testing.T) {
 		{name: "webhook twice", details: []time.Duration{0}, webhooks: []time.Duration{time.Minute, time.Minute},
 			hook: completion("w1"), wantStatus: workflows.StatusCompleted, wantFetches: 1, wantDupes: 1},
 		{name: "sender retried: details twice", details: []time.Duration{0, time.Second}, webhooks: []time.Duration{time.Minute},
+			hook: completion("w1"), wantStatus: workflows.StatusCompleted, wantFetches: 1},
+		{name: "claim exactly at the orphan deadline is not lost", details: []time.Duration{30 * time.Minute}, webhooks: []time.Duration{0},
+			hook: completion("w1"), wantStatus: workflows.StatusCompleted, wantFetches: 1},
+		{name: "a late claim (sender's worker was down) still completes", details: []time.Duration{5 * time.Hour}, webhooks: []time.Duration{0},
 			hook: completion("w1"), wantStatus: workflows.StatusCompleted, wantFetches: 1},
 		{name: "orphan: nobody claims the request id", webhooks: []time.Duration{0},
 			hook: completion("w1"), wantStatus: workflows.StatusOrphan, wantFetches: 0},
@@ -116,9 +121,9 @@ func TestAsyncPostHandsTheRequestToItsWaiter(t *testing.T) {
 	env.OnActivity(a.StartAsync, mock.Anything, txRequest).Return(rid, nil).Once()
 	var got activities.SignalWithStartInput
 	env.OnActivity(a.SignalWithStart, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.SignalWithStartInput) (string, error) {
+		func(_ context.Context, in activities.SignalWithStartInput) (activities.SignalWithStartResult, error) {
 			got = in
-			return "run", nil
+			return activities.SignalWithStartResult{RunID: "run"}, nil
 		}).Once()
 	env.ExecuteWorkflow(workflows.AsyncPost, workflows.AsyncPostInput{ClientRequestID: "c1", Request: txRequest})
 	if err := env.GetWorkflowError(); err != nil {
@@ -152,6 +157,27 @@ func TestAsyncPostRefusesBadInputWithoutCallingBelvo(t *testing.T) {
 		var appErr *temporal.ApplicationError
 		if err := env.GetWorkflowError(); !errors.As(err, &appErr) || appErr.Type() != "InvalidInput" {
 			t.Errorf("%+v: error %v, want InvalidInput", req, err)
+		}
+	}
+}
+
+// The waiter had completed for this very request (an earlier attempt's
+// answer was lost): the sender succeeds; completed for another: it fails.
+func TestAsyncPostWhenTheWaiterAlreadyCompleted(t *testing.T) {
+	cases := []struct {
+		owner   string
+		wantErr bool
+	}{{"c1", false}, {"someone-else", true}}
+	for _, c := range cases {
+		env := newEnv(t)
+		var a *activities.Activities
+		env.RegisterActivity(a)
+		env.OnActivity(a.StartAsync, mock.Anything, txRequest).Return(rid, nil)
+		done, _ := json.Marshal(workflows.AsyncProgress{RequestID: rid, Status: workflows.StatusCompleted, ClientRequestID: c.owner})
+		env.OnActivity(a.SignalWithStart, mock.Anything, mock.Anything).Return(activities.SignalWithStartResult{ClosedResult: done}, nil)
+		env.ExecuteWorkflow(workflows.AsyncPost, workflows.AsyncPostInput{ClientRequestID: "c1", Request: txRequest})
+		if err := env.GetWorkflowError(); (err != nil) != c.wantErr {
+			t.Errorf("completed for %q: error %v, want error %v", c.owner, err, c.wantErr)
 		}
 	}
 }

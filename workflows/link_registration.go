@@ -43,7 +43,7 @@ func (r *linkRegistration) run(ctx workflow.Context) (LinkRegistrationResult, er
 	// The call is not idempotent at Belvo: the activity lets only failures
 	// that prove nothing happened be retried (activities.classifyOnce).
 	regCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 2 * time.Minute,
+		StartToCloseTimeout: 3 * time.Minute, // well above the client's 60 s HTTP timeout
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 3 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 5},
 	})
 	var info activities.LinkInfo
@@ -74,7 +74,7 @@ func (r *linkRegistration) run(ctx workflow.Context) (LinkRegistrationResult, er
 	err = workflow.ExecuteActivity(startCtx, a.SignalWithStart, activities.SignalWithStartInput{
 		WorkflowID: fetchID, WorkflowType: HistoricalFetchType, TaskQueue: workflow.GetInfo(ctx).TaskQueueName,
 		SignalName: FetchRequestSignal, Signal: signal, Input: input,
-		Keywords: map[string]string{LinkIDAttr.GetName(): info.LinkID, InstitutionAttr.GetName(): info.Institution},
+		Keywords: map[string]string{LinkIDAttr.GetName(): info.LinkID, InstitutionAttr.GetName(): info.Institution, StatusAttr.GetName(): StatusWaiting},
 	}).Get(ctx, nil)
 	if err != nil {
 		return LinkRegistrationResult{}, fmt.Errorf("start historical fetch %s: %w", fetchID, err)

@@ -30,9 +30,9 @@ type LinkUpdatesInput struct {
 	// Status is the link's last known status (valid, invalid_credentials,
 	// token_required, deleted).
 	Status string `json:"status,omitempty"`
-	// Handled counts webhooks handled by every run so far.
-	Handled int `json:"handled,omitempty"`
-	Runs    int `json:"runs,omitempty"`
+	// Progress carried from the previous run (counters, last error, failed
+	// webhooks).
+	Carried LinkUpdatesProgress `json:"carried,omitempty"`
 }
 
 // LinkUpdatesProgress is the progress query's answer.
@@ -45,7 +45,20 @@ type LinkUpdatesProgress struct {
 	Runs       int    `json:"runs"`
 	LastEvent  string `json:"last_event,omitempty"`
 	LastError  string `json:"last_error,omitempty"`
+	// Failed are webhooks whose step failed after the engine's retries
+	// (most recent last, at most keptFailures): visible for an operator
+	// instead of lost.
+	Failed []FailedWebhook `json:"failed,omitempty"`
 }
+
+// FailedWebhook is a webhook LinkUpdates could not apply, and why.
+type FailedWebhook struct {
+	Webhook WebhookEvent `json:"webhook"`
+	Error   string       `json:"error"`
+}
+
+// keptFailures bounds the failed webhooks carried across runs.
+const keptFailures = 50
 
 // LinkUpdates is a link's durable handler of recurrent-link webhooks:
 // new_*_available lists the resource again into the store,
@@ -72,8 +85,9 @@ func newLinkUpdates(in LinkUpdatesInput) *linkUpdates {
 	if in.Status == "" {
 		in.Status = "valid"
 	}
-	u := &linkUpdates{in: in, seen: map[string]bool{},
-		progress: LinkUpdatesProgress{LinkID: in.LinkID, Status: in.Status, Handled: in.Handled, Runs: in.Runs + 1}}
+	p := in.Carried
+	p.LinkID, p.Status, p.Runs = in.LinkID, in.Status, in.Carried.Runs+1
+	u := &linkUpdates{in: in, seen: map[string]bool{}, progress: p}
 	for _, k := range in.Seen {
 		u.remember(k)
 	}
@@ -107,13 +121,16 @@ func (u *linkUpdates) run(ctx workflow.Context) (LinkUpdatesProgress, error) {
 				}
 				queue = append(queue, more)
 			}
-			if u.progress.Status == "deleted" && len(queue) == 0 {
-				workflow.GetLogger(ctx).Info("link deleted: link updates end", "link_id", u.in.LinkID)
+			if u.progress.Status == "deleted" {
+				// Nothing can be fetched for a deleted link: what is still
+				// queued is recorded as ignored and the handler ends.
+				u.progress.Ignored += len(queue)
+				workflow.GetLogger(ctx).Info("link deleted: link updates end", "link_id", u.in.LinkID, "ignored", len(queue))
 				return u.progress, nil
 			}
 			return u.progress, workflow.NewContinueAsNewError(ctx, LinkUpdates, LinkUpdatesInput{
 				LinkID: u.in.LinkID, EventsPerRun: u.in.EventsPerRun, Pending: queue, Seen: u.order,
-				Status: u.progress.Status, Handled: u.progress.Handled, Runs: u.progress.Runs,
+				Status: u.progress.Status, Carried: u.progress,
 			})
 		}
 	}
@@ -128,8 +145,9 @@ func (u *linkUpdates) remember(k string) {
 	}
 }
 
-// handle applies one webhook. A failed step is recorded (LastError) and the
-// handler goes on: one bad webhook must not block the link's later ones.
+// handle applies one webhook. A step that fails after the engine's retries
+// is kept in Failed (with LastError) and the handler goes on: one bad
+// webhook must not block the link's later ones.
 func (u *linkUpdates) handle(ctx workflow.Context, ev WebhookEvent) {
 	log := workflow.GetLogger(ctx)
 	if u.seen[ev.DedupeKey()] {
@@ -138,8 +156,7 @@ func (u *linkUpdates) handle(ctx workflow.Context, ev WebhookEvent) {
 	}
 	u.remember(ev.DedupeKey())
 	u.progress.LastEvent = ev.Type + "/" + ev.Code
-	// Counted once applied, so Handled tells a reader the store reflects it.
-	defer func() { u.handled++; u.progress.Handled++ }()
+	u.handled++ // this run's share, for continue-as-new
 	var a *activities.Activities
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Hour, HeartbeatTimeout: 2 * time.Minute, RetryPolicy: fetchRetry,
@@ -169,8 +186,15 @@ func (u *linkUpdates) handle(ctx workflow.Context, ev WebhookEvent) {
 	}
 	if err != nil {
 		u.progress.LastError = ev.Code + ": " + err.Error()
+		u.progress.Failed = append(u.progress.Failed, FailedWebhook{Webhook: ev, Error: err.Error()})
+		if len(u.progress.Failed) > keptFailures {
+			u.progress.Failed = u.progress.Failed[1:]
+		}
 		log.Error("recurrent webhook failed", "webhook_code", ev.Code, "error", err)
+		return
 	}
+	// Counted once applied, so Handled tells a reader the store reflects it.
+	u.progress.Handled++
 }
 
 func (u *linkUpdates) setStatus(ctx workflow.Context, s string) {

@@ -74,8 +74,8 @@ func TestLinkUpdatesContinueAsNewLosesNothing(t *testing.T) {
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
 		t.Fatal(err)
 	}
-	if len(next.Pending) != 4 || next.Handled != 2 || len(next.Seen) != 2 {
-		t.Fatalf("carried %d pending, %d handled, %d keys; want 4, 2, 2", len(next.Pending), next.Handled, len(next.Seen))
+	if len(next.Pending) != 4 || next.Carried.Handled != 2 || len(next.Seen) != 2 {
+		t.Fatalf("carried %d pending, %d handled, %d keys; want 4, 2, 2", len(next.Pending), next.Carried.Handled, len(next.Seen))
 	}
 
 	env2 := newEnv(t)
