@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -26,6 +27,18 @@ type Config struct {
 	// WebhookAuthorization is the exact Authorization value Belvo sends with
 	// webhooks (BELVO_WEBHOOK_AUTHORIZATION, secret).
 	WebhookAuthorization string
+	// WebhookAuthorizationPrevious is accepted too during a rotation
+	// (BELVO_WEBHOOK_AUTHORIZATION_PREVIOUS, secret).
+	WebhookAuthorizationPrevious string
+	// WebhookAllowedNetworks, comma-separated CIDRs, restrict webhook
+	// sources (WEBHOOK_ALLOWED_NETWORKS; empty: any).
+	WebhookAllowedNetworks []*net.IPNet
+
+	// PayloadKeys (PAYLOAD_ENCRYPTION_KEYS, secret) or the file
+	// PayloadKeysFile (PAYLOAD_ENCRYPTION_KEYS_FILE) hold the AES-256 key
+	// ring every payload sent to Temporal is encrypted with (see codec).
+	PayloadKeys     string
+	PayloadKeysFile string
 
 	StoreDSN          string // STORE_DSN: sqlite:<path> (default) or postgres://…
 	WebhookListenAddr string // WEBHOOK_LISTEN_ADDR, the bridge's listen address
@@ -62,6 +75,7 @@ const (
 	DefaultSecretPassword       = "sandbox-secret-password"
 	DefaultWebhookAuthorization = "Bearer local-webhook-secret"
 	DefaultStoreDSN             = "sqlite:.local/belvo.db"
+	DefaultPayloadKeysFile      = ".local/payload-keys"
 	DefaultWebhookListenAddr    = "127.0.0.1:8080"
 	DefaultSandboxListenAddr    = "127.0.0.1:8090"
 	DefaultHistoricalTimeout    = 24 * time.Hour
@@ -72,21 +86,34 @@ const (
 // FromEnv reads the configuration; it fails on values it cannot parse.
 func FromEnv() (Config, error) {
 	c := Config{
-		TemporalAddress:      env("TEMPORAL_ADDRESS", DefaultTemporalAddress),
-		TemporalNamespace:    env("TEMPORAL_NAMESPACE", DefaultNamespace),
-		TaskQueue:            env("TEMPORAL_TASK_QUEUE", DefaultTaskQueue),
-		TemporalUIURL:        strings.TrimRight(env("TEMPORAL_UI_URL", DefaultTemporalUIURL), "/"),
-		BelvoBaseURL:         env("BELVO_BASE_URL", DefaultBelvoBaseURL),
-		BelvoSecretID:        env("BELVO_SECRET_ID", DefaultSecretID),
-		BelvoSecretPassword:  env("BELVO_SECRET_PASSWORD", DefaultSecretPassword),
-		WebhookAuthorization: env("BELVO_WEBHOOK_AUTHORIZATION", DefaultWebhookAuthorization),
-		StoreDSN:             env("STORE_DSN", DefaultStoreDSN),
-		WebhookListenAddr:    env("WEBHOOK_LISTEN_ADDR", DefaultWebhookListenAddr),
-		SandboxListenAddr:    env("SANDBOX_LISTEN_ADDR", DefaultSandboxListenAddr),
-		LogFormat:            env("LOG_FORMAT", "console"),
-		LogLevel:             env("LOG_LEVEL", "info"),
+		TemporalAddress:              env("TEMPORAL_ADDRESS", DefaultTemporalAddress),
+		TemporalNamespace:            env("TEMPORAL_NAMESPACE", DefaultNamespace),
+		TaskQueue:                    env("TEMPORAL_TASK_QUEUE", DefaultTaskQueue),
+		TemporalUIURL:                strings.TrimRight(env("TEMPORAL_UI_URL", DefaultTemporalUIURL), "/"),
+		BelvoBaseURL:                 env("BELVO_BASE_URL", DefaultBelvoBaseURL),
+		BelvoSecretID:                env("BELVO_SECRET_ID", DefaultSecretID),
+		BelvoSecretPassword:          env("BELVO_SECRET_PASSWORD", DefaultSecretPassword),
+		WebhookAuthorization:         env("BELVO_WEBHOOK_AUTHORIZATION", DefaultWebhookAuthorization),
+		WebhookAuthorizationPrevious: env("BELVO_WEBHOOK_AUTHORIZATION_PREVIOUS", ""),
+		StoreDSN:                     env("STORE_DSN", DefaultStoreDSN),
+		PayloadKeys:                  env("PAYLOAD_ENCRYPTION_KEYS", ""),
+		PayloadKeysFile:              env("PAYLOAD_ENCRYPTION_KEYS_FILE", DefaultPayloadKeysFile),
+		WebhookListenAddr:            env("WEBHOOK_LISTEN_ADDR", DefaultWebhookListenAddr),
+		SandboxListenAddr:            env("SANDBOX_LISTEN_ADDR", DefaultSandboxListenAddr),
+		LogFormat:                    env("LOG_FORMAT", "console"),
+		LogLevel:                     env("LOG_LEVEL", "info"),
 	}
 	var err error
+	for _, cidr := range strings.Split(env("WEBHOOK_ALLOWED_NETWORKS", ""), ",") {
+		if cidr = strings.TrimSpace(cidr); cidr == "" {
+			continue
+		}
+		_, n, perr := net.ParseCIDR(cidr)
+		if perr != nil {
+			return Config{}, fmt.Errorf("config: WEBHOOK_ALLOWED_NETWORKS: %q is not a CIDR such as 10.0.0.0/8", cidr)
+		}
+		c.WebhookAllowedNetworks = append(c.WebhookAllowedNetworks, n)
+	}
 	if c.HistoricalFetchTimeout, err = duration("HISTORICAL_FETCH_TIMEOUT", DefaultHistoricalTimeout); err != nil {
 		return Config{}, err
 	}
@@ -156,10 +183,10 @@ func Mask(s string) string {
 // String prints the configuration with every secret masked.
 func (c Config) String() string {
 	return fmt.Sprintf("TEMPORAL_ADDRESS=%s TEMPORAL_NAMESPACE=%s TEMPORAL_TASK_QUEUE=%s BELVO_BASE_URL=%s "+
-		"BELVO_SECRET_ID=%s BELVO_SECRET_PASSWORD=%s BELVO_WEBHOOK_AUTHORIZATION=%s STORE_DSN=%s "+
+		"BELVO_SECRET_ID=%s BELVO_SECRET_PASSWORD=%s BELVO_WEBHOOK_AUTHORIZATION=%s BELVO_WEBHOOK_AUTHORIZATION_PREVIOUS=%s PAYLOAD_ENCRYPTION_KEYS=%s PAYLOAD_ENCRYPTION_KEYS_FILE=%s STORE_DSN=%s "+
 		"WEBHOOK_LISTEN_ADDR=%s SANDBOX_LISTEN_ADDR=%s HISTORICAL_FETCH_TIMEOUT=%s ASYNC_REQUEST_TIMEOUT=%s ASYNC_ORPHAN_TIMEOUT=%s",
 		c.TemporalAddress, c.TemporalNamespace, c.TaskQueue, c.BelvoBaseURL,
-		Mask(c.BelvoSecretID), Mask(c.BelvoSecretPassword), Mask(c.WebhookAuthorization), maskDSN(c.StoreDSN),
+		Mask(c.BelvoSecretID), Mask(c.BelvoSecretPassword), Mask(c.WebhookAuthorization), Mask(c.WebhookAuthorizationPrevious), Mask(c.PayloadKeys), c.PayloadKeysFile, maskDSN(c.StoreDSN),
 		c.WebhookListenAddr, c.SandboxListenAddr, c.HistoricalFetchTimeout, c.AsyncTimeout, c.AsyncOrphanTimeout)
 }
 

@@ -3,23 +3,35 @@ package config
 import (
 	"fmt"
 
+	"github.com/belvo-temporal/backbone/codec"
 	"github.com/belvo-temporal/backbone/logging"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 )
 
 // DialTemporal connects to the configured Temporal frontend with the SDK's
-// logging sent through zap.
+// logging sent through zap and every payload encrypted with the key ring.
 func (c Config) DialTemporal(log *zap.Logger) (client.Client, error) {
+	ring, err := c.KeyRing()
+	if err != nil {
+		return nil, err
+	}
 	cl, err := client.Dial(client.Options{
-		HostPort:  c.TemporalAddress,
-		Namespace: c.TemporalNamespace,
-		Logger:    logging.NewTemporal(log.Named("temporal")),
+		HostPort:         c.TemporalAddress,
+		Namespace:        c.TemporalNamespace,
+		Logger:           logging.NewTemporal(log.Named("temporal")),
+		DataConverter:    codec.DataConverter(ring),
+		FailureConverter: codec.FailureConverter(ring),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", c.TemporalAddress, c.TemporalNamespace, err)
 	}
 	return cl, nil
+}
+
+// KeyRing loads the payload encryption keys the configuration names.
+func (c Config) KeyRing() (*codec.KeyRing, error) {
+	return codec.Load(c.PayloadKeys, c.PayloadKeysFile)
 }
 
 // Load reads the configuration and builds the process's zap logger, named

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belvo-temporal/backbone/codec"
 	"github.com/belvo-temporal/backbone/internal/testenv"
 	"github.com/belvo-temporal/backbone/logging"
 	"github.com/belvo-temporal/backbone/sandbox"
@@ -159,7 +160,7 @@ func TestBridgeSIGTERMDuringBurstLosesNothing(t *testing.T) {
 	addr := freeAddr(t)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "TEMPORAL_ADDRESS="+srv.FrontendHostPort(), "TEMPORAL_TASK_QUEUE=sigterm",
-		"WEBHOOK_LISTEN_ADDR="+addr, "BELVO_WEBHOOK_AUTHORIZATION="+webhookAuth, "LOG_LEVEL=warn")
+		"WEBHOOK_LISTEN_ADDR="+addr, "BELVO_WEBHOOK_AUTHORIZATION="+webhookAuth, "LOG_LEVEL=warn", "PAYLOAD_ENCRYPTION_KEYS="+testKeys(t))
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -260,4 +261,14 @@ func metrics(t *testing.T, base string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// testKeys is a fresh key ring in PAYLOAD_ENCRYPTION_KEYS form.
+func testKeys(t *testing.T) string {
+	t.Helper()
+	k, err := codec.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return codec.FormatKeys(k)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/belvo-temporal/backbone/activities"
 	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/codec"
 	"github.com/belvo-temporal/backbone/internal/testenv"
 	"github.com/belvo-temporal/backbone/logging"
 	"github.com/belvo-temporal/backbone/sandbox"
@@ -29,7 +30,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 const webhookAuth = "Bearer integration-webhook-secret"
@@ -79,6 +82,8 @@ func TestMain(m *testing.M) {
 // bridge and worker, sharing the package's dev server.
 type stack struct {
 	t       *testing.T
+	logs    *observer.ObservedLogs // every log line of every component
+	ring    *codec.KeyRing
 	client  client.Client
 	store   store.Store
 	sandbox *sandbox.Server
@@ -86,6 +91,36 @@ type stack struct {
 	bridge  *httptest.Server
 	starter starter.Starter
 	belvo   *belvo.Client
+	// bankUser and bankPassword are what the sandbox accepts for links.
+	bankUser, bankPassword string
+}
+
+func bankUser(c sandbox.Config) string {
+	if c.BankUsername == "" {
+		return sandbox.SandboxUsername
+	}
+	return c.BankUsername
+}
+
+func bankPassword(c sandbox.Config) string {
+	if c.BankUsername == "" {
+		return sandbox.SandboxPassword
+	}
+	return c.BankPassword
+}
+
+func emuSecretID(c sandbox.Config) string {
+	if c.SecretID == "" {
+		return "sandbox-secret-id"
+	}
+	return c.SecretID
+}
+
+func emuSecretPassword(c sandbox.Config) string {
+	if c.SecretPassword == "" {
+		return "sandbox-secret-password"
+	}
+	return c.SecretPassword
 }
 
 // bridgeTuning adjusts the bridge a stack runs.
@@ -101,10 +136,21 @@ func newStack(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration) *stac
 func newStackWith(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration, bt bridgeTuning) *stack {
 	t.Helper()
 	srv := devServer(t)
-	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
+	// Warnings and errors go to the test log; every line, at every level, is
+	// also kept so the security test can search them for secrets.
+	observed, logs := observer.New(zap.DebugLevel)
+	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel), zaptest.WrapOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		return zapcore.NewTee(c, observed)
+	})))
 	taskQueue := "it-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
 
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendHostPort(), Logger: logging.NewTemporal(log)})
+	k, err := codec.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, _ := codec.NewKeyRing(k)
+	c, err := client.Dial(client.Options{HostPort: srv.FrontendHostPort(), Logger: logging.NewTemporal(log),
+		DataConverter: codec.DataConverter(ring), FailureConverter: codec.FailureConverter(ring)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +177,7 @@ func newStackWith(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration, b
 	sbSrv := httptest.NewServer(emu.Handler())
 	t.Cleanup(func() { emu.Close(); sbSrv.Close() })
 
-	bc, err := belvo.New(belvo.Options{BaseURL: sbSrv.URL, SecretID: "sandbox-secret-id", SecretPassword: "sandbox-secret-password"})
+	bc, err := belvo.New(belvo.Options{BaseURL: sbSrv.URL, SecretID: emuSecretID(sb), SecretPassword: emuSecretPassword(sb)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,8 +187,9 @@ func newStackWith(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration, b
 	}
 	t.Cleanup(w.Stop)
 
-	return &stack{t: t, client: c, store: st, sandbox: emu, sbURL: sbSrv.URL, bridge: bridgeSrv, belvo: bc,
-		starter: starter.Starter{Client: c, TaskQueue: taskQueue, FetchTimeout: fetchTimeout}}
+	return &stack{t: t, logs: logs, ring: ring, client: c, store: st, sandbox: emu, sbURL: sbSrv.URL, bridge: bridgeSrv, belvo: bc,
+		starter:  starter.Starter{Client: c, TaskQueue: taskQueue, FetchTimeout: fetchTimeout},
+		bankUser: bankUser(sb), bankPassword: bankPassword(sb)}
 }
 
 // ctx bounds a test step.
@@ -186,7 +233,7 @@ func (s *stack) registerOnly(external, mode string, resources ...belvo.Resource)
 	s.t.Helper()
 	// Request ids are unique per stack: the dev server is shared by tests.
 	reg, err := s.starter.RegisterLink(s.ctx(time.Minute), "req-"+external+"-"+uuid.NewString()[:8], activities.RegisterLinkInput{
-		Institution: "erebor_mx_retail", Username: sandbox.SandboxUsername, Password: sandbox.SandboxPassword,
+		Institution: "erebor_mx_retail", Username: s.bankUser, Password: s.bankPassword,
 		ExternalID: external, AccessMode: mode, FetchResources: resources,
 	})
 	if err != nil {

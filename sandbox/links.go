@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -53,7 +54,8 @@ func (s *Server) registerLink(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusBadRequest, "invalid_fetch_resources", err.Error(), "fetch_resources")
 		return
 	}
-	if b.Username != SandboxUsername || b.Password != SandboxPassword {
+	if subtle.ConstantTimeCompare([]byte(b.Username), []byte(s.cfg.BankUsername)) != 1 ||
+		subtle.ConstantTimeCompare([]byte(b.Password), []byte(s.cfg.BankPassword)) != 1 {
 		writeErrors(w, http.StatusBadRequest, "login_error", "Invalid credentials provided to login to the institution", "")
 		return
 	}

@@ -36,6 +36,10 @@ type Config struct {
 	SecretID       string // Basic auth user Belvo expects (default "sandbox-secret-id")
 	SecretPassword string // Basic auth password (default "sandbox-secret-password")
 
+	// BankUsername and BankPassword are the end-user credentials link
+	// registration accepts (default bnk100 / full, as in Belvo's sandbox).
+	BankUsername, BankPassword string
+
 	WebhookURL           string // where webhooks go; none are sent when empty
 	WebhookAuthorization string // sent verbatim as the Authorization header
 
@@ -76,6 +80,9 @@ func (c *Config) defaults() {
 	}
 	if c.SecretPassword == "" {
 		c.SecretPassword = "sandbox-secret-password"
+	}
+	if c.BankUsername == "" {
+		c.BankUsername, c.BankPassword = SandboxUsername, SandboxPassword
 	}
 	if c.Seed == 0 {
 		c.Seed = 1

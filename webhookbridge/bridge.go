@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"regexp"
 	"time"
@@ -35,6 +36,12 @@ type Options struct {
 	TaskQueue string
 	// Authorization is the exact Authorization value Belvo sends.
 	Authorization string
+	// PreviousAuthorization is also accepted while a new value is being
+	// rolled out at Belvo (rotation window); empty when not rotating.
+	PreviousAuthorization string
+	// AllowedNetworks, when not empty, are the only source networks (of the
+	// direct peer) whose webhooks are considered; others get 403.
+	AllowedNetworks []*net.IPNet
 	// FetchTimeout is given to historical fetches the bridge starts.
 	FetchTimeout time.Duration
 	// OrphanTimeout is given to async-request executions the bridge starts:
@@ -66,6 +73,7 @@ type HealthChecker interface {
 type Bridge struct {
 	o        Options
 	authHash [32]byte
+	prevHash [32]byte // of PreviousAuthorization; unused when that is empty
 	log      *zap.Logger
 	metrics  *metrics
 	// slots is the admission semaphore: a webhook holds a slot while it is
@@ -94,8 +102,8 @@ func New(o Options) (*Bridge, error) {
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = 128
 	}
-	return &Bridge{o: o, authHash: sha256.Sum256([]byte(o.Authorization)), log: o.Logger,
-		metrics: newMetrics(), slots: make(chan struct{}, o.MaxInFlight)}, nil
+	return &Bridge{o: o, authHash: sha256.Sum256([]byte(o.Authorization)), prevHash: sha256.Sum256([]byte(o.PreviousAuthorization)),
+		log: o.Logger, metrics: newMetrics(), slots: make(chan struct{}, o.MaxInFlight)}, nil
 }
 
 // Handler routes the bridge's endpoints.
@@ -185,10 +193,12 @@ type webhookBody struct {
 var requestIDPattern = regexp.MustCompile(`"request_id"\s*:\s*"([^"\\]{1,128})"`)
 
 func (b *Bridge) webhook(w http.ResponseWriter, r *http.Request) {
-	// Constant time, and on equal-length digests: neither the content nor
-	// the length of the expected value leaks through timing.
-	got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
-	if subtle.ConstantTimeCompare(got[:], b.authHash[:]) != 1 {
+	if !b.allowedSource(r.RemoteAddr) {
+		b.log.Warn("webhook rejected: source not in WEBHOOK_ALLOWED_NETWORKS", zap.String("remote", r.RemoteAddr))
+		writeJSON(w, http.StatusForbidden, problem{Error: "source network not allowed"})
+		return
+	}
+	if !b.authorized(r.Header.Get("Authorization")) {
 		b.log.Warn("webhook rejected: bad or missing Authorization", zap.String("remote", r.RemoteAddr))
 		writeJSON(w, http.StatusUnauthorized, problem{Error: "missing or invalid Authorization header"})
 		return
@@ -275,6 +285,37 @@ func (b *Bridge) deliver(w http.ResponseWriter, r *http.Request, body webhookBod
 	b.metrics.signals.WithLabelValues(t.workflow, typeLabel(body.WebhookType), codeLabel(body.WebhookCode)).Inc()
 	log.Info("webhook delivered", zap.String("workflow_id", t.id), zap.Duration("elapsed", time.Since(start)))
 	writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted", "workflow_id": t.id, "request_id": body.RequestID})
+}
+
+// authorized compares the Authorization value in constant time, on
+// equal-length digests, so neither its content nor its length leaks through
+// timing; during a rotation both values are always compared.
+func (b *Bridge) authorized(value string) bool {
+	got := sha256.Sum256([]byte(value))
+	ok := subtle.ConstantTimeCompare(got[:], b.authHash[:])
+	prev := subtle.ConstantTimeCompare(got[:], b.prevHash[:])
+	if b.o.PreviousAuthorization == "" {
+		prev = 0
+	}
+	return ok|prev == 1
+}
+
+// allowedSource checks the direct peer against AllowedNetworks.
+func (b *Bridge) allowedSource(remote string) bool {
+	if len(b.o.AllowedNetworks) == 0 {
+		return true
+	}
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	for _, n := range b.o.AllowedNetworks {
+		if ip != nil && n.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // safeID echoes a request id only when it has a sane shape, so an attacker's

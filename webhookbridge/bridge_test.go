@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -139,5 +140,38 @@ func TestWebhookHandler(t *testing.T) {
 func TestNewRefusesEmptyAuthorization(t *testing.T) {
 	if _, err := New(Options{Signaler: &recorder{}, TaskQueue: "q"}); err == nil {
 		t.Fatal("a bridge without an Authorization value would accept anyone")
+	}
+}
+
+func TestAuthorizationRotationAndSourceNetworks(t *testing.T) {
+	_, lan, _ := net.ParseCIDR("192.0.2.0/24")
+	cases := []struct {
+		name, auth, remote string
+		prev               string
+		nets               []*net.IPNet
+		want               int
+	}{
+		{"new value", auth, "192.0.2.7:1234", "Bearer old", nil, 202},
+		{"previous value during rotation", "Bearer old", "192.0.2.7:1234", "Bearer old", nil, 202},
+		{"previous value after rotation", "Bearer old", "192.0.2.7:1234", "", nil, 401},
+		{"empty value never matches an unset previous", "", "192.0.2.7:1234", "", nil, 401},
+		{"allowed network", auth, "192.0.2.7:1234", "", []*net.IPNet{lan}, 202},
+		{"other network", auth, "198.51.100.9:1234", "", []*net.IPNet{lan}, 403},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b, _ := New(Options{Signaler: &recorder{}, TaskQueue: "q", Authorization: auth, PreviousAuthorization: c.prev, AllowedNetworks: c.nets})
+			req := httptest.NewRequest(http.MethodPost, "/webhooks/belvo", strings.NewReader(valid))
+			req.RemoteAddr = c.remote
+			if c.auth != "" {
+				req.Header.Set("Authorization", c.auth)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			b.Handler().ServeHTTP(w, req)
+			if w.Code != c.want {
+				t.Errorf("status %d, want %d", w.Code, c.want)
+			}
+		})
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/belvo-temporal/backbone/codec"
 	"github.com/belvo-temporal/backbone/logging"
 	"github.com/belvo-temporal/backbone/webhookbridge"
 	"github.com/belvo-temporal/backbone/workflows"
@@ -75,7 +76,14 @@ func run(n, conc int, phase time.Duration, cli string) error {
 		return fmt.Errorf("start dev server: %w", err)
 	}
 	defer srv.Stop()
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendHostPort(), Logger: logging.NewTemporal(zap.NewNop())})
+	// Payloads are encrypted as in production, on both paths.
+	k, err := codec.NewKey()
+	if err != nil {
+		return err
+	}
+	ring, _ := codec.NewKeyRing(k)
+	c, err := client.Dial(client.Options{HostPort: srv.FrontendHostPort(), Logger: logging.NewTemporal(zap.NewNop()),
+		DataConverter: codec.DataConverter(ring), FailureConverter: codec.FailureConverter(ring)})
 	if err != nil {
 		return err
 	}

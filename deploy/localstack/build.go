@@ -36,9 +36,9 @@ func ensureTemporalCLI(ctx context.Context, root string) (string, error) {
 // buildBinaries builds the product's commands into bin/, so each runs as its
 // own process like in production.
 func buildBinaries(ctx context.Context, root string) error {
-	fmt.Println("→ building worker, bridge, sandbox and starter…")
+	fmt.Println("→ building worker, bridge, sandbox, codec server and starter…")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(root, "bin")+string(os.PathSeparator),
-		"./cmd/worker", "./cmd/bridge", "./cmd/sandbox", "./cmd/starter")
+		"./cmd/worker", "./cmd/bridge", "./cmd/sandbox", "./cmd/codec-server", "./cmd/starter")
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {

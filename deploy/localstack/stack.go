@@ -13,9 +13,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/belvo-temporal/backbone/codec"
 	"github.com/belvo-temporal/backbone/config"
 	"github.com/belvo-temporal/backbone/workflows"
 )
+
+// codecAddr is where the codec server listens for the web UI.
+const codecAddr = "127.0.0.1:8081"
 
 // proc is one child process.
 type proc struct {
@@ -45,6 +49,18 @@ func newStack(o options, cli string) (*stack, error) {
 	cfg.TemporalAddress = "127.0.0.1:" + strconv.Itoa(o.temporalPort)
 	cfg.TemporalUIURL = "http://127.0.0.1:" + strconv.Itoa(o.uiPort)
 	cfg.StoreDSN = "sqlite:" + filepath.Join(o.dataDir, "belvo.db")
+	if cfg.PayloadKeys == "" {
+		// The stack's own key ring, created on first run and kept with its
+		// data: the Temporal database is unreadable without it.
+		cfg.PayloadKeysFile = filepath.Join(o.dataDir, "payload-keys")
+		created, err := codec.EnsureKeyFile(cfg.PayloadKeysFile)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			fmt.Printf("✓ created the payload encryption key ring %s (keep it with the data)\n", cfg.PayloadKeysFile)
+		}
+	}
 	cfg.BelvoBaseURL = "http://" + cfg.SandboxListenAddr
 	env := append(os.Environ(),
 		"TEMPORAL_ADDRESS="+cfg.TemporalAddress, "TEMPORAL_NAMESPACE="+cfg.TemporalNamespace,
@@ -53,6 +69,7 @@ func newStack(o options, cli string) (*stack, error) {
 		"BELVO_SECRET_PASSWORD="+cfg.BelvoSecretPassword, "BELVO_WEBHOOK_AUTHORIZATION="+cfg.WebhookAuthorization,
 		"STORE_DSN="+cfg.StoreDSN, "WEBHOOK_LISTEN_ADDR="+cfg.WebhookListenAddr,
 		"SANDBOX_LISTEN_ADDR="+cfg.SandboxListenAddr, "SANDBOX_TRANSACTIONS="+strconv.Itoa(o.transactions),
+		"PAYLOAD_ENCRYPTION_KEYS_FILE="+cfg.PayloadKeysFile, "CODEC_LISTEN_ADDR="+codecAddr, "CODEC_ALLOWED_ORIGINS="+cfg.TemporalUIURL+",http://localhost:"+strconv.Itoa(o.uiPort),
 	)
 	return &stack{o: o, cli: cli, env: env, cfg: cfg, exited: make(chan error, 8)}, nil
 }
@@ -62,14 +79,16 @@ func (s *stack) uiURL() string { return s.cfg.TemporalUIURL }
 // start launches every process in dependency order and waits for each to be
 // ready before the next.
 func (s *stack) start(ctx context.Context) error {
-	for _, addr := range []string{s.cfg.TemporalAddress, "127.0.0.1:" + strconv.Itoa(s.o.uiPort), s.cfg.SandboxListenAddr, s.cfg.WebhookListenAddr} {
+	for _, addr := range []string{s.cfg.TemporalAddress, "127.0.0.1:" + strconv.Itoa(s.o.uiPort), s.cfg.SandboxListenAddr, s.cfg.WebhookListenAddr, codecAddr} {
 		if err := portFree(addr); err != nil {
 			return err
 		}
 	}
 	args := []string{"server", "start-dev",
 		"--ip", "127.0.0.1", "--port", strconv.Itoa(s.o.temporalPort), "--ui-port", strconv.Itoa(s.o.uiPort),
-		"--db-filename", filepath.Join(s.o.dataDir, "temporal.db"), "--log-level", "warn"}
+		"--db-filename", filepath.Join(s.o.dataDir, "temporal.db"), "--log-level", "warn",
+		// The web UI decodes encrypted payloads through the codec server.
+		"--ui-codec-endpoint", "http://" + codecAddr}
 	for _, k := range workflows.SearchAttributes() {
 		args = append(args, "--search-attribute", k.GetName()+"=Keyword")
 	}
@@ -80,8 +99,8 @@ func (s *stack) start(ctx context.Context) error {
 	if err := waitTCP(ctx, s.cfg.TemporalAddress, 90*time.Second); err != nil {
 		return fmt.Errorf("Temporal dev server: %w (see %s)", err, s.logPath("temporal"))
 	}
-	fmt.Println("→ starting sandbox, worker and bridge…")
-	for _, name := range []string{"sandbox", "worker", "bridge"} {
+	fmt.Println("→ starting codec server, sandbox, worker and bridge…")
+	for _, name := range []string{"codec-server", "sandbox", "worker", "bridge"} {
 		if err := s.launch(name, filepath.Join(s.o.root, "bin", name)); err != nil {
 			return err
 		}

@@ -1,0 +1,86 @@
+// Command codec-server decodes (and encodes) the product's encrypted payloads
+// for the Temporal web UI and CLI: set the UI's codec endpoint to its
+// address (the local stack does) and an authorized person sees inputs,
+// results and errors in the clear. It reads the same key ring as the worker.
+//
+//	codec-server                      # serve on CODEC_LISTEN_ADDR
+//	codec-server -generate-key FILE   # write a new key ring file (0600)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/belvo-temporal/backbone/codec"
+	"github.com/belvo-temporal/backbone/config"
+	"go.uber.org/zap"
+)
+
+func main() {
+	gen := flag.String("generate-key", "", "write a key ring file with one new key to this path and exit")
+	flag.Parse()
+	if *gen != "" {
+		created, err := codec.EnsureKeyFile(*gen)
+		switch {
+		case err != nil:
+			fmt.Fprintln(os.Stderr, "codec-server:", err)
+			os.Exit(1)
+		case !created:
+			fmt.Fprintf(os.Stderr, "codec-server: %s exists; not overwriting a key ring\n", *gen)
+			os.Exit(1)
+		}
+		fmt.Printf("wrote %s\n", *gen)
+		return
+	}
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "codec-server:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfg, log, err := config.Load("codec-server")
+	if err != nil {
+		return err
+	}
+	defer log.Sync() //nolint:errcheck
+	ring, err := cfg.KeyRing()
+	if err != nil {
+		return err
+	}
+	addr := envOr("CODEC_LISTEN_ADDR", "127.0.0.1:8081")
+	o := codec.ServerOptions{AllowedOrigins: strings.Split(envOr("CODEC_ALLOWED_ORIGINS", cfg.TemporalUIURL), ","), Authorization: os.Getenv("CODEC_AUTHORIZATION")}
+	srv := &http.Server{Addr: addr, Handler: codec.Handler(ring, o), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("codec server listening", zap.String("addr", addr), zap.Strings("allowed_origins", o.AllowedOrigins),
+		zap.Bool("authorization_required", o.Authorization != ""), zap.String("current_key", ring.CurrentID()))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
