@@ -32,10 +32,13 @@ type ErrorDetails struct {
 	RequestID  string `json:"request_id"`
 }
 
-// classify turns a Belvo error into the engine's retry decision: retryable
-// answers stay plain errors (the RetryPolicy retries them); the others become
-// non-retryable application errors typed "BelvoError" with the details.
-func classify(err error) error {
+// classify turns a failed call into the engine's retry decision, by the
+// taxonomy of belvo.Classify: retryable classes stay retryable (with Belvo's
+// Retry-After or the slower institution schedule as the next delay); the
+// others become non-retryable application errors. The error type is the
+// class, and the details carry the HTTP status, Belvo code and request id,
+// so the web UI shows why a step ended.
+func classify(ctx context.Context, err error) error {
 	var bad inputError
 	if errors.As(err, &bad) {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", nil)
@@ -45,13 +48,17 @@ func classify(err error) error {
 	}
 	var api *belvo.APIError
 	if !errors.As(err, &api) {
-		return err // network errors, timeouts, store errors: retry
+		return err // network errors, timeouts, store errors: the retry policy retries them
 	}
+	attempt := 1
+	if activity.IsActivity(ctx) {
+		attempt = int(activity.GetInfo(ctx).Attempt)
+	}
+	c := belvo.Classify(api, attempt)
 	d := ErrorDetails{StatusCode: api.StatusCode, Code: api.Code(), RequestID: api.RequestID()}
-	if api.Retryable() {
-		return temporal.NewApplicationErrorWithCause(api.Error(), "BelvoRetryable", api, d)
-	}
-	return temporal.NewNonRetryableApplicationError(api.Error(), "BelvoError", api, d)
+	return temporal.NewApplicationErrorWithOptions(err.Error(), c.Name, temporal.ApplicationErrorOptions{
+		NonRetryable: !c.Retryable, Cause: api, Details: []any{d}, NextRetryDelay: c.Delay,
+	})
 }
 
 // inputError marks a request this product refuses before calling Belvo.
@@ -66,16 +73,16 @@ func invalidInput(err error) error { return inputError{err} }
 // act twice, so only failures that prove nothing happened stay retryable: the
 // connection was never made, or Belvo refused to take the request (429,
 // too_many_sessions).
-func classifyOnce(err error) error {
+func classifyOnce(ctx context.Context, err error) error {
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		return err
 	}
 	var api *belvo.APIError
 	if errors.As(err, &api) && (api.StatusCode == 429 || api.Code() == "too_many_sessions") {
-		return classify(err)
+		return classify(ctx, err)
 	}
-	c := classify(err)
+	c := classify(ctx, err)
 	var appErr *temporal.ApplicationError
 	if errors.As(c, &appErr) && appErr.NonRetryable() {
 		return c

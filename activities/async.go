@@ -12,14 +12,14 @@ import (
 // returns the request_id of Belvo's 202.
 func (a *Activities) StartAsync(ctx context.Context, r belvo.AsyncRequest) (string, error) {
 	if err := r.Validate(); err != nil {
-		return "", classify(fmt.Errorf("async %s: %w", r.Op, invalidInput(err)))
+		return "", classify(ctx, fmt.Errorf("async %s: %w", r.Op, invalidInput(err)))
 	}
 	if err := sendOnce(ctx, fmt.Sprintf("async %s for link %s", r.Op, r.LinkID)); err != nil {
 		return "", err
 	}
 	id, err := a.Belvo.StartAsync(ctx, r)
 	if err != nil {
-		return "", classifyOnce(fmt.Errorf("async %s for link %s: %w", r.Op, r.LinkID, err))
+		return "", classifyOnce(ctx, fmt.Errorf("async %s for link %s: %w", r.Op, r.LinkID, err))
 	}
 	activity.GetLogger(ctx).Info("async request accepted", "op", r.Op, "link_id", r.LinkID, "belvo_request_id", id)
 	return id, nil

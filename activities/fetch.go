@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"strconv"
 
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/store"
@@ -49,7 +51,7 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 	log := activity.GetLogger(ctx)
 	next, err := a.Belvo.FirstPageURL(in.Resource, in.LinkID, in.Filters)
 	if err != nil {
-		return FetchResourceResult{}, classify(err)
+		return FetchResourceResult{}, classify(ctx, err)
 	}
 	page := 1
 	if activity.HasHeartbeatDetails(ctx) {
@@ -63,13 +65,20 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 	for next != "" {
 		p, err := a.Belvo.ListPage(ctx, next)
 		if err != nil {
-			return res, classify(fmt.Errorf("list %s page %d of link %s: %w", in.Resource, page, in.LinkID, err))
+			if smaller, ok := askForLess(err, next); ok {
+				// Belvo timed out building the page: ask for the same rows
+				// in smaller pages, at once, as Belvo advises.
+				log.Warn("Belvo request timeout: asking for smaller pages", "resource", in.Resource, "page", page, "next", pathAndQuery(smaller))
+				next = smaller
+				continue
+			}
+			return res, classify(ctx, fmt.Errorf("list %s page %d of link %s: %w", in.Resource, page, in.LinkID, err))
 		}
 		rows := make([]store.Row, 0, len(p.Results))
 		for _, raw := range p.Results {
 			id, err := belvo.RowID(raw)
 			if err != nil {
-				return res, classify(fmt.Errorf("%s page %d of link %s: %w", in.Resource, page, in.LinkID, err))
+				return res, classify(ctx, fmt.Errorf("%s page %d of link %s: %w", in.Resource, page, in.LinkID, err))
 			}
 			rows = append(rows, store.Row{ID: id, Data: raw})
 		}
@@ -126,4 +135,56 @@ func (a *Activities) StoredState(ctx context.Context, linkID string) (LinkState,
 		return LinkState{}, fmt.Errorf("read processed webhooks of link %s: %w", linkID, err)
 	}
 	return LinkState{Stored: m, Webhooks: keys}, nil
+}
+
+// pageSizes is the ladder a request timeout walks down; each size divides the
+// one before, so the same offset is a page boundary at every step.
+var pageSizes = []int{1000, 500, 250, 125}
+
+// askForLess returns the URL of the same rows in the next smaller page size
+// when err is Belvo's request timeout, and false otherwise or at the bottom
+// of the ladder.
+func askForLess(err error, pageURL string) (string, bool) {
+	if !belvo.Classify(err, 1).AskForLess {
+		return "", false
+	}
+	u, perr := url.Parse(pageURL)
+	if perr != nil {
+		return "", false
+	}
+	q := u.Query()
+	size, _ := strconv.Atoi(q.Get("page_size"))
+	page, _ := strconv.Atoi(q.Get("page"))
+	page = max(page, 1)
+	for _, smaller := range pageSizes {
+		if smaller < size && ((page-1)*size)%smaller == 0 {
+			q.Set("page_size", strconv.Itoa(smaller))
+			q.Set("page", strconv.Itoa((page-1)*size/smaller+1))
+			u.RawQuery = q.Encode()
+			return u.String(), true
+		}
+	}
+	return "", false
+}
+
+// pathAndQuery is a URL without scheme and host, for logs.
+func pathAndQuery(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.RequestURI()
+	}
+	return raw
+}
+
+// PeekResource asks Belvo how many rows of a resource a link has (one row of
+// the list), to tell a late webhook from missing data.
+func (a *Activities) PeekResource(ctx context.Context, in FetchResourceInput) (int, error) {
+	first, err := a.Belvo.FirstPageURL(in.Resource, in.LinkID, map[string]string{"page_size": "1"})
+	if err != nil {
+		return 0, classify(ctx, err)
+	}
+	p, err := a.Belvo.ListPage(ctx, first)
+	if err != nil {
+		return 0, classify(ctx, fmt.Errorf("peek %s of link %s: %w", in.Resource, in.LinkID, err))
+	}
+	return p.Count, nil
 }

@@ -2,10 +2,12 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/belvo-temporal/backbone/belvo"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 )
 
 // RegisterLinkInput is what link registration needs. Username and Password
@@ -21,8 +23,19 @@ type RegisterLinkInput struct {
 	CredentialsStorage string           `json:"credentials_storage,omitempty"`
 }
 
+// MFAChallenge is Belvo's 428 token_required: the registration waits for
+// the user's token, to be sent with this session before it expires.
+type MFAChallenge struct {
+	Session string `json:"session"`
+	// ExpirySeconds is how long Belvo keeps the session open.
+	ExpirySeconds int `json:"expiry_seconds"`
+}
+
 // LinkInfo is the non-sensitive part of a Belvo link.
 type LinkInfo struct {
+	// MFA is set instead of the rest when Belvo asks for a token first.
+	MFA *MFAChallenge `json:"mfa,omitempty"`
+
 	LinkID         string           `json:"link_id"`
 	Institution    string           `json:"institution"`
 	ExternalID     string           `json:"external_id,omitempty"`
@@ -49,8 +62,12 @@ func (a *Activities) RegisterLink(ctx context.Context, in RegisterLinkInput) (Li
 		ExternalID: in.ExternalID, AccessMode: in.AccessMode, FetchResources: in.FetchResources,
 		CredentialsStorage: in.CredentialsStorage,
 	})
+	if session, expiry, ok := belvo.TokenRequired(err); ok {
+		activity.GetLogger(ctx).Info("Belvo asks for an MFA token", "institution", in.Institution, "expiry_seconds", expiry)
+		return LinkInfo{MFA: &MFAChallenge{Session: session, ExpirySeconds: expiry}}, nil
+	}
 	if err != nil {
-		return LinkInfo{}, classifyOnce(fmt.Errorf("register link at %s: %w", in.Institution, err))
+		return LinkInfo{}, classifyOnce(ctx, fmt.Errorf("register link at %s: %w", in.Institution, err))
 	}
 	activity.GetLogger(ctx).Info("link registered", "link_id", l.ID, "institution", l.Institution)
 	return linkInfo(l), nil
@@ -61,7 +78,31 @@ func (a *Activities) RegisterLink(ctx context.Context, in RegisterLinkInput) (Li
 func (a *Activities) GetLink(ctx context.Context, linkID string) (LinkInfo, error) {
 	l, err := a.Belvo.GetLink(ctx, linkID)
 	if err != nil {
-		return LinkInfo{}, classify(fmt.Errorf("get link %s: %w", linkID, err))
+		return LinkInfo{}, classify(ctx, fmt.Errorf("get link %s: %w", linkID, err))
+	}
+	return linkInfo(l), nil
+}
+
+// CompleteLinkInput resumes an MFA-paused registration.
+type CompleteLinkInput struct {
+	Session string `json:"session"`
+	Token   string `json:"token"`
+}
+
+// CompleteLink sends the user's MFA token (PATCH /api/links/). A wrong token
+// makes Belvo ask again: that comes back as a new MFA challenge, not an
+// error. An expired session is a non-retryable MFASessionExpired.
+func (a *Activities) CompleteLink(ctx context.Context, in CompleteLinkInput) (LinkInfo, error) {
+	l, err := a.Belvo.CompleteLink(ctx, in.Session, in.Token)
+	if session, expiry, ok := belvo.TokenRequired(err); ok {
+		return LinkInfo{MFA: &MFAChallenge{Session: session, ExpirySeconds: expiry}}, nil
+	}
+	var api *belvo.APIError
+	if errors.As(err, &api) && api.Code() == "session_expired" {
+		return LinkInfo{}, temporal.NewNonRetryableApplicationError(api.Error(), "MFASessionExpired", api)
+	}
+	if err != nil {
+		return LinkInfo{}, classifyOnce(ctx, fmt.Errorf("complete link registration: %w", err))
 	}
 	return linkInfo(l), nil
 }

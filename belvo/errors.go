@@ -65,16 +65,9 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// Retryable tells whether repeating the same call may succeed: server errors,
-// timeouts, rate limits and Belvo's transient codes are; other client errors
-// are not. Issue #5 refines backoff per class.
-func (e *APIError) Retryable() bool {
-	switch e.Code() {
-	case "too_many_sessions", "institution_down", "institution_unavailable", "request_timeout":
-		return true
-	}
-	return e.StatusCode >= 500 || e.StatusCode == 408 || e.StatusCode == 429
-}
+// Retryable tells whether repeating the same call may succeed (see
+// Classify for the whole taxonomy).
+func (e *APIError) Retryable() bool { return Classify(e, 1).Retryable }
 
 // parseAPIError builds an APIError from a non-2xx body. Belvo answers with a
 // list, but a proxy in between may answer with anything: keep a short,

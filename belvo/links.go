@@ -2,6 +2,7 @@ package belvo
 
 import (
 	"context"
+	"errors"
 	"net/url"
 )
 
@@ -71,4 +72,22 @@ func (c *Client) CreateWidgetToken(ctx context.Context, r WidgetTokenRequest) (W
 	var t WidgetToken
 	err := c.do(ctx, "POST", c.url("/api/token/", nil), r, &t)
 	return t, err
+}
+
+// CompleteLink finishes a registration Belvo paused for an MFA token
+// (PATCH /api/links/ with the session of the 428 answer and the user's
+// token).
+func (c *Client) CompleteLink(ctx context.Context, session, token string) (Link, error) {
+	var l Link
+	err := c.do(ctx, "PATCH", c.url("/api/links/", nil), map[string]string{"session": session, "token": token}, &l)
+	return l, err
+}
+
+// TokenRequired returns the MFA session of a 428 token_required answer.
+func TokenRequired(err error) (session string, expiry int, ok bool) {
+	var api *APIError
+	if !errors.As(err, &api) || api.StatusCode != 428 || len(api.Details) == 0 {
+		return "", 0, false
+	}
+	return api.Details[0].Session, api.Details[0].Expiry, api.Details[0].Session != ""
 }

@@ -94,7 +94,7 @@ func TestParseKeys(t *testing.T) {
 		wantErr bool
 	}{
 		{codec.FormatKeys(k), false},
-		{"# comment\n" + codec.FormatKeys(k, codec.Key{ID: "b", Secret: k.Secret}), false},
+		{"# a comment, with a comma\n" + codec.FormatKeys(k, codec.Key{ID: "b", Secret: k.Secret}), false},
 		{"nocolon", true},
 		{"a:not-base64!!", true},
 		{"a:c2hvcnQ=", true}, // 5 bytes

@@ -66,10 +66,15 @@ func (r *KeyRing) CurrentID() string { return r.current }
 // ParseKeys reads "id:base64key,id2:base64key" (the first is current); the
 // format of PAYLOAD_ENCRYPTION_KEYS and of the key file.
 func ParseKeys(s string) ([]Key, error) {
+	var parts []string
+	for _, line := range strings.Split(s, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			parts = append(parts, strings.Split(line, ",")...)
+		}
+	}
 	var keys []Key
-	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' }) {
-		part = strings.TrimSpace(part)
-		if part == "" || strings.HasPrefix(part, "#") {
+	for _, part := range parts {
+		if part = strings.TrimSpace(part); part == "" {
 			continue
 		}
 		id, b64, ok := strings.Cut(part, ":")

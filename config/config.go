@@ -47,6 +47,9 @@ type Config struct {
 	// HistoricalFetchTimeout ends a historical fetch that is still missing
 	// webhooks (HISTORICAL_FETCH_TIMEOUT, a Go duration).
 	HistoricalFetchTimeout time.Duration
+	// HistoricalWebhookGrace: a resource whose webhook has not come by then
+	// is looked up at Belvo (HISTORICAL_WEBHOOK_GRACE, default 2h).
+	HistoricalWebhookGrace time.Duration
 	// AsyncTimeout ends an async request whose webhook does not come
 	// (ASYNC_REQUEST_TIMEOUT); AsyncOrphanTimeout ends, as "orphan", a
 	// webhook no request claims (ASYNC_ORPHAN_TIMEOUT).
@@ -115,6 +118,9 @@ func FromEnv() (Config, error) {
 		c.WebhookAllowedNetworks = append(c.WebhookAllowedNetworks, n)
 	}
 	if c.HistoricalFetchTimeout, err = duration("HISTORICAL_FETCH_TIMEOUT", DefaultHistoricalTimeout); err != nil {
+		return Config{}, err
+	}
+	if c.HistoricalWebhookGrace, err = duration("HISTORICAL_WEBHOOK_GRACE", 2*time.Hour); err != nil {
 		return Config{}, err
 	}
 	if c.AsyncTimeout, err = duration("ASYNC_REQUEST_TIMEOUT", DefaultAsyncTimeout); err != nil {

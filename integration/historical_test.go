@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/codec"
 	"github.com/belvo-temporal/backbone/sandbox"
 	wf "github.com/belvo-temporal/backbone/worker"
 	"github.com/belvo-temporal/backbone/workflows"
@@ -206,7 +207,11 @@ func assertFindable(t *testing.T, s *stack, linkID, status string) {
 func assertReplays(t *testing.T, s *stack, workflowID, file string) {
 	t.Helper()
 	hist := fetchHistory(t, s.client, workflowID)
-	r := worker.NewWorkflowReplayer()
+	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
+		DataConverter: codec.DataConverter(s.ring), FailureConverter: codec.FailureConverter(s.ring)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	wf.RegisterWorkflows(r)
 	if err := r.ReplayWorkflowHistory(nil, hist); err != nil {
 		t.Fatalf("replay of %s: %v", workflowID, err)

@@ -7,6 +7,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -127,6 +128,8 @@ func emuSecretPassword(c sandbox.Config) string {
 type bridgeTuning struct {
 	orphanTimeout time.Duration
 	eventsPerRun  int
+	// clientTimeout bounds each call to Belvo (default: the client's 60 s).
+	clientTimeout time.Duration
 }
 
 func newStack(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration) *stack {
@@ -144,11 +147,7 @@ func newStackWith(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration, b
 	})))
 	taskQueue := "it-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
 
-	k, err := codec.NewKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, _ := codec.NewKeyRing(k)
+	ring := testRing(t)
 	c, err := client.Dial(client.Options{HostPort: srv.FrontendHostPort(), Logger: logging.NewTemporal(log),
 		DataConverter: codec.DataConverter(ring), FailureConverter: codec.FailureConverter(ring)})
 	if err != nil {
@@ -177,7 +176,11 @@ func newStackWith(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration, b
 	sbSrv := httptest.NewServer(emu.Handler())
 	t.Cleanup(func() { emu.Close(); sbSrv.Close() })
 
-	bc, err := belvo.New(belvo.Options{BaseURL: sbSrv.URL, SecretID: emuSecretID(sb), SecretPassword: emuSecretPassword(sb)})
+	var hc *http.Client
+	if bt.clientTimeout > 0 {
+		hc = &http.Client{Timeout: bt.clientTimeout}
+	}
+	bc, err := belvo.New(belvo.Options{BaseURL: sbSrv.URL, SecretID: emuSecretID(sb), SecretPassword: emuSecretPassword(sb), HTTPClient: hc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,4 +252,15 @@ func describe(p workflows.Progress) string {
 		fmt.Fprintf(&b, " %s=%+v", r, *rp)
 	}
 	return b.String()
+}
+
+// testRing is the test-only key ring committed with the replay histories:
+// histories the tests record must replay in the workflows package.
+func testRing(t *testing.T) *codec.KeyRing {
+	t.Helper()
+	ring, err := codec.Load("", filepath.Join(testenv.RepoRoot(), "workflows", "testdata", "replay-keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ring
 }

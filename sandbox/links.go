@@ -63,7 +63,16 @@ func (s *Server) registerLink(w http.ResponseWriter, r *http.Request) {
 	if mode == "" {
 		mode = "recurrent" // Belvo's default
 	}
-	l := s.newLink(b.Institution, b.ExternalID, mode, res, 0)
+	if s.cfg.MFA {
+		s.askForToken(w, pendingLink{institution: b.Institution, externalID: b.ExternalID, mode: mode, resources: res,
+			expires: time.Now().Add(s.cfg.MFASessionTTL)})
+		return
+	}
+	s.finishRegistration(w, s.newLink(b.Institution, b.ExternalID, mode, res, 0), http.StatusCreated)
+}
+
+// finishRegistration answers 201 with the link and sends its webhooks.
+func (s *Server) finishRegistration(w http.ResponseWriter, l *link, status int) {
 	if s.cfg.EarlyWebhooks {
 		// Belvo may call back before the registration answer reaches the
 		// client: deliver synchronously (no delay) before answering.
@@ -95,6 +104,9 @@ func (s *Server) newLink(institution, externalID, mode string, res []belvo.Resou
 	}
 	l.counts[belvo.Accounts], l.counts[belvo.Transactions] = s.cfg.Accounts, transactions
 	l.counts[belvo.Owners], l.counts[belvo.Invoices] = s.cfg.Owners, s.cfg.Invoices
+	for _, r := range s.cfg.EmptyResources {
+		l.counts[r] = 0
+	}
 	s.mu.Lock()
 	s.links[l.ID] = l
 	s.mu.Unlock()
@@ -273,4 +285,59 @@ func (s *Server) countRows(w http.ResponseWriter, r *http.Request) {
 	n := len(s.visibleLocked(l, res, q))
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]int{"count": n})
+}
+
+// pendingLink is a registration waiting for its MFA token.
+type pendingLink struct {
+	institution, externalID, mode string
+	resources                     []belvo.Resource
+	expires                       time.Time
+}
+
+// askForToken answers 428 token_required with a new session.
+func (s *Server) askForToken(w http.ResponseWriter, p pendingLink) {
+	session := hexID(uuid.New())
+	s.mu.Lock()
+	s.mfa[session] = p
+	s.mu.Unlock()
+	writeJSON(w, http.StatusPreconditionRequired, []any{map[string]any{
+		"code": "token_required", "message": "A MFA token is required by the institution to login",
+		"request_id": requestID(), "session": session, "expiry": int(time.Until(p.expires).Seconds()),
+	}})
+}
+
+// completeLink serves PATCH /api/links/ {session, token}: the registration
+// resumes with the right token, asks again on a wrong one, and fails with
+// session_expired once the session is over.
+func (s *Server) completeLink(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		Session string `json:"session"`
+		Token   string `json:"token"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&b); err != nil {
+		writeErrors(w, http.StatusBadRequest, "invalid", "JSON parse error - "+err.Error(), "")
+		return
+	}
+	s.mu.Lock()
+	p, ok := s.mfa[b.Session]
+	if ok && time.Now().After(p.expires) {
+		delete(s.mfa, b.Session)
+		ok = false
+		p.expires = time.Time{}
+	}
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		writeErrors(w, http.StatusBadRequest, "session_expired", "The session you are trying to resume has expired.", "session")
+	case subtle.ConstantTimeCompare([]byte(b.Token), []byte(s.cfg.MFAToken)) != 1:
+		s.askForToken(w, p)
+		s.mu.Lock()
+		delete(s.mfa, b.Session)
+		s.mu.Unlock()
+	default:
+		s.mu.Lock()
+		delete(s.mfa, b.Session)
+		s.mu.Unlock()
+		s.finishRegistration(w, s.newLink(p.institution, p.externalID, p.mode, p.resources, 0), http.StatusOK)
+	}
 }

@@ -20,6 +20,10 @@ const (
 // one page of memory.
 func (s *Server) listHandler(res belvo.Resource) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fault, faulty := s.nextFault()
+		if faulty && s.serveFault(w, r, fault) {
+			return
+		}
 		if s.cfg.FailListsWith > 0 {
 			writeErrors(w, s.cfg.FailListsWith, "access_denied", "The sandbox refuses this list on purpose (FailListsWith).", "")
 			return
@@ -45,6 +49,10 @@ func (s *Server) listHandler(res belvo.Resource) http.Handler {
 			writeErrors(w, http.StatusBadRequest, "invalid", "page_size must be an integer from 1 to 1000.", "page_size")
 			return
 		}
+		if t := s.cfg.TimeoutAbovePageSize; t > 0 && size > t {
+			writeErrors(w, http.StatusRequestTimeout, "request_timeout", "This request took too long; ask for less data.", "")
+			return
+		}
 		page, err := intParam(q, "page", 1)
 		s.mu.Lock()
 		l.lists++
@@ -66,12 +74,24 @@ func (s *Server) listHandler(res belvo.Resource) http.Handler {
 		for k, i := range vis[from:to] {
 			results = append(results, s.row(l, res, i, versions[k]))
 		}
-		writeJSON(w, http.StatusOK, map[string]any{
+		env := map[string]any{
 			"count":    total,
 			"next":     pageURL(r, page+1, page < last),
 			"previous": pageURL(r, page-1, page > 1),
 			"results":  results,
-		})
+		}
+		if faulty && (fault.Truncated || fault.Malformed) {
+			b, _ := json.Marshal(env)
+			w.Header().Set("Content-Type", "application/json")
+			if fault.Malformed {
+				b = []byte("<html>502 Bad Gateway</html>")
+			} else {
+				b = b[:len(b)/2]
+			}
+			_, _ = w.Write(b)
+			return
+		}
+		writeJSON(w, http.StatusOK, env)
 	})
 }
 

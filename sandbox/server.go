@@ -39,6 +39,12 @@ type Config struct {
 	// BankUsername and BankPassword are the end-user credentials link
 	// registration accepts (default bnk100 / full, as in Belvo's sandbox).
 	BankUsername, BankPassword string
+	// MFA makes registration answer 428 token_required with a session that
+	// PATCH /api/links/ completes with MFAToken (default "123456") within
+	// MFASessionTTL (default 5 min).
+	MFA           bool
+	MFAToken      string
+	MFASessionTTL time.Duration
 
 	WebhookURL           string // where webhooks go; none are sent when empty
 	WebhookAuthorization string // sent verbatim as the Authorization header
@@ -64,6 +70,16 @@ type Config struct {
 	// Belvo error (0: never), e.g. 403 for a GET that cannot succeed.
 	FailListsWith int
 
+	// ListFaults are served, in order, to the first list requests (one
+	// each), then lists behave: Belvo's 5xx bursts, 429s, slow answers and
+	// broken pages on demand.
+	ListFaults []Fault
+	// EmptyResources have no rows for any link (Belvo found nothing yet).
+	EmptyResources []belvo.Resource
+	// TimeoutAbovePageSize answers 408 request_timeout to list requests
+	// asking for more than this many rows (0: never).
+	TimeoutAbovePageSize int
+
 	// Async requests (X-Belvo-Request-Mode: async).
 	AsyncDelay            time.Duration // wait before the completion webhook (default 200 ms)
 	AsyncWebhookBefore202 bool          // deliver the completion webhook before answering 202
@@ -83,6 +99,12 @@ func (c *Config) defaults() {
 	}
 	if c.BankUsername == "" {
 		c.BankUsername, c.BankPassword = SandboxUsername, SandboxPassword
+	}
+	if c.MFAToken == "" {
+		c.MFAToken = "123456"
+	}
+	if c.MFASessionTTL == 0 {
+		c.MFASessionTTL = 5 * time.Minute
 	}
 	if c.Seed == 0 {
 		c.Seed = 1
@@ -166,7 +188,9 @@ type Server struct {
 
 	mu      sync.Mutex
 	closing bool
+	faults  []Fault // ListFaults not served yet
 	links   map[string]*link
+	mfa     map[string]pendingLink // MFA sessions by id
 	tokens  map[string]widgetToken
 }
 
@@ -175,9 +199,10 @@ func New(cfg Config) *Server {
 	cfg.defaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel,
+		cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, faults: append([]Fault(nil), cfg.ListFaults...),
 		hooks:  &http.Client{Timeout: cfg.WebhookTimeout},
 		links:  map[string]*link{},
+		mfa:    map[string]pendingLink{},
 		tokens: map[string]widgetToken{},
 	}
 	s.routes()
@@ -207,6 +232,7 @@ func (s *Server) routes() {
 	api := r.PathPrefix("/api").Subrouter()
 	api.Use(s.basicAuth)
 	api.HandleFunc("/links/", s.registerLink).Methods(http.MethodPost)
+	api.HandleFunc("/links/", s.completeLink).Methods(http.MethodPatch)
 	api.HandleFunc("/links/{id}/", s.getLink).Methods(http.MethodGet)
 	api.HandleFunc("/links/{id}/", s.deleteLink).Methods(http.MethodDelete)
 	for _, op := range belvo.AsyncOps() {

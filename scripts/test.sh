@@ -55,8 +55,10 @@ passed=$(grep -cE '^\s*--- PASS' "$log" || true)
 failed=$(grep -cE '^\s*--- FAIL' "$log" || true)
 skipped=$(grep -cE '^\s*--- SKIP' "$log" || true)
 if [ "$status" -ne 0 ]; then
-  echo "--- go test output (last 150 lines) ---"
-  tail -n 150 "$log"
+  echo "--- failing tests and their messages ---"
+  grep -nE '^\s*--- FAIL|^\s+[A-Za-z0-9_]+_test\.go:[0-9]+: |^panic:|^FAIL' "$log" | head -n 200
+  echo "--- go test output (last 80 lines) ---"
+  tail -n 80 "$log"
 fi
 if [ "$skipped" -ne 0 ]; then
   echo "FAIL: $skipped tests skipped; every test must run here:" >&2

@@ -22,8 +22,10 @@ import (
 type Starter struct {
 	Client    client.Client
 	TaskQueue string
-	// FetchTimeout is given to historical fetches it starts (0: the default).
+	// FetchTimeout and FetchGrace are given to historical fetches it starts
+	// (0: the defaults).
 	FetchTimeout time.Duration
+	FetchGrace   time.Duration
 	// AsyncTimeout is given to async requests it starts (0: the default).
 	AsyncTimeout time.Duration
 }
@@ -45,7 +47,7 @@ func (s Starter) FetchLink(ctx context.Context, linkID string, req workflows.Fet
 	}
 	_, err := s.Client.SignalWithStartWorkflow(ctx, id, workflows.FetchRequestSignal, req, client.StartWorkflowOptions{
 		ID: id, TaskQueue: s.TaskQueue, TypedSearchAttributes: temporal.NewSearchAttributes(sa...),
-	}, workflows.HistoricalFetchType, workflows.HistoricalFetchInput{LinkID: linkID, Timeout: s.FetchTimeout})
+	}, workflows.HistoricalFetchType, workflows.HistoricalFetchInput{LinkID: linkID, Timeout: s.FetchTimeout, WebhookGrace: s.FetchGrace})
 	if err != nil {
 		return "", fmt.Errorf("starter: signal-with-start %s: %w", id, err)
 	}
@@ -63,7 +65,7 @@ func (s Starter) RegisterLink(ctx context.Context, requestID string, in activiti
 	}
 	err := s.once(ctx, workflows.LinkRegistrationWorkflowID(requestID), workflows.LinkRegistrationType,
 		temporal.NewSearchAttributes(workflows.InstitutionAttr.ValueSet(in.Institution)),
-		workflows.LinkRegistrationInput{Link: in, FetchTimeout: s.FetchTimeout}, &res)
+		workflows.LinkRegistrationInput{Link: in, FetchTimeout: s.FetchTimeout, FetchGrace: s.FetchGrace}, &res)
 	return res, err
 }
 
@@ -111,6 +113,18 @@ func (s Starter) once(ctx context.Context, id, workflowType string, sa temporal.
 	}
 	if err := run.Get(ctx, out); err != nil {
 		return fmt.Errorf("starter: %s: %w", id, err)
+	}
+	return nil
+}
+
+// SendMFAToken gives a registration that Belvo paused for MFA (BelvoStatus
+// mfa_required) the user's token.
+func (s Starter) SendMFAToken(ctx context.Context, requestID, token string) error {
+	if token == "" {
+		return errors.New("starter: an MFA token is required")
+	}
+	if err := s.Client.SignalWorkflow(ctx, workflows.LinkRegistrationWorkflowID(requestID), "", workflows.MFATokenSignal, token); err != nil {
+		return fmt.Errorf("starter: send MFA token to registration %s: %w", requestID, err)
 	}
 	return nil
 }

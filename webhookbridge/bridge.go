@@ -42,8 +42,10 @@ type Options struct {
 	// AllowedNetworks, when not empty, are the only source networks (of the
 	// direct peer) whose webhooks are considered; others get 403.
 	AllowedNetworks []*net.IPNet
-	// FetchTimeout is given to historical fetches the bridge starts.
+	// FetchTimeout and FetchGrace are given to historical fetches the bridge
+	// starts.
 	FetchTimeout time.Duration
+	FetchGrace   time.Duration
 	// OrphanTimeout is given to async-request executions the bridge starts:
 	// how long a webhook waits for a request to claim it.
 	OrphanTimeout time.Duration

@@ -138,7 +138,7 @@ func (b *Bridge) targetOf(r route, body webhookBody) target {
 			temporal.NewSearchAttributes(workflows.LinkIDAttr.ValueSet(body.LinkID)), false}
 	default:
 		return target{workflows.HistoricalFetchWorkflowID(body.LinkID), workflows.HistoricalFetchType,
-			workflows.HistoricalFetchInput{LinkID: body.LinkID, Timeout: b.o.FetchTimeout},
+			workflows.HistoricalFetchInput{LinkID: body.LinkID, Timeout: b.o.FetchTimeout, WebhookGrace: b.o.FetchGrace},
 			temporal.NewSearchAttributes(workflows.LinkIDAttr.ValueSet(body.LinkID), workflows.StatusAttr.ValueSet(workflows.StatusWaiting)), false}
 	}
 }

@@ -33,11 +33,16 @@ type historicalFetch struct {
 	// again marks a resource whose webhook came while it was being listed:
 	// it is listed once more afterwards.
 	again map[belvo.Resource]bool
+	// watching: the missing-webhook watcher runs.
+	watching bool
 }
 
 func newHistoricalFetch(in HistoricalFetchInput) *historicalFetch {
 	if in.Timeout <= 0 {
 		in.Timeout = DefaultHistoricalFetchTimeout
+	}
+	if in.WebhookGrace <= 0 {
+		in.WebhookGrace = DefaultWebhookGrace
 	}
 	return &historicalFetch{
 		in:       in,
@@ -161,7 +166,7 @@ func (h *historicalFetch) drain(ctx workflow.Context, webhooks, requests workflo
 
 // onRequest merges what the app asked for.
 func (h *historicalFetch) onRequest(ctx workflow.Context, r FetchRequest) {
-	h.expect(r.Resources)
+	h.expect(ctx, r.Resources)
 	h.describe(ctx, r.ExternalID, r.Institution)
 }
 
@@ -201,23 +206,100 @@ func (h *historicalFetch) learnFromLink(ctx workflow.Context) {
 		workflow.GetLogger(ctx).Warn("could not read the link; waiting for a fetch request", "link_id", h.in.LinkID, "error", err)
 		return
 	}
-	h.expect(info.FetchResources)
+	h.expect(ctx, info.FetchResources)
 	h.describe(ctx, info.ExternalID, info.Institution)
 }
 
-func (h *historicalFetch) expect(rs []belvo.Resource) {
+func (h *historicalFetch) expect(ctx workflow.Context, rs []belvo.Resource) {
 	if len(rs) == 0 {
 		return
 	}
 	h.expectedKnown = true
 	for _, r := range rs {
-		if !slices.Contains(h.progress.Expected, r) {
-			h.progress.Expected = append(h.progress.Expected, r)
+		if slices.Contains(h.progress.Expected, r) {
+			continue
 		}
+		h.progress.Expected = append(h.progress.Expected, r)
 		if h.progress.Resources[r] == nil {
 			h.progress.Resources[r] = &ResourceProgress{State: StateWaiting}
 		}
 	}
+	if !h.watching {
+		h.watching = true
+		workflow.Go(ctx, h.watchForMissingWebhooks)
+	}
+}
+
+// grace is how long resource r waits for its webhook.
+func (h *historicalFetch) grace(r belvo.Resource) time.Duration {
+	if g, ok := h.in.WebhookGraceByResource[r]; ok && g > 0 {
+		return g
+	}
+	return h.in.WebhookGrace
+}
+
+// watchForMissingWebhooks sleeps until the next resource's grace period
+// ends (one timer at a time, to keep history short); for each resource whose
+// webhook has not come by then, it asks Belvo (one row of the list) whether
+// the data is there: if so it is fetched as if the webhook had come, if not
+// the resource is marked "webhook missing" and the timeout reports it.
+func (h *historicalFetch) watchForMissingWebhooks(ctx workflow.Context) {
+	defer func() { h.watching = false }()
+	start := workflow.Now(ctx)
+	checked := map[belvo.Resource]bool{}
+	for {
+		var due []belvo.Resource
+		next := time.Duration(-1)
+		for _, r := range h.progress.Expected {
+			if checked[r] || h.progress.Resources[r].State != StateWaiting {
+				continue
+			}
+			wait := h.grace(r) - workflow.Now(ctx).Sub(start)
+			switch {
+			case wait <= 0:
+				due = append(due, r)
+			case next < 0 || wait < next:
+				next = wait
+			}
+		}
+		for _, r := range due {
+			checked[r] = true
+			h.peek(ctx, r)
+		}
+		if len(due) > 0 {
+			continue
+		}
+		if next < 0 {
+			return
+		}
+		if err := workflow.Sleep(ctx, next); err != nil {
+			return
+		}
+	}
+}
+
+// peek asks Belvo whether a resource whose webhook is late has data.
+func (h *historicalFetch) peek(ctx workflow.Context, r belvo.Resource) {
+	if h.inFlight[r] {
+		return
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: fetchRetry})
+	var a *activities.Activities
+	var count int
+	err := workflow.ExecuteActivity(actx, a.PeekResource, activities.FetchResourceInput{LinkID: h.in.LinkID, Resource: r}).Get(ctx, &count)
+	p := h.progress.Resources[r]
+	if p.State != StateWaiting || h.inFlight[r] {
+		return // the webhook came meanwhile
+	}
+	if err != nil || count == 0 {
+		p.State = StateMissing
+		workflow.GetLogger(ctx).Warn("webhook missing and Belvo has no data yet", "resource", r)
+		return
+	}
+	workflow.GetLogger(ctx).Warn("webhook missing but Belvo has the data: fetching without it", "resource", r, "belvo_count", count)
+	p.WithoutWebhook = true
+	h.inFlight[r] = true
+	h.fetch(ctx, r, "")
 }
 
 // describe records the external id and institution, once, as search

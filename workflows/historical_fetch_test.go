@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -231,5 +232,38 @@ func TestHistoricalFetchProgressQuery(t *testing.T) {
 	env.ExecuteWorkflow(workflows.HistoricalFetch, workflows.HistoricalFetchInput{LinkID: linkID})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A webhook that never comes: after the grace period the execution asks
+// Belvo; data there is fetched without the webhook, no data leaves the
+// resource "webhook missing" and the timeout says so.
+func TestHistoricalFetchMissingWebhook(t *testing.T) {
+	for _, belvoCount := range []int{1, 0} {
+		env := newEnv(t)
+		var a *activities.Activities
+		env.RegisterActivity(a)
+		env.OnActivity(a.StoredState, mock.Anything, linkID).Return(activities.LinkState{}, nil)
+		env.OnActivity(a.PeekResource, mock.Anything, mock.Anything).Return(belvoCount, nil)
+		env.OnActivity(a.FetchResource, mock.Anything, mock.Anything).Return(activities.FetchResourceResult{Stored: 1, Pages: 1}, nil)
+		env.RegisterDelayedCallback(func() {
+			env.SignalWorkflow(workflows.FetchRequestSignal, workflows.FetchRequest{Resources: three})
+			env.SignalWorkflow(workflows.WebhookSignal, hook("w1", belvo.Accounts))
+			env.SignalWorkflow(workflows.WebhookSignal, hook("w2", belvo.Transactions))
+		}, 0)
+		env.ExecuteWorkflow(workflows.HistoricalFetch, workflows.HistoricalFetchInput{LinkID: linkID, Timeout: 2 * time.Hour,
+			WebhookGraceByResource: map[belvo.Resource]time.Duration{belvo.Owners: 30 * time.Minute}})
+		err := env.GetWorkflowError()
+		if belvoCount > 0 {
+			var p workflows.Progress
+			if err != nil || env.GetWorkflowResult(&p) != nil || !p.Resources[belvo.Owners].WithoutWebhook || p.Resources[belvo.Owners].State != workflows.StateStored {
+				t.Errorf("data at Belvo: %v %+v", err, p.Resources[belvo.Owners])
+			}
+			continue
+		}
+		var appErr *temporal.ApplicationError
+		if !errors.As(err, &appErr) || appErr.Type() != "HistoricalFetchTimedOut" || !strings.Contains(appErr.Error(), "webhook missing") {
+			t.Errorf("no data at Belvo: error %v, want a timeout naming the missing webhook", err)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 type LinkRegistrationInput struct {
 	Link         activities.RegisterLinkInput `json:"link"`
 	FetchTimeout time.Duration                `json:"fetch_timeout,omitempty"`
+	FetchGrace   time.Duration                `json:"fetch_grace,omitempty"`
 }
 
 // LinkRegistrationResult names the link and its historical fetch execution.
@@ -35,6 +36,55 @@ type linkRegistration struct {
 	in LinkRegistrationInput
 }
 
+// MFATokenSignal carries the user's MFA token (a string) to a registration
+// Belvo paused with 428 token_required.
+const MFATokenSignal = "mfa-token"
+
+// StatusMFARequired is BelvoStatus while a registration waits for a token.
+const StatusMFARequired = "mfa_required"
+
+// mfa waits for the user's token (starter mfa) and completes the
+// registration; a wrong token makes Belvo ask again, and a session that
+// expires ends the registration with MFASessionExpired, visibly.
+func (r *linkRegistration) mfa(ctx, actx workflow.Context, ch activities.MFAChallenge) (activities.LinkInfo, error) {
+	log := workflow.GetLogger(ctx)
+	tokens := workflow.GetSignalChannel(ctx, MFATokenSignal)
+	var a *activities.Activities
+	for {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, StatusAttr.ValueSet(StatusMFARequired)); err != nil {
+			log.Warn("status search attribute not set", "error", err)
+		}
+		log.Info("waiting for the user's MFA token", "expiry_seconds", ch.ExpirySeconds)
+		wait := time.Duration(max(ch.ExpirySeconds, 1)) * time.Second
+		var token string
+		got := false
+		timerCtx, cancel := workflow.WithCancel(ctx)
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(tokens, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &token); got = true })
+		sel.AddFuture(workflow.NewTimer(timerCtx, wait), func(workflow.Future) {})
+		sel.Select(ctx)
+		cancel()
+		if !got {
+			got = tokens.ReceiveAsync(&token) // one that came with the deadline
+		}
+		if !got {
+			_ = workflow.UpsertTypedSearchAttributes(ctx, StatusAttr.ValueSet("mfa_expired"))
+			return activities.LinkInfo{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("no MFA token within the %s Belvo keeps the session: register again", wait), "MFASessionExpired", nil)
+		}
+		var info activities.LinkInfo
+		if err := workflow.ExecuteActivity(actx, a.CompleteLink, activities.CompleteLinkInput{Session: ch.Session, Token: token}).Get(ctx, &info); err != nil {
+			_ = workflow.UpsertTypedSearchAttributes(ctx, StatusAttr.ValueSet("mfa_expired"))
+			return activities.LinkInfo{}, fmt.Errorf("complete registration with the MFA token: %w", err)
+		}
+		if info.MFA == nil {
+			return info, nil
+		}
+		log.Warn("Belvo refused the MFA token; waiting for another")
+		ch = *info.MFA
+	}
+}
+
 func (r *linkRegistration) run(ctx workflow.Context) (LinkRegistrationResult, error) {
 	if r.in.Link.Institution == "" || r.in.Link.Username == "" {
 		return LinkRegistrationResult{}, temporal.NewNonRetryableApplicationError("link registration needs an institution and a username", "InvalidInput", nil)
@@ -50,6 +100,12 @@ func (r *linkRegistration) run(ctx workflow.Context) (LinkRegistrationResult, er
 	if err := workflow.ExecuteActivity(regCtx, a.RegisterLink, r.in.Link).Get(ctx, &info); err != nil {
 		return LinkRegistrationResult{}, fmt.Errorf("register link: %w", err)
 	}
+	if info.MFA != nil {
+		var err error
+		if info, err = r.mfa(ctx, regCtx, *info.MFA); err != nil {
+			return LinkRegistrationResult{}, err
+		}
+	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, LinkIDAttr.ValueSet(info.LinkID), InstitutionAttr.ValueSet(info.Institution)); err != nil {
 		workflow.GetLogger(ctx).Warn("search attributes not set", "error", err)
 	}
@@ -63,7 +119,7 @@ func (r *linkRegistration) run(ctx workflow.Context) (LinkRegistrationResult, er
 	if err != nil {
 		return LinkRegistrationResult{}, err
 	}
-	input, err := json.Marshal(HistoricalFetchInput{LinkID: info.LinkID, Timeout: r.in.FetchTimeout})
+	input, err := json.Marshal(HistoricalFetchInput{LinkID: info.LinkID, Timeout: r.in.FetchTimeout, WebhookGrace: r.in.FetchGrace})
 	if err != nil {
 		return LinkRegistrationResult{}, err
 	}

@@ -3,6 +3,8 @@ package workflows_test
 import (
 	"testing"
 
+	"github.com/belvo-temporal/backbone/codec"
+
 	wf "github.com/belvo-temporal/backbone/worker"
 	"go.temporal.io/sdk/worker"
 )
@@ -13,13 +15,22 @@ import (
 // UPDATE_REPLAY_HISTORY=1 go test ./integration/ and guard the change with
 // workflow.GetVersion.
 func TestReplay(t *testing.T) {
+	// The histories' payloads are encrypted with the test-only key ring.
+	ring, err := codec.Load("", "testdata/replay-keys")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, file := range []string{
 		"testdata/historical_fetch_history.json",
 		"testdata/async_request_history.json",
 		"testdata/link_updates_history.json",
 	} {
 		t.Run(file, func(t *testing.T) {
-			r := worker.NewWorkflowReplayer()
+			r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
+				DataConverter: codec.DataConverter(ring), FailureConverter: codec.FailureConverter(ring)})
+			if err != nil {
+				t.Fatal(err)
+			}
 			wf.RegisterWorkflows(r)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
 				t.Fatalf("replay: %v", err)

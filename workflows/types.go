@@ -9,8 +9,12 @@ import (
 	"github.com/belvo-temporal/backbone/belvo"
 )
 
-// DefaultHistoricalFetchTimeout ends a fetch still missing webhooks.
-const DefaultHistoricalFetchTimeout = 24 * time.Hour
+// DefaultHistoricalFetchTimeout ends a fetch still missing webhooks;
+// DefaultWebhookGrace is when it starts asking Belvo for the data itself.
+const (
+	DefaultHistoricalFetchTimeout = 24 * time.Hour
+	DefaultWebhookGrace           = 2 * time.Hour
+)
 
 // HistoricalFetchInput starts a link's historical fetch. Whoever starts the
 // execution first (the bridge on an early webhook, or the starter) provides
@@ -18,6 +22,12 @@ const DefaultHistoricalFetchTimeout = 24 * time.Hour
 type HistoricalFetchInput struct {
 	LinkID  string        `json:"link_id"`
 	Timeout time.Duration `json:"timeout,omitempty"`
+	// WebhookGrace is how long a resource waits for its historical_update
+	// before the execution asks Belvo whether the data is there anyway (a
+	// webhook that never comes); WebhookGraceByResource overrides it per
+	// resource. 0: DefaultWebhookGrace.
+	WebhookGrace           time.Duration                    `json:"webhook_grace,omitempty"`
+	WebhookGraceByResource map[belvo.Resource]time.Duration `json:"webhook_grace_by_resource,omitempty"`
 }
 
 // FetchRequest is what the app asked Belvo to fetch for the link.
@@ -61,6 +71,9 @@ const (
 	StateFetching = "fetching"
 	StateStored   = "stored"
 	StateFailed   = "failed"
+	// StateMissing: the webhook did not come within the grace period and
+	// Belvo had no data yet; the resource still waits until the timeout.
+	StateMissing = "webhook missing"
 )
 
 // Execution statuses (also the BelvoStatus search attribute).
@@ -78,6 +91,8 @@ type ResourceProgress struct {
 	Pages   int    `json:"pages"`
 	Fetches int    `json:"fetches"`
 	Error   string `json:"error,omitempty"`
+	// WithoutWebhook: stored after polling Belvo, its webhook never came.
+	WithoutWebhook bool `json:"without_webhook,omitempty"`
 }
 
 // Progress is the progress query's answer and the workflow's result.

@@ -40,7 +40,7 @@ func run() error {
 	b, err := webhookbridge.New(webhookbridge.Options{
 		Signaler: c, TaskQueue: cfg.TaskQueue, Authorization: cfg.WebhookAuthorization,
 		PreviousAuthorization: cfg.WebhookAuthorizationPrevious, AllowedNetworks: cfg.WebhookAllowedNetworks,
-		FetchTimeout: cfg.HistoricalFetchTimeout, OrphanTimeout: cfg.AsyncOrphanTimeout,
+		FetchTimeout: cfg.HistoricalFetchTimeout, FetchGrace: cfg.HistoricalWebhookGrace, OrphanTimeout: cfg.AsyncOrphanTimeout,
 		DeliveryTimeout: cfg.WebhookDeliveryTimeout, MaxInFlight: cfg.WebhookMaxInFlight, MaxBodyBytes: cfg.WebhookMaxBodyBytes,
 		Health: c, Logger: log,
 	})

@@ -8,6 +8,7 @@
 //	                 employment_records, br_employments, financial_statements, cl_invoices,
 //	                 cl_debt_reports, link_deletion)
 //	starter status   --link-id ID | --request-id RID                      (the progress query)
+//	starter mfa      --request-id KEY --token T                           (a registration waiting for MFA)
 package main
 
 import (
@@ -38,6 +39,7 @@ commands:
   fetch     fetch the history of an existing link (e.g. created by the Connect Widget)
   async     send an async Belvo request (X-Belvo-Request-Mode: async) and store its data
   status    print the progress of a link's historical fetch (--link-id) or of an async request (--request-id)
+  mfa       give a registration that Belvo paused for MFA the user's token (--request-id of register, --token)
 
 run 'starter <command> -h' for a command's flags`
 
@@ -80,8 +82,9 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 	typ := fs.String("type", "", "INFLOW or OUTFLOW (invoices)")
 	account := fs.String("account", "", "account id (async transactions, optional)")
 	clientRequestID := fs.String("client-request-id", "", "idempotency key for async (default: a new UUID)")
+	token := fs.String("token", "", "MFA token (mfa; or $BELVO_MFA_TOKEN)")
 	switch cmd {
-	case "register", "fetch", "status", "async":
+	case "register", "fetch", "status", "async", "mfa":
 	case "-h", "--help", "help":
 		fmt.Fprintln(out, usage)
 		return nil
@@ -108,7 +111,7 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 		return err
 	}
 	defer c.Close()
-	s := starter.Starter{Client: c, TaskQueue: cfg.TaskQueue, FetchTimeout: cfg.HistoricalFetchTimeout, AsyncTimeout: cfg.AsyncTimeout}
+	s := starter.Starter{Client: c, TaskQueue: cfg.TaskQueue, FetchTimeout: cfg.HistoricalFetchTimeout, FetchGrace: cfg.HistoricalWebhookGrace, AsyncTimeout: cfg.AsyncTimeout}
 
 	switch cmd {
 	case "register":
@@ -120,6 +123,7 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 			*requestID = uuid.NewString()
 		}
 		fmt.Fprintf(out, "registering link at %s (request id %s)…\n", *institution, *requestID)
+		fmt.Fprintf(out, "if the bank asks for an MFA token, send it with: starter mfa --request-id %s --token <token>\n", *requestID)
 		reg, err := s.RegisterLink(ctx, *requestID, activities.RegisterLinkInput{
 			Institution: *institution, Username: *username, Password: password,
 			ExternalID: *externalID, AccessMode: *accessMode, FetchResources: res,
@@ -161,6 +165,18 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 		p, err := s.WaitAsync(ctx, res.RequestID)
 		starter.FormatAsync(out, p)
 		return err
+	case "mfa":
+		if *token == "" {
+			*token = os.Getenv("BELVO_MFA_TOKEN")
+		}
+		if *requestID == "" || *token == "" {
+			return usageError{"mfa needs --request-id (the register request id) and --token (or $BELVO_MFA_TOKEN)"}
+		}
+		if err := s.SendMFAToken(ctx, *requestID, *token); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "MFA token sent; the registration resumes")
+		return nil
 	case "status":
 		switch {
 		case *requestID != "":

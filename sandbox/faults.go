@@ -1,0 +1,63 @@
+package sandbox
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Fault is one misbehaviour of a list request.
+type Fault struct {
+	// Status answers with this HTTP status and a Belvo error (500, 503,
+	// 429, 408, …); RetryAfter is sent with it when set.
+	Status     int
+	RetryAfter time.Duration
+	// Slow delays the (otherwise correct) answer, e.g. past the client's
+	// timeout.
+	Slow time.Duration
+	// Truncated cuts the JSON page in half; Malformed sends non-JSON.
+	Truncated, Malformed bool
+}
+
+// nextFault takes the next scripted fault, if any.
+func (s *Server) nextFault() (Fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.faults) == 0 {
+		return Fault{}, false
+	}
+	f := s.faults[0]
+	s.faults = s.faults[1:]
+	return f, true
+}
+
+// FaultsLeft is how many scripted faults were not served yet.
+func (s *Server) FaultsLeft() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.faults)
+}
+
+// serveFault answers with a status fault and reports true, or applies a
+// delay and reports false so the handler answers normally afterwards.
+func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
+	if f.Slow > 0 {
+		select {
+		case <-time.After(f.Slow):
+		case <-r.Context().Done():
+			return true
+		}
+	}
+	if f.Status == 0 {
+		return false
+	}
+	if f.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter.Seconds())))
+	}
+	code := map[int]string{429: "too_many_requests", 408: "request_timeout"}[f.Status]
+	if code == "" {
+		code = "unexpected_error"
+	}
+	writeErrors(w, f.Status, code, "The sandbox answers this on purpose (ListFaults).", "")
+	return true
+}
