@@ -24,6 +24,8 @@ type Config struct {
 	BelvoBaseURL        string // BELVO_BASE_URL
 	BelvoSecretID       string // BELVO_SECRET_ID (secret)
 	BelvoSecretPassword string // BELVO_SECRET_PASSWORD (secret)
+	// BelvoHTTPTimeout bounds one call to Belvo (BELVO_HTTP_TIMEOUT, 60s).
+	BelvoHTTPTimeout time.Duration
 	// WebhookAuthorization is the exact Authorization value Belvo sends with
 	// webhooks (BELVO_WEBHOOK_AUTHORIZATION, secret).
 	WebhookAuthorization string
@@ -118,6 +120,9 @@ func FromEnv() (Config, error) {
 		c.WebhookAllowedNetworks = append(c.WebhookAllowedNetworks, n)
 	}
 	if c.HistoricalFetchTimeout, err = duration("HISTORICAL_FETCH_TIMEOUT", DefaultHistoricalTimeout); err != nil {
+		return Config{}, err
+	}
+	if c.BelvoHTTPTimeout, err = duration("BELVO_HTTP_TIMEOUT", 60*time.Second); err != nil {
 		return Config{}, err
 	}
 	if c.HistoricalWebhookGrace, err = duration("HISTORICAL_WEBHOOK_GRACE", 2*time.Hour); err != nil {

@@ -1,8 +1,10 @@
 package sandbox
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -17,6 +19,41 @@ type Fault struct {
 	Slow time.Duration
 	// Truncated cuts the JSON page in half; Malformed sends non-JSON.
 	Truncated, Malformed bool
+}
+
+// ParseFaults reads a fault script such as "500,503,429:1s,408,slow:3s,
+// truncated,malformed": one fault per list request, in order.
+func ParseFaults(s string) ([]Fault, error) {
+	var out []Fault
+	for _, part := range strings.Split(s, ",") {
+		name, arg, _ := strings.Cut(strings.TrimSpace(part), ":")
+		var f Fault
+		switch name {
+		case "truncated":
+			f.Truncated = true
+		case "malformed":
+			f.Malformed = true
+		case "slow":
+			d, err := time.ParseDuration(arg)
+			if err != nil {
+				return nil, fmt.Errorf("%q: slow needs a duration, e.g. slow:3s", part)
+			}
+			f.Slow = d
+		default:
+			code, err := strconv.Atoi(name)
+			if err != nil || code < 400 || code > 599 {
+				return nil, fmt.Errorf("%q is not a fault (an HTTP status 4xx/5xx, slow:D, truncated, malformed)", part)
+			}
+			f.Status = code
+			if arg != "" {
+				if f.RetryAfter, err = time.ParseDuration(arg); err != nil {
+					return nil, fmt.Errorf("%q: bad Retry-After duration", part)
+				}
+			}
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 // nextFault takes the next scripted fault, if any.

@@ -5,8 +5,8 @@
 #   2. gofmt and go vet
 #   3. go test -race over every package (unit, spec validation, replay, and
 #      integration tests on real dev servers)
-#   4. a short fuzzing run of the webhook handler and the short form of the
-#      bridge benchmark (so neither can rot)
+#   4. a short fuzzing run of the webhook handler, the short form of the
+#      bridge benchmark and of the chaos suite (so none can rot)
 #   5. the local stack's demo end to end (real processes, real HTTP)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,8 +74,11 @@ go test -run='^$' -fuzz=FuzzWebhookHandler -fuzztime=20s ./webhookbridge
 step "bridge benchmark, short form (BENCHMARKS.md has the full run)"
 go run ./cmd/bridgebench -n 200 -seconds 1 -temporal-cli bin/temporal
 
+step "chaos suite, short form (README has the full run)"
+go run ./cmd/chaos -short -temporal-cli bin/temporal
+
 step "local stack demo (go run ./deploy/localstack -exit-after-demo)"
 demo_dir=$(mktemp -d)
 go run ./deploy/localstack -exit-after-demo -data-dir "$demo_dir"
 echo
-echo "all: $((passed + 3)) passed, 0 failed, 0 skipped (go tests, fuzzing, benchmark short form, local stack demo)"
+echo "all: $((passed + 4)) passed, 0 failed, 0 skipped (go tests, fuzzing, benchmark and chaos short forms, local stack demo)"

@@ -6,6 +6,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/belvo-temporal/backbone/activities"
@@ -54,7 +55,8 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		return err
 	}
 	defer st.Close()
-	bc, err := belvo.New(belvo.Options{BaseURL: cfg.BelvoBaseURL, SecretID: cfg.BelvoSecretID, SecretPassword: cfg.BelvoSecretPassword})
+	bc, err := belvo.New(belvo.Options{BaseURL: cfg.BelvoBaseURL, SecretID: cfg.BelvoSecretID, SecretPassword: cfg.BelvoSecretPassword,
+		HTTPClient: &http.Client{Timeout: cfg.BelvoHTTPTimeout}})
 	if err != nil {
 		return err
 	}

@@ -243,7 +243,7 @@ func (a *asyncRequest) fetch(ctx workflow.Context) error {
 		return nil
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: time.Hour, HeartbeatTimeout: 2 * time.Minute, RetryPolicy: fetchRetry,
+		StartToCloseTimeout: time.Hour, HeartbeatTimeout: fetchHeartbeat, RetryPolicy: fetchRetry,
 	})
 	var act *activities.Activities
 	var res activities.FetchResourceResult

@@ -51,6 +51,11 @@ func newHistoricalFetch(in HistoricalFetchInput) *historicalFetch {
 	}
 }
 
+// fetchHeartbeat is how long a listing may go without a heartbeat (one per
+// page) before the engine retries it elsewhere: short, so a crashed worker's
+// page loop resumes from its last page within seconds.
+const fetchHeartbeat = 20 * time.Second
+
 var fetchRetry = &temporal.RetryPolicy{
 	InitialInterval:    3 * time.Second, // Belvo's advice: 3 s base, factor 2
 	BackoffCoefficient: 2,
@@ -365,7 +370,7 @@ func (h *historicalFetch) fetch(ctx workflow.Context, r belvo.Resource, key stri
 	defer delete(h.inFlight, r)
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Hour,
-		HeartbeatTimeout:    2 * time.Minute,
+		HeartbeatTimeout:    fetchHeartbeat,
 		RetryPolicy:         fetchRetry,
 	})
 	var a *activities.Activities

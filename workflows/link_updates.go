@@ -159,7 +159,7 @@ func (u *linkUpdates) handle(ctx workflow.Context, ev WebhookEvent) {
 	u.handled++ // this run's share, for continue-as-new
 	var a *activities.Activities
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: time.Hour, HeartbeatTimeout: 2 * time.Minute, RetryPolicy: fetchRetry,
+		StartToCloseTimeout: time.Hour, HeartbeatTimeout: fetchHeartbeat, RetryPolicy: fetchRetry,
 	})
 	var err error
 	switch {

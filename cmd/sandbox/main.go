@@ -98,6 +98,21 @@ func sandboxConfig(cfg config.Config) (sandbox.Config, error) {
 		}
 	}
 	sc.AsyncWebhookBefore202 = os.Getenv("SANDBOX_ASYNC_WEBHOOK_BEFORE_202") == "true"
+	if v := os.Getenv("SANDBOX_TIMEOUT_ABOVE_PAGE_SIZE"); v != "" {
+		if sc.TimeoutAbovePageSize, err = strconv.Atoi(v); err != nil {
+			return sc, fmt.Errorf("SANDBOX_TIMEOUT_ABOVE_PAGE_SIZE=%q is not an integer", v)
+		}
+	}
+	if v := os.Getenv("SANDBOX_EMPTY_RESOURCES"); v != "" {
+		if sc.EmptyResources, err = belvo.ParseResources(strings.Split(v, ",")); err != nil {
+			return sc, fmt.Errorf("SANDBOX_EMPTY_RESOURCES: %w", err)
+		}
+	}
+	if v := os.Getenv("SANDBOX_LIST_FAULTS"); v != "" {
+		if sc.ListFaults, err = sandbox.ParseFaults(v); err != nil {
+			return sc, fmt.Errorf("SANDBOX_LIST_FAULTS: %w", err)
+		}
+	}
 	sc.FailAsync = os.Getenv("SANDBOX_FAIL_ASYNC")
 	sc.DuplicateWebhooks = os.Getenv("SANDBOX_DUPLICATE_WEBHOOKS") == "true"
 	sc.EarlyWebhooks = os.Getenv("SANDBOX_EARLY_WEBHOOKS") == "true"

@@ -2,31 +2,20 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/belvo-temporal/backbone/codec"
 	"github.com/belvo-temporal/backbone/config"
+	"github.com/belvo-temporal/backbone/internal/procs"
 	"github.com/belvo-temporal/backbone/workflows"
 )
 
 // codecAddr is where the codec server listens for the web UI.
 const codecAddr = "127.0.0.1:8081"
-
-// proc is one child process.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
 
 // stack is the set of processes of the local stack.
 type stack struct {
@@ -34,7 +23,7 @@ type stack struct {
 	cli    string
 	env    []string
 	cfg    config.Config
-	procs  []*proc
+	procs  []*procs.Proc
 	exited chan error
 }
 
@@ -80,7 +69,7 @@ func (s *stack) uiURL() string { return s.cfg.TemporalUIURL }
 // ready before the next.
 func (s *stack) start(ctx context.Context) error {
 	for _, addr := range []string{s.cfg.TemporalAddress, "127.0.0.1:" + strconv.Itoa(s.o.uiPort), s.cfg.SandboxListenAddr, s.cfg.WebhookListenAddr, codecAddr} {
-		if err := portFree(addr); err != nil {
+		if err := procs.PortFree(addr); err != nil {
 			return err
 		}
 	}
@@ -96,7 +85,7 @@ func (s *stack) start(ctx context.Context) error {
 	if err := s.launch("temporal", s.cli, args...); err != nil {
 		return err
 	}
-	if err := waitTCP(ctx, s.cfg.TemporalAddress, 90*time.Second); err != nil {
+	if err := procs.WaitTCP(ctx, s.cfg.TemporalAddress, 90*time.Second); err != nil {
 		return fmt.Errorf("Temporal dev server: %w (see %s)", err, s.logPath("temporal"))
 	}
 	fmt.Println("→ starting codec server, sandbox, worker and bridge…")
@@ -105,10 +94,10 @@ func (s *stack) start(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := waitHTTP(ctx, "http://"+s.cfg.WebhookListenAddr+"/healthz", 60*time.Second); err != nil {
+	if err := procs.WaitHTTP(ctx, "http://"+s.cfg.WebhookListenAddr+"/healthz", 60*time.Second); err != nil {
 		return fmt.Errorf("bridge: %w (see %s)", err, s.logPath("bridge"))
 	}
-	if err := waitTCP(ctx, s.cfg.SandboxListenAddr, 30*time.Second); err != nil {
+	if err := procs.WaitTCP(ctx, s.cfg.SandboxListenAddr, 30*time.Second); err != nil {
 		return fmt.Errorf("sandbox: %w (see %s)", err, s.logPath("sandbox"))
 	}
 	fmt.Printf("✓ stack up; logs in %s\n", filepath.Join(s.o.dataDir, "logs"))
@@ -117,29 +106,16 @@ func (s *stack) start(ctx context.Context) error {
 
 func (s *stack) logPath(name string) string { return filepath.Join(s.o.dataDir, "logs", name+".log") }
 
-// launch starts a child in its own process group (so the terminal's Ctrl-C
-// reaches only us and we stop children in order) that dies with us.
+// launch starts a child process and reports its exit on s.exited.
 func (s *stack) launch(name, bin string, args ...string) error {
-	f, err := os.OpenFile(s.logPath(name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	p, err := procs.Start(name, bin, args, s.o.root, s.env, s.logPath(name))
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = s.o.root
-	cmd.Env = s.env
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
 	go func() {
-		err := cmd.Wait()
-		f.Close()
-		close(p.done)
+		<-p.Done()
 		select {
-		case s.exited <- fmt.Errorf("%s exited: %v (see %s)", name, err, s.logPath(name)):
+		case s.exited <- fmt.Errorf("%s exited: %v (see %s)", name, p.Err(), s.logPath(name)):
 		default:
 		}
 	}()
@@ -152,66 +128,13 @@ func (s *stack) launch(name, bin string, args ...string) error {
 func (s *stack) stopAll() {
 	for i := len(s.procs) - 1; i >= 0; i-- {
 		p := s.procs[i]
-		select {
-		case <-p.done:
+		if !p.Running() {
 			continue
-		default:
 		}
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-			fmt.Printf("  stopped %s\n", p.name)
-		case <-time.After(25 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-			fmt.Printf("  killed %s (did not stop within 25 s)\n", p.name)
-		}
-	}
-}
-
-func portFree(addr string) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("%s is already in use (another local stack or dev server running?): %w", addr, err)
-	}
-	return l.Close()
-}
-
-func waitTCP(ctx context.Context, addr string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			return c.Close()
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not reachable after %s", addr, limit)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-func waitHTTP(ctx context.Context, url string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return errors.New(url + " not healthy after " + limit.String())
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+		if p.Stop(25 * time.Second) {
+			fmt.Printf("  stopped %s\n", p.Name)
+		} else {
+			fmt.Printf("  killed %s (did not stop within 25 s)\n", p.Name)
 		}
 	}
 }

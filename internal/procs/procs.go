@@ -1,0 +1,146 @@
+// Package procs runs the product's processes for the local stack and the
+// chaos suite: each child in its own process group (a terminal's Ctrl-C
+// reaches only the parent, which stops children in order), dying with its
+// parent, logging to a file.
+package procs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// Proc is one child process.
+type Proc struct {
+	Name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// Start launches bin with args in dir, with env, its output appended to
+// logPath.
+func Start(name, bin string, args []string, dir string, env []string, logPath string) (*Proc, error) {
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir, cmd.Env = dir, env
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &Proc{Name: name, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		f.Close()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// Done is closed when the process has exited; Err is then its exit error.
+func (p *Proc) Done() <-chan struct{} { return p.done }
+
+// Err is the exit error, once Done is closed.
+func (p *Proc) Err() error { return p.err }
+
+// Running reports whether the process has not exited.
+func (p *Proc) Running() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Stop sends SIGTERM and waits up to grace, then kills; it reports whether
+// the process stopped by itself.
+func (p *Proc) Stop(grace time.Duration) bool {
+	if !p.Running() {
+		return true
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		return true
+	case <-time.After(grace):
+		p.Kill()
+		return false
+	}
+}
+
+// Kill ends the process at once (kill -9) and waits for it.
+func (p *Proc) Kill() {
+	if p.Running() {
+		_ = p.cmd.Process.Kill()
+	}
+	<-p.done
+}
+
+// PortFree fails with a clear message when addr is taken.
+func PortFree(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s is already in use (another local stack or dev server running?): %w", addr, err)
+	}
+	return l.Close()
+}
+
+// FreeAddr is a loopback address with a free port.
+func FreeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// WaitTCP waits until addr accepts connections.
+func WaitTCP(ctx context.Context, addr string, limit time.Duration) error {
+	return poll(ctx, limit, func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, addr+" not reachable")
+}
+
+// WaitHTTP waits until url answers 200.
+func WaitHTTP(ctx context.Context, url string, limit time.Duration) error {
+	return poll(ctx, limit, func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, url+" not healthy")
+}
+
+func poll(ctx context.Context, limit time.Duration, ok func() bool, what string) error {
+	deadline := time.Now().Add(limit)
+	for !ok() {
+		if time.Now().After(deadline) {
+			return errors.New(what + " after " + limit.String())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return nil
+}
