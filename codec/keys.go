@@ -121,7 +121,11 @@ func NewKey() (Key, error) {
 	if _, err := rand.Read(secret); err != nil {
 		return Key{}, err
 	}
-	return Key{ID: "k" + time.Now().UTC().Format("20060102t150405"), Secret: secret}, nil
+	suffix := make([]byte, 3)
+	if _, err := rand.Read(suffix); err != nil {
+		return Key{}, err
+	}
+	return Key{ID: fmt.Sprintf("k%s-%x", time.Now().UTC().Format("20060102"), suffix), Secret: secret}, nil
 }
 
 // FormatKeys writes keys in the ParseKeys format, current first.
@@ -134,7 +138,9 @@ func FormatKeys(keys ...Key) string {
 }
 
 // EnsureKeyFile creates a key file with one new key unless it exists; it
-// reports whether it created one. The file is readable by its owner only.
+// reports whether it created one. The file is readable by its owner only,
+// and created exclusively: two processes starting at once cannot each write
+// a different key.
 func EnsureKeyFile(path string) (bool, error) {
 	if _, err := os.Stat(path); err == nil {
 		return false, nil
@@ -146,8 +152,17 @@ func EnsureKeyFile(path string) (bool, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return false, err
 	}
-	if err := os.WriteFile(path, []byte(FormatKeys(k)), 0o600); err != nil {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return false, nil // another process made it first: use theirs
+	}
+	if err != nil {
+		return false, fmt.Errorf("codec: create key file: %w", err)
+	}
+	if _, err := f.WriteString(FormatKeys(k)); err != nil {
+		f.Close()
+		os.Remove(path)
 		return false, fmt.Errorf("codec: write key file: %w", err)
 	}
-	return true, nil
+	return true, f.Close()
 }

@@ -18,8 +18,7 @@ type ServerOptions struct {
 	AllowedOrigins []string
 	// Authorization, when set, must be the request's Authorization header
 	// exactly (e.g. the bearer token the UI passes). When empty, only
-	// requests from the allowed origin or from loopback are served: fit for
-	// the local stack, not for a shared deployment.
+	// loopback peers are served: fit for the local stack only.
 	Authorization string
 }
 
@@ -55,7 +54,9 @@ func Handler(ring *KeyRing, o ServerOptions) http.Handler {
 				http.Error(w, "missing or invalid Authorization", http.StatusUnauthorized)
 				return
 			}
-		} else if origin == "" && !loopback(r.RemoteAddr) {
+		} else if !loopback(r.RemoteAddr) {
+			// An Origin header proves nothing (any client can send one):
+			// without a token only this machine is served.
 			http.Error(w, "set CODEC_AUTHORIZATION to serve clients off this machine", http.StatusUnauthorized)
 			return
 		}

@@ -6,6 +6,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -201,16 +202,17 @@ func (c Config) String() string {
 		c.WebhookListenAddr, c.SandboxListenAddr, c.HistoricalFetchTimeout, c.AsyncTimeout, c.AsyncOrphanTimeout)
 }
 
-// maskDSN hides a password in a postgres://user:password@host DSN.
+// maskDSN hides the password of a URL DSN (userinfo or a password query
+// parameter).
 func maskDSN(dsn string) string {
-	at := strings.Index(dsn, "@")
-	scheme := strings.Index(dsn, "://")
-	if at < 0 || scheme < 0 || at < scheme {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" || u.Scheme == "sqlite" {
 		return dsn
 	}
-	userinfo := dsn[scheme+3 : at]
-	if i := strings.Index(userinfo, ":"); i >= 0 {
-		return dsn[:scheme+3] + userinfo[:i] + ":****" + dsn[at:]
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "****")
+		u.RawQuery = q.Encode()
 	}
-	return dsn
+	return strings.ReplaceAll(u.Redacted(), "xxxxx", "****")
 }

@@ -9,7 +9,7 @@ func TestStringMasksEverySecret(t *testing.T) {
 	secrets := map[string]string{
 		"BELVO_SECRET_ID": "id-XYZZY1", "BELVO_SECRET_PASSWORD": "pw-XYZZY2",
 		"BELVO_WEBHOOK_AUTHORIZATION": "Bearer XYZZY3", "BELVO_WEBHOOK_AUTHORIZATION_PREVIOUS": "Bearer XYZZY4",
-		"PAYLOAD_ENCRYPTION_KEYS": "k1:XYZZY5", "STORE_DSN": "postgres://app:XYZZY6@db:5432/belvo",
+		"PAYLOAD_ENCRYPTION_KEYS": "k1:XYZZY5", "STORE_DSN": "postgres://app:XYZZY6@X@db:5432/belvo?password=XYZZY7",
 	}
 	for k, v := range secrets {
 		t.Setenv(k, v)
@@ -25,7 +25,7 @@ func TestStringMasksEverySecret(t *testing.T) {
 		}
 		_ = v
 	}
-	if !strings.Contains(out, "postgres://app:****@db:5432/belvo") {
+	if !strings.Contains(out, "postgres://app:****@db:5432/belvo?password=%2A%2A%2A%2A") {
 		t.Errorf("DSN not shown masked: %s", out)
 	}
 }

@@ -79,6 +79,17 @@ go run ./cmd/chaos -short -temporal-cli bin/temporal
 
 step "local stack demo (go run ./deploy/localstack -exit-after-demo)"
 demo_dir=$(mktemp -d)
-go run ./deploy/localstack -exit-after-demo -data-dir "$demo_dir"
+# Distinctive secrets, then every log line of every process is searched.
+secrets=(ci-secret-id-5c1f0e ci-secret-pw-9ad2b7 "Bearer ci-hook-77e3aa")
+BELVO_SECRET_ID=${secrets[0]} BELVO_SECRET_PASSWORD=${secrets[1]} BELVO_WEBHOOK_AUTHORIZATION=${secrets[2]} \
+  go run ./deploy/localstack -exit-after-demo -data-dir "$demo_dir"
+secrets+=("$(grep -v '^#' "$demo_dir/payload-keys" | head -n 1 | cut -d: -f2)")
+for secret in "${secrets[@]}"; do
+  if grep -rqF -- "$secret" "$demo_dir/logs"; then
+    echo "FAIL: a secret appears in the local stack's logs ($demo_dir/logs)" >&2
+    exit 1
+  fi
+done
+echo "no secret in any of the $(cat "$demo_dir"/logs/*.log | wc -l) log lines of the local stack's processes"
 echo
 echo "all: $((passed + 4)) passed, 0 failed, 0 skipped (go tests, fuzzing, benchmark and chaos short forms, local stack demo)"

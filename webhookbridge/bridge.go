@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/belvo-temporal/backbone/workflows"
@@ -81,6 +82,11 @@ type Bridge struct {
 	// slots is the admission semaphore: a webhook holds a slot while it is
 	// read and delivered.
 	slots chan struct{}
+	// ready caches /readyz's last health check for a second, so probes (or
+	// anyone else) cannot turn into a flood of calls to Temporal.
+	readyMu  sync.Mutex
+	readyAt  time.Time
+	readyErr error
 }
 
 // New builds a Bridge; it refuses an empty Authorization value, which would
@@ -118,10 +124,10 @@ func (b *Bridge) Handler() http.Handler {
 	r.HandleFunc("/readyz", b.readyz).Methods(http.MethodGet)
 	r.Handle("/metrics", b.metrics.handler()).Methods(http.MethodGet)
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		writeJSON(w, http.StatusMethodNotAllowed, problem{Error: "method " + req.Method + " not allowed on " + req.URL.Path})
+		writeJSON(w, http.StatusMethodNotAllowed, problem{Error: "method not allowed"})
 	})
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		writeJSON(w, http.StatusNotFound, problem{Error: "no such endpoint: " + req.URL.Path})
+		writeJSON(w, http.StatusNotFound, problem{Error: "no such endpoint"})
 	})
 	return b.middleware(r)
 }
@@ -134,9 +140,16 @@ func (b *Bridge) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "temporal": "not checked"})
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
-	defer cancel()
-	if _, err := b.o.Health.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+	b.readyMu.Lock()
+	if time.Since(b.readyAt) > time.Second {
+		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+		_, b.readyErr = b.o.Health.CheckHealth(ctx, &client.CheckHealthRequest{})
+		cancel()
+		b.readyAt = time.Now()
+	}
+	err := b.readyErr
+	b.readyMu.Unlock()
+	if err != nil {
 		w.Header().Set("Retry-After", "5")
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "temporal": "unreachable"})
 		return
@@ -195,6 +208,11 @@ type webhookBody struct {
 var requestIDPattern = regexp.MustCompile(`"request_id"\s*:\s*"([^"\\]{1,128})"`)
 
 func (b *Bridge) webhook(w http.ResponseWriter, r *http.Request) {
+	// The delivery deadline counts from the request's arrival, so reading a
+	// slow body cannot push the answer past Belvo's 5 s.
+	ctx, cancel := context.WithTimeout(r.Context(), b.o.DeliveryTimeout)
+	defer cancel()
+	r = r.WithContext(ctx)
 	if !b.allowedSource(r.RemoteAddr) {
 		b.log.Warn("webhook rejected: source not in WEBHOOK_ALLOWED_NETWORKS", zap.String("remote", r.RemoteAddr))
 		writeJSON(w, http.StatusForbidden, problem{Error: "source network not allowed"})
@@ -207,7 +225,7 @@ func (b *Bridge) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			writeJSON(w, http.StatusUnsupportedMediaType, problem{Error: "Content-Type must be application/json, got " + ct})
+			writeJSON(w, http.StatusUnsupportedMediaType, problem{Error: "Content-Type must be application/json"})
 			return
 		}
 	}
@@ -233,7 +251,7 @@ func (b *Bridge) webhook(w http.ResponseWriter, r *http.Request) {
 	if err := json.Unmarshal(raw, &body); err != nil {
 		reqID := ""
 		if m := requestIDPattern.FindSubmatch(raw); m != nil {
-			reqID = string(m[1])
+			reqID = safeID(string(m[1]))
 		}
 		b.log.Warn("webhook rejected: malformed JSON", zap.String("request_id", reqID), zap.Error(err))
 		writeJSON(w, http.StatusBadRequest, problem{Error: "malformed JSON: " + err.Error(), RequestID: reqID})
@@ -264,8 +282,7 @@ func (b *Bridge) deliver(w http.ResponseWriter, r *http.Request, body webhookBod
 		return
 	}
 	t := b.targetOf(rt, body)
-	ctx, cancel := context.WithTimeout(r.Context(), b.o.DeliveryTimeout)
-	defer cancel()
+	ctx := r.Context() // carries the delivery deadline set on arrival
 	start := time.Now()
 	_, err := b.o.Signaler.SignalWithStartWorkflow(ctx, t.id, workflows.WebhookSignal, event(body), t.options(b.o.TaskQueue), t.workflow, t.input)
 	var closed *serviceerror.WorkflowExecutionAlreadyStarted

@@ -69,6 +69,8 @@ func TestWebhookHandler(t *testing.T) {
 		{name: "wrong method", method: http.MethodGet, wantStatus: 405},
 		{name: "Temporal unavailable: 503, never 202", body: valid, signalErr: errors.New("unavailable"), wantStatus: 503, wantInBody: `"request_id":"r1"`, wantSignals: 1},
 		{name: "unknown code: accepted, counted, not signalled", body: `{"webhook_id":"w","webhook_type":"TRANSACTIONS","webhook_code":"brand_new_code","link_id":"L1"}`, wantStatus: 202, wantInBody: `"routed":false`},
+		{name: "oversized webhook_code", body: `{"webhook_id":"w","webhook_type":"TRANSACTIONS","webhook_code":"` + strings.Repeat("x", 65) + `","link_id":"L1"}`, wantStatus: 400, wantInBody: `"field":"webhook_code"`},
+		{name: "hostile request id in malformed JSON is not reflected", body: `{"request_id": "<script>", `, wantStatus: 400, wantInBody: `malformed JSON`},
 		{name: "async completion goes to its request", body: `{"webhook_id":"w2","webhook_type":"TRANSACTIONS","process_type":"async_request","webhook_code":"historical_update","link_id":"L1","request_id":"R7"}`,
 			wantStatus: 202, wantInBody: `"workflow_id":"async-request-R7"`, wantSignals: 1, wantTarget: "async-request-R7"},
 		{name: "async completion without request_id", body: `{"webhook_id":"w2","webhook_type":"TRANSACTIONS","process_type":"async_request","webhook_code":"historical_update","link_id":"L1"}`,

@@ -102,13 +102,14 @@ func TestSlowTemporalAnswers503InTime(t *testing.T) {
 }
 
 func TestPanicIsRecovered(t *testing.T) {
-	b, _ := New(Options{Signaler: panicking{}, TaskQueue: "q", Authorization: auth})
+	// One slot: a panic that leaked it would shed the next webhook.
+	b, _ := New(Options{Signaler: panicking{}, TaskQueue: "q", Authorization: auth, MaxInFlight: 1})
 	w := post(b.Handler(), valid)
 	if w.Code != http.StatusInternalServerError {
 		t.Fatalf("answered %d, want 500", w.Code)
 	}
 	if w := post(b.Handler(), `{`); w.Code != http.StatusBadRequest {
-		t.Errorf("bridge unusable after a panic: %d", w.Code)
+		t.Errorf("bridge unusable after a panic (slot leaked?): %d", w.Code)
 	}
 }
 
@@ -139,6 +140,20 @@ func TestRequestIDAndProbes(t *testing.T) {
 				t.Errorf("status %d request id %q", w.Code, got)
 			}
 		})
+	}
+}
+
+func TestHostileValuesAreNotReflected(t *testing.T) {
+	b, _ := New(Options{Signaler: &recorder{}, TaskQueue: "q", Authorization: auth})
+	w := post(b.Handler(), `{"request_id": "<script>alert(1)</script>", `)
+	if w.Code != 400 || strings.Contains(w.Body.String(), "script") {
+		t.Errorf("answer %d reflects the hostile request id: %s", w.Code, w.Body.String())
+	}
+	req := httptest.NewRequest(http.MethodDelete, "/webhooks/<b>x</b>", nil)
+	rec := httptest.NewRecorder()
+	b.Handler().ServeHTTP(rec, req)
+	if strings.Contains(rec.Body.String(), "<b>") {
+		t.Errorf("404 reflects the path: %s", rec.Body.String())
 	}
 }
 

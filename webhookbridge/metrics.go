@@ -73,8 +73,18 @@ func typeLabel(t string) string {
 }
 
 func codeLabel(c string) string {
-	if c == "historical_update" || recurrentCodes[c] || strings.HasPrefix(c, "new_") && strings.HasSuffix(c, "_available") && len(c) < 48 {
+	if c == "historical_update" || recurrentCodes[c] || newAvailableCodes[c] {
 		return c
 	}
 	return "other"
 }
+
+// newAvailableCodes are Belvo's new_<resource>_available codes, one per
+// known resource.
+var newAvailableCodes = func() map[string]bool {
+	m := map[string]bool{}
+	for _, r := range belvo.AllResources() {
+		m["new_"+strings.ToLower(string(r))+"_available"] = true
+	}
+	return m
+}()

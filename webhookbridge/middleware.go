@@ -26,6 +26,9 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the real writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
@@ -48,6 +51,9 @@ func (b *Bridge) middleware(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p) // net/http's own way to abort a response: not a bug
+				}
 				b.log.Error("panic while handling a request; answered 500", zap.Any("panic", p), zap.String("http_request_id", rid))
 				if sw.status == 0 {
 					writeJSON(sw, http.StatusInternalServerError, problem{Error: "internal error"})

@@ -58,12 +58,14 @@ func routeOf(b webhookBody) route {
 // route, or "".
 func missingField(b webhookBody) string {
 	switch {
-	case b.WebhookID == "":
+	case !validID(b.WebhookID):
 		return "webhook_id"
-	case b.WebhookType == "":
+	case !validName(b.WebhookType):
 		return "webhook_type"
-	case b.WebhookCode == "":
+	case !validName(b.WebhookCode):
 		return "webhook_code"
+	case b.ProcessType != "" && !validName(b.ProcessType):
+		return "process_type"
 	}
 	switch {
 	case b.LinkID != "" && !validID(b.LinkID):
@@ -163,6 +165,21 @@ func validID(s string) bool {
 	}
 	for _, c := range s {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// validName accepts Belvo's type and code names (letters, digits, '_'), at
+// most 64 characters: anything else is not Belvo's and would only grow logs,
+// histories and metrics.
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
 			return false
 		}
 	}

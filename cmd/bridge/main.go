@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -32,6 +33,11 @@ func run() error {
 	}
 	defer log.Sync() //nolint:errcheck
 	log.Info("bridge starting", zap.Stringer("config", cfg))
+	if cfg.WebhookAuthorization == config.DefaultWebhookAuthorization {
+		if host, _, err := net.SplitHostPort(cfg.WebhookListenAddr); err != nil || (host != "localhost" && !net.ParseIP(host).IsLoopback()) {
+			return fmt.Errorf("BELVO_WEBHOOK_AUTHORIZATION is the published local default; set your own value before listening on %s", cfg.WebhookListenAddr)
+		}
+	}
 	c, err := cfg.DialTemporal(log)
 	if err != nil {
 		return err

@@ -14,7 +14,9 @@ import (
 
 	"github.com/belvo-temporal/backbone/workflows"
 	"github.com/google/uuid"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 )
 
 type bench struct {
@@ -92,7 +94,11 @@ func (b *bench) direct(rid string) int {
 	id := workflows.AsyncRequestWorkflowID(rid)
 	_, err := b.c.SignalWithStartWorkflow(ctx, id, workflows.WebhookSignal,
 		workflows.WebhookEvent{WebhookID: "w-" + rid, Type: "TRANSACTIONS", ProcessType: "async_request", Code: "historical_update", RequestID: rid},
-		client.StartWorkflowOptions{ID: id, TaskQueue: "bench"}, workflows.AsyncRequestType, workflows.AsyncRequestInput{RequestID: rid})
+		client.StartWorkflowOptions{ID: id, TaskQueue: "bench",
+			// What the bridge sets too, so both paths cost the server the same.
+			WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+			TypedSearchAttributes: temporal.NewSearchAttributes(workflows.RequestIDAttr.ValueSet(rid), workflows.StatusAttr.ValueSet(workflows.StatusWaiting))},
+		workflows.AsyncRequestType, workflows.AsyncRequestInput{RequestID: rid})
 	if err != nil {
 		return 503
 	}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -58,7 +59,13 @@ func run() error {
 	}
 	addr := envOr("CODEC_LISTEN_ADDR", "127.0.0.1:8081")
 	o := codec.ServerOptions{AllowedOrigins: strings.Split(envOr("CODEC_ALLOWED_ORIGINS", cfg.TemporalUIURL), ","), Authorization: os.Getenv("CODEC_AUTHORIZATION")}
-	srv := &http.Server{Addr: addr, Handler: codec.Handler(ring, o), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second}
+	if o.Authorization == "" {
+		if host, _, err := net.SplitHostPort(addr); err != nil || !isLoopback(host) {
+			return fmt.Errorf("CODEC_LISTEN_ADDR=%s is not a loopback address: set CODEC_AUTHORIZATION before serving decoded payloads off this machine", addr)
+		}
+	}
+	srv := &http.Server{Addr: addr, Handler: codec.Handler(ring, o), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
@@ -76,6 +83,14 @@ func run() error {
 		return err
 	}
 	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func envOr(name, def string) string {
