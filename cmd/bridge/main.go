@@ -5,16 +5,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/belvo-temporal/backbone/config"
+	"github.com/belvo-temporal/backbone/internal/serve"
 	"github.com/belvo-temporal/backbone/webhookbridge"
 	"go.uber.org/zap"
 )
@@ -54,22 +51,9 @@ func run() error {
 		return err
 	}
 	srv := b.Server(cfg.WebhookListenAddr)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("bridge listening", zap.String("addr", cfg.WebhookListenAddr), zap.String("path", "/webhooks/belvo"))
-	select {
-	case err := <-errc:
-		return fmt.Errorf("listen on %s: %w", cfg.WebhookListenAddr, err)
-	case <-ctx.Done():
-	}
-	log.Info("bridge stopping: finishing in-flight deliveries")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
-	}
+	err = serve.Run(context.Background(), srv, 10*time.Second, func() {
+		log.Info("bridge listening", zap.String("addr", cfg.WebhookListenAddr), zap.String("path", "/webhooks/belvo"))
+	})
 	log.Info("bridge stopped")
-	return nil
+	return err
 }

@@ -9,19 +9,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/belvo-temporal/backbone/codec"
 	"github.com/belvo-temporal/backbone/config"
+	"github.com/belvo-temporal/backbone/internal/serve"
 	"go.uber.org/zap"
 )
 
@@ -66,23 +64,10 @@ func run() error {
 	}
 	srv := &http.Server{Addr: addr, Handler: codec.Handler(ring, o), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("codec server listening", zap.String("addr", addr), zap.Strings("allowed_origins", o.AllowedOrigins),
-		zap.Bool("authorization_required", o.Authorization != ""), zap.String("current_key", ring.CurrentID()))
-	select {
-	case err := <-errc:
-		return fmt.Errorf("listen on %s: %w", addr, err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serve.Run(context.Background(), srv, 5*time.Second, func() {
+		log.Info("codec server listening", zap.String("addr", addr), zap.Strings("allowed_origins", o.AllowedOrigins),
+			zap.Bool("authorization_required", o.Authorization != ""), zap.String("current_key", ring.CurrentID()))
+	})
 }
 
 func isLoopback(host string) bool {

@@ -6,18 +6,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/config"
+	"github.com/belvo-temporal/backbone/internal/serve"
 	"github.com/belvo-temporal/backbone/sandbox"
 	"go.uber.org/zap"
 )
@@ -43,23 +41,10 @@ func run() error {
 	emu := sandbox.New(sc)
 	defer emu.Close()
 	srv := &http.Server{Addr: cfg.SandboxListenAddr, Handler: emu.Handler(), ReadHeaderTimeout: 5 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("sandbox listening", zap.String("addr", cfg.SandboxListenAddr), zap.String("webhook_url", sc.WebhookURL),
-		zap.Int("transactions_per_link", sc.Transactions))
-	select {
-	case err := <-errc:
-		return fmt.Errorf("listen on %s: %w", cfg.SandboxListenAddr, err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serve.Run(context.Background(), srv, 5*time.Second, func() {
+		log.Info("sandbox listening", zap.String("addr", cfg.SandboxListenAddr), zap.String("webhook_url", sc.WebhookURL),
+			zap.Int("transactions_per_link", sc.Transactions))
+	})
 }
 
 // sandboxConfig reads the emulator's own SANDBOX_* settings.
