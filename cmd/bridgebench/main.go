@@ -63,52 +63,15 @@ func run(n, conc int, phase time.Duration, cli string) error {
 	if _, err := os.Stat(cli); err != nil {
 		return fmt.Errorf("Temporal CLI not found at %s (run scripts/test.sh once, or pass -temporal-cli): %w", cli, err)
 	}
-	ctx := context.Background()
-	args := []string{}
-	for _, k := range workflows.SearchAttributes() {
-		args = append(args, "--search-attribute", k.GetName()+"=Keyword")
-	}
-	fmt.Fprintln(os.Stderr, "starting a Temporal dev server…")
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{ExistingPath: cli, LogLevel: "error", ExtraArgs: args,
-		Stdout: os.Stderr, Stderr: os.Stderr, // stdout carries only the report
-		ClientOptions: &client.Options{Logger: logging.NewTemporal(zap.NewNop())}})
-	if err != nil {
-		return fmt.Errorf("start dev server: %w", err)
-	}
-	defer srv.Stop()
-	// Payloads are encrypted as in production, on both paths.
-	k, err := codec.NewKey()
+	// Each phase gets a fresh dev server: its SQLite database grows by
+	// thousands of executions per phase and slows down, which would
+	// otherwise be charged to whichever phase runs last.
+	b, stop, err := newBench(cli)
 	if err != nil {
 		return err
 	}
-	ring, _ := codec.NewKeyRing(k)
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendHostPort(), Logger: logging.NewTemporal(zap.NewNop()),
-		DataConverter: codec.DataConverter(ring), FailureConverter: codec.FailureConverter(ring)})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-
-	br, err := webhookbridge.New(webhookbridge.Options{Signaler: c, TaskQueue: "bench", Authorization: auth, Logger: zap.NewNop()})
-	if err != nil {
-		return err
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	hs := br.Server(l.Addr().String())
-	go func() { _ = hs.Serve(l) }()
-	defer hs.Close()
-	url := "http://" + l.Addr().String() + "/webhooks/belvo"
-	b := &bench{c: c, url: url, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4096, MaxConnsPerHost: 0}, Timeout: 30 * time.Second}}
-
-	// Warm both paths so neither pays the first connection.
-	b.closedLoop("warm-direct", 50, 8, b.direct)
-	b.closedLoop("warm-bridge", 50, 8, b.viaBridge)
-
-	// Alternate the two in rounds: the server's database grows as the run
-	// goes, and whichever ran second would otherwise pay for it.
+	// Alternate the two in rounds on the same server so neither runs on a
+	// fuller database than the other.
 	const rounds = 4
 	direct, bridge := &result{name: "direct SDK"}, &result{name: "bridge"}
 	for i := range rounds {
@@ -116,15 +79,28 @@ func run(n, conc int, phase time.Duration, cli string) error {
 		direct.merge(b.closedLoop("direct", n/rounds, conc, b.direct))
 		bridge.merge(b.closedLoop("bridge", n/rounds, conc, b.viaBridge))
 	}
+	lost := b.lost(bridge)
+	stop()
 	sustainable := bridge.rate()
-	fmt.Fprintf(os.Stderr, "open loop at 80%% of %.0f/s for %s…\n", sustainable, phase)
-	at80 := b.openLoop("at80", 0.8*sustainable, phase)
-	fmt.Fprintf(os.Stderr, "open loop at 3× (%.0f/s) for %s…\n", 3*sustainable, phase)
-	over := b.openLoop("over", 3*sustainable, phase)
-	fmt.Fprintln(os.Stderr, "checking that every acknowledged webhook is in Temporal…")
-	lost := 0
-	for _, r := range []*result{bridge, at80, over} {
+
+	openPhase := func(name string, rate float64) (*result, error) {
+		b, stop, err := newBench(cli)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+		fmt.Fprintf(os.Stderr, "open loop at %.0f/s for %s on a fresh server…\n", rate, phase)
+		r := b.openLoop(name, rate, phase)
 		lost += b.lost(r)
+		return r, nil
+	}
+	at80, err := openPhase("at80", 0.8*sustainable)
+	if err != nil {
+		return err
+	}
+	over, err := openPhase("over", 3*sustainable)
+	if err != nil {
+		return err
 	}
 
 	host, _ := os.Hostname()
@@ -144,4 +120,47 @@ func run(n, conc int, phase time.Duration, cli string) error {
 		return fmt.Errorf("%d acknowledged webhooks are missing in Temporal", lost)
 	}
 	return nil
+}
+
+// newBench starts a fresh dev server, a client that encrypts payloads as in
+// production, and a bridge on loopback, and warms both paths.
+func newBench(cli string) (*bench, func(), error) {
+	args := []string{}
+	for _, k := range workflows.SearchAttributes() {
+		args = append(args, "--search-attribute", k.GetName()+"=Keyword")
+	}
+	fmt.Fprintln(os.Stderr, "starting a Temporal dev server…")
+	srv, err := testsuite.StartDevServer(context.Background(), testsuite.DevServerOptions{ExistingPath: cli, LogLevel: "error", ExtraArgs: args,
+		Stdout: os.Stderr, Stderr: os.Stderr, // stdout carries only the report
+		ClientOptions: &client.Options{Logger: logging.NewTemporal(zap.NewNop())}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("start dev server: %w", err)
+	}
+	k, err := codec.NewKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	ring, _ := codec.NewKeyRing(k)
+	c, err := client.Dial(client.Options{HostPort: srv.FrontendHostPort(), Logger: logging.NewTemporal(zap.NewNop()),
+		DataConverter: codec.DataConverter(ring), FailureConverter: codec.FailureConverter(ring)})
+	if err != nil {
+		_ = srv.Stop()
+		return nil, nil, err
+	}
+	br, err := webhookbridge.New(webhookbridge.Options{Signaler: c, TaskQueue: "bench", Authorization: auth, Logger: zap.NewNop()})
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	hs := br.Server(l.Addr().String())
+	go func() { _ = hs.Serve(l) }()
+	b := &bench{c: c, url: "http://" + l.Addr().String() + "/webhooks/belvo",
+		http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4096}, Timeout: 30 * time.Second}}
+	// Warm both paths so neither pays the first connection.
+	b.closedLoop("warm-direct", 50, 8, b.direct)
+	b.closedLoop("warm-bridge", 50, 8, b.viaBridge)
+	return b, func() { hs.Close(); c.Close(); _ = srv.Stop() }, nil
 }
