@@ -96,34 +96,6 @@ type stack struct {
 	bankUser, bankPassword string
 }
 
-func bankUser(c sandbox.Config) string {
-	if c.BankUsername == "" {
-		return sandbox.SandboxUsername
-	}
-	return c.BankUsername
-}
-
-func bankPassword(c sandbox.Config) string {
-	if c.BankUsername == "" {
-		return sandbox.SandboxPassword
-	}
-	return c.BankPassword
-}
-
-func emuSecretID(c sandbox.Config) string {
-	if c.SecretID == "" {
-		return "sandbox-secret-id"
-	}
-	return c.SecretID
-}
-
-func emuSecretPassword(c sandbox.Config) string {
-	if c.SecretPassword == "" {
-		return "sandbox-secret-password"
-	}
-	return c.SecretPassword
-}
-
 // bridgeTuning adjusts the bridge a stack runs.
 type bridgeTuning struct {
 	orphanTimeout time.Duration
@@ -173,6 +145,7 @@ func newStackWith(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration, b
 	sb.WebhookAuthorization = webhookAuth
 	sb.Logger = log.Named("sandbox")
 	emu := sandbox.New(sb)
+	sbd := sb.WithDefaults() // the credentials the emulator expects
 	sbSrv := httptest.NewServer(emu.Handler())
 	t.Cleanup(func() { emu.Close(); sbSrv.Close() })
 
@@ -180,7 +153,7 @@ func newStackWith(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration, b
 	if bt.clientTimeout > 0 {
 		hc = &http.Client{Timeout: bt.clientTimeout}
 	}
-	bc, err := belvo.New(belvo.Options{BaseURL: sbSrv.URL, SecretID: emuSecretID(sb), SecretPassword: emuSecretPassword(sb), HTTPClient: hc})
+	bc, err := belvo.New(belvo.Options{BaseURL: sbSrv.URL, SecretID: sbd.SecretID, SecretPassword: sbd.SecretPassword, HTTPClient: hc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +165,7 @@ func newStackWith(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration, b
 
 	return &stack{t: t, logs: logs, ring: ring, client: c, store: st, sandbox: emu, sbURL: sbSrv.URL, bridge: bridgeSrv, belvo: bc,
 		starter:  starter.Starter{Client: c, TaskQueue: taskQueue, FetchTimeout: fetchTimeout},
-		bankUser: bankUser(sb), bankPassword: bankPassword(sb)}
+		bankUser: sbd.BankUsername, bankPassword: sbd.BankPassword}
 }
 
 // ctx bounds a test step.

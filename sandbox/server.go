@@ -90,6 +90,13 @@ type Config struct {
 	Logger *zap.Logger
 }
 
+// WithDefaults is the configuration with every zero value replaced by its
+// default, as New uses it (tests read the credentials the emulator expects).
+func (c Config) WithDefaults() Config {
+	c.defaults()
+	return c
+}
+
 func (c *Config) defaults() {
 	if c.SecretID == "" {
 		c.SecretID = "sandbox-secret-id"

@@ -30,8 +30,11 @@ type stack struct {
 	sandbox, hook  string // host:port
 	env            []string
 	dev, sb, wk, b *procs.Proc
-	client         client.Client
-	starter        starter.Starter
+	// db reads what the worker stored; opened once, since the scenarios
+	// poll it many times a second.
+	db      store.Store
+	client  client.Client
+	starter starter.Starter
 }
 
 func newStack(bin, cli, dir string, extraEnv []string) (*stack, error) {
@@ -41,6 +44,9 @@ func newStack(bin, cli, dir string, extraEnv []string) (*stack, error) {
 		if *a, err = procs.FreeAddr(); err != nil {
 			return nil, err
 		}
+	}
+	if s.db, err = store.Open(context.Background(), "sqlite:"+filepath.Join(dir, "belvo.db")); err != nil {
+		return nil, err
 	}
 	keys := filepath.Join(dir, "payload-keys")
 	if _, err := codec.EnsureKeyFile(keys); err != nil {
@@ -113,6 +119,9 @@ func (s *stack) close() {
 	if s.client != nil {
 		s.client.Close()
 	}
+	if s.db != nil {
+		s.db.Close()
+	}
 	for _, p := range []*procs.Proc{s.b, s.wk, s.sb, s.dev} {
 		if p != nil {
 			p.Stop(10 * time.Second)
@@ -145,18 +154,13 @@ func (s *stack) expected(linkID string) (map[belvo.Resource]int, error) {
 // tally compares the store with the sandbox for links: rows expected,
 // stored, and the differences either way.
 func (s *stack) tally(ctx context.Context, links []string) (expected, stored int, err error) {
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(s.dir, "belvo.db"))
-	if err != nil {
-		return 0, 0, err
-	}
-	defer db.Close()
 	for _, l := range links {
 		want, err := s.expected(l)
 		if err != nil {
 			return 0, 0, err
 		}
 		for r, n := range want {
-			got, err := db.Count(ctx, r, l)
+			got, err := s.db.Count(ctx, r, l)
 			if err != nil {
 				return 0, 0, err
 			}
@@ -169,12 +173,7 @@ func (s *stack) tally(ctx context.Context, links []string) (expected, stored int
 
 // storedRows is the store's row count of one resource of a link.
 func (s *stack) storedRows(ctx context.Context, r belvo.Resource, link string) int {
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(s.dir, "belvo.db"))
-	if err != nil {
-		return 0
-	}
-	defer db.Close()
-	n, _ := db.Count(ctx, r, link)
+	n, _ := s.db.Count(ctx, r, link)
 	return n
 }
 
