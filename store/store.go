@@ -1,7 +1,8 @@
 // Package store keeps the data fetched from Belvo: one table per resource,
 // rows keyed by Belvo's id so that a retried activity overwrites instead of
 // duplicating. SQLite (pure Go, no cgo) is the embedded default; PostgreSQL
-// will implement the same interface (issue #7).
+// (pgx) implements the same interface for production, its schema kept as
+// versioned migrations in migrations/postgres.
 package store
 
 import (
@@ -44,14 +45,14 @@ type Store interface {
 	Close() error
 }
 
-// Open opens the store a DSN names: "sqlite:<path>" (the file is created) or,
-// later, "postgres://...".
+// Open opens the store a DSN names: "sqlite:<path>" (the file is created) or
+// "postgres://..." (migrations are applied).
 func Open(ctx context.Context, dsn string) (Store, error) {
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):
 		return OpenSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, fmt.Errorf("store: PostgreSQL is not implemented yet (issue #7); use STORE_DSN=sqlite:<path>")
+		return OpenPostgres(ctx, dsn)
 	default:
 		return nil, fmt.Errorf("store: STORE_DSN must start with sqlite: or postgres:// (got a value starting %q)", prefix(dsn))
 	}

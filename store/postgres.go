@@ -1,0 +1,215 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Postgres is the production store: the same tables as SQLite, with jsonb
+// rows, written a page at a time in one statement.
+type Postgres struct {
+	pool *pgxpool.Pool
+}
+
+// OpenPostgres connects to the database a postgres:// DSN names and applies
+// the migrations it has not seen (see migrations/postgres). Pool size and the
+// like come from the DSN (pool_max_conns, …); search_path selects a schema.
+func OpenPostgres(ctx context.Context, dsn string) (*Postgres, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: STORE_DSN is not a valid PostgreSQL URL: %s", redact(err.Error(), dsn))
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: connect to PostgreSQL: %s", redact(err.Error(), dsn))
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("store: connect to PostgreSQL at %s: %s", cfg.ConnConfig.Host, redact(err.Error(), dsn))
+	}
+	if _, err := migratePostgres(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Postgres{pool: pool}, nil
+}
+
+// redact removes a DSN's password from a driver message, in case the driver
+// ever quotes it.
+func redact(msg, dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "****")
+		}
+	}
+	if u, err := url.Parse(dsn); err == nil {
+		if pw := u.Query().Get("password"); pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "****")
+		}
+	}
+	return msg
+}
+
+// UpsertRows implements Store: one statement for the whole page, rows
+// unnested from two arrays. A row whose data did not change is not
+// rewritten, so a retried page costs reads, not writes.
+func (p *Postgres) UpsertRows(ctx context.Context, r belvo.Resource, linkID string, rows []Row) error {
+	if !r.Valid() {
+		return fmt.Errorf("store: unknown resource %q", r)
+	}
+	rows = lastByID(rows)
+	if len(rows) == 0 {
+		return nil
+	}
+	ids := make([]string, len(rows))
+	data := make([]string, len(rows))
+	for i, row := range rows {
+		ids[i], data[i] = row.ID, string(row.Data)
+	}
+	t := pgx.Identifier{r.Table()}.Sanitize()
+	_, err := p.pool.Exec(ctx, fmt.Sprintf(
+		`INSERT INTO %s AS t (id, link_id, data, updated_at)
+		 SELECT id, $1, data::jsonb, now() FROM unnest($2::text[], $3::text[]) AS u(id, data)
+		 ON CONFLICT (id) DO UPDATE SET link_id = EXCLUDED.link_id, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at
+		 WHERE t.link_id IS DISTINCT FROM EXCLUDED.link_id OR t.data IS DISTINCT FROM EXCLUDED.data`, t),
+		linkID, ids, data)
+	if err != nil {
+		return fmt.Errorf("store: upsert %d %s rows: %w", len(rows), r, err)
+	}
+	return nil
+}
+
+// lastByID keeps the last version of each id: PostgreSQL refuses to update
+// one row twice in a statement, and the last version is what SQLite keeps.
+func lastByID(rows []Row) []Row {
+	seen := make(map[string]int, len(rows))
+	out := make([]Row, 0, len(rows))
+	for _, row := range rows {
+		if i, ok := seen[row.ID]; ok {
+			out[i] = row
+			continue
+		}
+		seen[row.ID] = len(out)
+		out = append(out, row)
+	}
+	return out
+}
+
+// DeleteRows implements Store.
+func (p *Postgres) DeleteRows(ctx context.Context, r belvo.Resource, linkID string, ids []string) (int, error) {
+	if !r.Valid() {
+		return 0, fmt.Errorf("store: unknown resource %q", r)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	tag, err := p.pool.Exec(ctx, fmt.Sprintf(`DELETE FROM %s WHERE link_id = $1 AND id = ANY($2::text[])`,
+		pgx.Identifier{r.Table()}.Sanitize()), linkID, ids)
+	if err != nil {
+		return 0, fmt.Errorf("store: delete %d %s rows: %w", len(ids), r, err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// Row implements Store. The data comes back as PostgreSQL prints jsonb: the
+// same JSON value, with its keys in jsonb's order.
+func (p *Postgres) Row(ctx context.Context, r belvo.Resource, linkID, id string) ([]byte, error) {
+	if !r.Valid() {
+		return nil, fmt.Errorf("store: unknown resource %q", r)
+	}
+	var data string
+	err := p.pool.QueryRow(ctx, fmt.Sprintf(`SELECT data::text FROM %s WHERE id = $1 AND link_id = $2`,
+		pgx.Identifier{r.Table()}.Sanitize()), id, linkID).Scan(&data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: read %s %s: %w", r, id, err)
+	}
+	return []byte(data), nil
+}
+
+// Count implements Store.
+func (p *Postgres) Count(ctx context.Context, r belvo.Resource, linkID string) (int, error) {
+	if !r.Valid() {
+		return 0, fmt.Errorf("store: unknown resource %q", r)
+	}
+	var n int
+	err := p.pool.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM %s WHERE link_id = $1`,
+		pgx.Identifier{r.Table()}.Sanitize()), linkID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count %s: %w", r, err)
+	}
+	return n, nil
+}
+
+// MarkFetched implements Store.
+func (p *Postgres) MarkFetched(ctx context.Context, linkID string, r belvo.Resource, rows int) error {
+	_, err := p.pool.Exec(ctx,
+		`INSERT INTO fetch_state (link_id, resource, rows, fetched_at) VALUES ($1, $2, $3, now())
+		 ON CONFLICT (link_id, resource) DO UPDATE SET rows = EXCLUDED.rows, fetched_at = EXCLUDED.fetched_at`,
+		linkID, string(r), rows)
+	if err != nil {
+		return fmt.Errorf("store: mark %s fetched: %w", r, err)
+	}
+	return nil
+}
+
+// Fetched implements Store.
+func (p *Postgres) Fetched(ctx context.Context, linkID string) (map[belvo.Resource]int, error) {
+	rs, err := p.pool.Query(ctx, `SELECT resource, rows FROM fetch_state WHERE link_id = $1`, linkID)
+	if err != nil {
+		return nil, fmt.Errorf("store: read fetch state: %w", err)
+	}
+	defer rs.Close()
+	out := map[belvo.Resource]int{}
+	for rs.Next() {
+		var r string
+		var n int
+		if err := rs.Scan(&r, &n); err != nil {
+			return nil, fmt.Errorf("store: scan fetch state: %w", err)
+		}
+		out[belvo.Resource(r)] = n
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("store: read fetch state: %w", err)
+	}
+	return out, nil
+}
+
+// MarkWebhook implements Store.
+func (p *Postgres) MarkWebhook(ctx context.Context, linkID, key string) error {
+	_, err := p.pool.Exec(ctx,
+		`INSERT INTO processed_webhooks (link_id, key, processed_at) VALUES ($1, $2, now()) ON CONFLICT DO NOTHING`,
+		linkID, key)
+	if err != nil {
+		return fmt.Errorf("store: mark webhook processed: %w", err)
+	}
+	return nil
+}
+
+// Webhooks implements Store.
+func (p *Postgres) Webhooks(ctx context.Context, linkID string) ([]string, error) {
+	rs, err := p.pool.Query(ctx, `SELECT key FROM processed_webhooks WHERE link_id = $1 ORDER BY key`, linkID)
+	if err != nil {
+		return nil, fmt.Errorf("store: read processed webhooks: %w", err)
+	}
+	keys, err := pgx.CollectRows(rs, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("store: read processed webhooks: %w", err)
+	}
+	return keys, nil
+}
+
+// Close implements Store.
+func (p *Postgres) Close() error {
+	p.pool.Close()
+	return nil
+}

@@ -1,0 +1,219 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"github.com/belvo-temporal/backbone/internal/testenv"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/store"
+)
+
+// backend opens an empty store of one kind for a test.
+type backend struct {
+	name string
+	open func(t *testing.T) store.Store
+}
+
+// backends are the stores every behavioural test runs against. PostgreSQL is
+// not optional: CI starts it, and a test that cannot reach it fails.
+func backends() []backend {
+	return []backend{
+		{"sqlite", func(t *testing.T) store.Store {
+			return mustOpen(t, "sqlite:"+filepath.Join(t.TempDir(), "sub", "s.db"))
+		}},
+		{"postgres", func(t *testing.T) store.Store { return mustOpen(t, testenv.PostgresSchema(t)) }},
+	}
+}
+
+func mustOpen(t *testing.T, dsn string) store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// forEach runs a test once per backend.
+func forEach(t *testing.T, test func(t *testing.T, s store.Store)) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) { test(t, b.open(t)) })
+	}
+}
+
+func rows(n int, version string) []store.Row {
+	out := make([]store.Row, n)
+	for i := range out {
+		out[i] = store.Row{ID: fmt.Sprintf("id-%d", i), Data: fmt.Appendf(nil, `{"id":"id-%d","v":%q}`, i, version)}
+	}
+	return out
+}
+
+func TestUpsertNeverDuplicates(t *testing.T) { forEach(t, testUpsertNeverDuplicates) }
+
+func testUpsertNeverDuplicates(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if err := s.UpsertRows(ctx, belvo.Transactions, "L1", rows(1000, "a")); err != nil {
+		t.Fatal(err)
+	}
+	// A retried activity writes the same page again, and more.
+	if err := s.UpsertRows(ctx, belvo.Transactions, "L1", rows(1500, "b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpsertRows(ctx, belvo.Accounts, "L2", rows(3, "a")); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(t, s, belvo.Transactions, "L1", "id-7"); v != "b" {
+		t.Errorf("row id-7 has version %q; want the second version", v)
+	}
+	if n, err := s.DeleteRows(ctx, belvo.Transactions, "L1", []string{"id-1", "id-2", "missing"}); err != nil || n != 2 {
+		t.Errorf("DeleteRows = %d, %v; want 2", n, err)
+	}
+	if data, _ := s.Row(ctx, belvo.Transactions, "L1", "id-1"); data != nil {
+		t.Errorf("deleted row still there: %s", data)
+	}
+	cases := []struct {
+		r    belvo.Resource
+		link string
+		want int
+	}{
+		{belvo.Transactions, "L1", 1498},
+		{belvo.Transactions, "L2", 0},
+		{belvo.Accounts, "L2", 3},
+		{belvo.Owners, "L1", 0},
+	}
+	for _, c := range cases {
+		n, err := s.Count(ctx, c.r, c.link)
+		if err != nil || n != c.want {
+			t.Errorf("Count(%s, %s) = %d, %v; want %d", c.r, c.link, n, err, c.want)
+		}
+	}
+}
+
+func TestFetchState(t *testing.T) { forEach(t, testFetchState) }
+
+func testFetchState(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for _, m := range []struct {
+		r belvo.Resource
+		n int
+	}{{belvo.Accounts, 3}, {belvo.Transactions, 10}, {belvo.Accounts, 4}} {
+		if err := s.MarkFetched(ctx, "L1", m.r, m.n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Fetched(ctx, "L1")
+	if err != nil || len(got) != 2 || got[belvo.Accounts] != 4 || got[belvo.Transactions] != 10 {
+		t.Fatalf("Fetched = %v, %v", got, err)
+	}
+	if other, _ := s.Fetched(ctx, "L2"); len(other) != 0 {
+		t.Errorf("another link sees %v", other)
+	}
+}
+
+func TestRejectsBadInput(t *testing.T) {
+	forEach(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		if err := s.UpsertRows(ctx, belvo.Resource("BANANAS"), "L1", rows(1, "a")); err == nil {
+			t.Error("unknown resource accepted")
+		}
+		if _, err := s.Count(ctx, belvo.Resource("x; DROP TABLE accounts"), "L1"); err == nil {
+			t.Error("unknown resource counted")
+		}
+	})
+}
+
+func TestOpenRefusesBadDSNsWithoutLeakingThem(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, dsn := range []string{"mysql://x", "", "postgres://user:hunter2@127.0.0.1:1/x?connect_timeout=2",
+		"postgres://app:hunter2@127.0.0.1:5432/no_such_db_x?sslmode=disable", "postgres://%zz:hunter2@h/x"} {
+		_, err := store.Open(ctx, dsn)
+		if err == nil {
+			t.Errorf("Open(%q) accepted", dsn)
+		} else if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("error leaks the DSN password: %v", err)
+		}
+	}
+}
+
+// version reads the "v" field of a stored row: backends may print the JSON
+// differently (jsonb reorders keys), so tests compare values, not bytes.
+func version(t *testing.T, s store.Store, r belvo.Resource, link, id string) string {
+	t.Helper()
+	data, err := s.Row(context.Background(), r, link, id)
+	if err != nil {
+		t.Fatalf("Row(%s): %v", id, err)
+	}
+	if data == nil {
+		return ""
+	}
+	var v struct{ V string }
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatalf("row %s is not JSON: %s", id, data)
+	}
+	return v.V
+}
+
+func TestUpsertEdgeCases(t *testing.T) {
+	forEach(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		cases := []struct {
+			name     string
+			rows     []store.Row
+			wantN    int
+			wantV    string // of id-0
+			wantFail bool
+		}{
+			{name: "empty page", rows: nil, wantN: 0},
+			{name: "the same id twice in a page keeps the last", rows: append(rows(2, "a"), rows(1, "z")...), wantN: 2, wantV: "z"},
+			{name: "an identical retry changes nothing", rows: append(rows(2, "a"), rows(1, "z")...), wantN: 2, wantV: "z"},
+			{name: "a newer version replaces", rows: rows(3, "n"), wantN: 3, wantV: "n"},
+			{name: "unicode and escapes survive", rows: []store.Row{{ID: "id-0", Data: []byte(`{"v":"ñ \"q\" \\ 💸"}`)}}, wantN: 3, wantV: "ñ \"q\" \\ 💸"},
+		}
+		for _, c := range cases {
+			err := s.UpsertRows(ctx, belvo.Owners, "L9", c.rows)
+			if (err != nil) != c.wantFail {
+				t.Fatalf("%s: err = %v", c.name, err)
+			}
+			if n, _ := s.Count(ctx, belvo.Owners, "L9"); n != c.wantN {
+				t.Errorf("%s: %d rows, want %d", c.name, n, c.wantN)
+			}
+			if c.wantV != "" {
+				if v := version(t, s, belvo.Owners, "L9", "id-0"); v != c.wantV {
+					t.Errorf("%s: id-0 has %q, want %q", c.name, v, c.wantV)
+				}
+			}
+		}
+		if n, err := s.DeleteRows(ctx, belvo.Owners, "OTHER", []string{"id-0"}); err != nil || n != 0 {
+			t.Errorf("another link's delete removed %d rows, %v", n, err)
+		}
+		if n, err := s.DeleteRows(ctx, belvo.Owners, "L9", nil); err != nil || n != 0 {
+			t.Errorf("empty delete = %d, %v", n, err)
+		}
+	})
+}
+
+func TestProcessedWebhooks(t *testing.T) {
+	forEach(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		for _, k := range []string{"b", "a", "b"} {
+			if err := s.MarkWebhook(ctx, "L1", k); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := s.Webhooks(ctx, "L1"); err != nil || strings.Join(got, ",") != "a,b" {
+			t.Errorf("Webhooks(L1) = %v, %v; want [a b]", got, err)
+		}
+		if got, _ := s.Webhooks(ctx, "L2"); len(got) != 0 {
+			t.Errorf("Webhooks(L2) = %v", got)
+		}
+	})
+}
