@@ -1,0 +1,168 @@
+// Command prodstack runs the product the way production does, on one
+// machine: the real Temporal server (v1.29.1, built from the Go module proxy)
+// with persistence and visibility in PostgreSQL, its schemas created and
+// updated by the server's own schema tool, the namespace and search
+// attributes registered, the store on PostgreSQL, two workers and two bridges
+// behind a round-robin balancer, and the Belvo sandbox.
+//
+//	go run ./deploy/prodstack                      # bring it up; Ctrl-C stops it
+//	go run ./deploy/prodstack -fresh -replica-test # the multi-replica run, then exit
+//
+// The multi-replica run registers links and async requests, kills one worker
+// and one bridge with SIGKILL mid-run, waits for everything and compares the
+// store with the sandbox: it exits non-zero unless the counts are exact.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/belvo-temporal/backbone/internal/procs"
+)
+
+type options struct {
+	root, dataDir    string
+	postgres, prefix string
+	temporalPort     int
+	webhookAddr      string
+	workers, bridges int
+	transactions     int
+	retention        time.Duration
+	fresh            bool
+	replicaTest      bool
+	links, async     int
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.dataDir, "data-dir", ".local/prodstack", "directory for logs and the payload key ring")
+	flag.StringVar(&o.postgres, "postgres", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL admin URL (databases are created through it)")
+	flag.StringVar(&o.prefix, "db-prefix", "belvo_prod", "prefix of the databases: <prefix>_temporal, <prefix>_visibility, <prefix>_store")
+	flag.IntVar(&o.temporalPort, "temporal-port", 7233, "Temporal frontend port; the server's other ports derive from it")
+	flag.StringVar(&o.webhookAddr, "webhook-addr", "127.0.0.1:8080", "where the balancer in front of the bridges listens")
+	flag.IntVar(&o.workers, "workers", 2, "worker replicas")
+	flag.IntVar(&o.bridges, "bridges", 2, "bridge replicas")
+	flag.IntVar(&o.transactions, "transactions", 2500, "transactions per sandbox link")
+	flag.DurationVar(&o.retention, "retention", 72*time.Hour, "namespace retention of closed executions")
+	flag.BoolVar(&o.fresh, "fresh", false, "drop the stack's databases first")
+	flag.BoolVar(&o.replicaTest, "replica-test", false, "run the multi-replica test, print its summary and exit")
+	flag.IntVar(&o.links, "links", 300, "links in the multi-replica test")
+	flag.IntVar(&o.async, "async", 100, "async requests in the multi-replica test")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "prodstack:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	if o.workers < 1 || o.bridges < 1 || o.links < 1 || o.async < 0 || o.async > o.links {
+		return errors.New("need -workers ≥ 1, -bridges ≥ 1, -links ≥ 1 and 0 ≤ -async ≤ -links")
+	}
+	if o.replicaTest && (o.workers < 2 || o.bridges < 2) {
+		return errors.New("the multi-replica test kills one worker and one bridge: it needs at least 2 of each")
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	o.root = root
+	if !filepath.IsAbs(o.dataDir) {
+		o.dataDir = filepath.Join(root, o.dataDir)
+	}
+	if err := os.MkdirAll(filepath.Join(o.dataDir, "logs"), 0o700); err != nil {
+		return err
+	}
+	pg, err := newPostgres(o.postgres, o.prefix)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	server, sqlTool, err := ensureServer(ctx, root)
+	if err != nil {
+		return err
+	}
+	if err := buildBinaries(ctx, root); err != nil {
+		return err
+	}
+	if o.fresh {
+		fmt.Printf("→ dropping databases %s, %s, %s\n", pg.temporalDB, pg.visibilityDB, pg.appDB)
+		if err := pg.recreate(ctx); err != nil {
+			return err
+		}
+	}
+	sandboxAddr, err := procs.FreeAddr()
+	if err != nil {
+		return err
+	}
+	s := &stack{o: o, pg: pg, temporal: "127.0.0.1:" + strconv.Itoa(o.temporalPort), sandbox: sandboxAddr}
+	defer s.stop()
+	if err := s.start(ctx, server, sqlTool); err != nil {
+		return err
+	}
+	if o.replicaTest {
+		return replicaTest(ctx, s)
+	}
+	fmt.Printf("\nTemporal frontend %s (use `bin/temporal workflow list --address %s`), webhooks %s, store %s\nCtrl-C stops everything.\n",
+		s.temporal, s.temporal, "http://"+o.webhookAddr+"/webhooks/belvo", pg.appDB)
+	<-ctx.Done()
+	fmt.Println("\nstopping…")
+	return nil
+}
+
+// buildBinaries builds the product's commands into bin/.
+func buildBinaries(ctx context.Context, root string) error {
+	fmt.Println("→ building worker, bridge and sandbox…")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(root, "bin")+string(os.PathSeparator),
+		"./cmd/worker", "./cmd/bridge", "./cmd/sandbox", "./cmd/starter")
+	cmd.Dir = root
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("build binaries: %w", err)
+	}
+	return nil
+}
+
+// repoRoot finds the module root from the working directory.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run this from inside the repository (no go.mod found above the working directory)")
+		}
+		dir = parent
+	}
+}
+
+// elapsed prints a progress line every interval until done is closed, so a
+// long build does not look like a hang.
+func elapsed(what string, interval time.Duration, done <-chan struct{}) {
+	start := time.Now()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			fmt.Printf("  … still %s (%s elapsed)\n", what, time.Since(start).Round(time.Second))
+		}
+	}
+}

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/belvo-temporal/backbone/internal/procs"
+	"github.com/belvo-temporal/backbone/logging"
+	"github.com/belvo-temporal/backbone/workflows"
+	"github.com/jackc/pgx/v5"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// TemporalServerVersion is the pinned Temporal server and schema tool.
+const TemporalServerVersion = "v1.29.1"
+
+// postgres is where the cluster and the store keep their databases.
+type postgres struct {
+	admin                           string // DSN of a database to connect to for CREATE DATABASE
+	host, port, user, password      string
+	temporalDB, visibilityDB, appDB string
+}
+
+func newPostgres(admin, prefix string) (postgres, error) {
+	u, err := url.Parse(admin)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return postgres{}, fmt.Errorf("-postgres must be a postgres:// URL, such as postgres://postgres@127.0.0.1:5432/postgres")
+	}
+	p := postgres{admin: admin, host: u.Hostname(), port: u.Port(), user: u.User.Username(),
+		temporalDB: prefix + "_temporal", visibilityDB: prefix + "_visibility", appDB: prefix + "_store"}
+	p.password, _ = u.User.Password()
+	if p.port == "" {
+		p.port = "5432"
+	}
+	return p, nil
+}
+
+// dsn names one of the stack's databases.
+func (p postgres) dsn(db string) string {
+	u, _ := url.Parse(p.admin)
+	u.Path = "/" + db
+	q := u.Query()
+	if q.Get("sslmode") == "" {
+		q.Set("sslmode", "disable")
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// recreate drops the stack's databases (-fresh) so a run starts from nothing.
+func (p postgres) recreate(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, p.admin)
+	if err != nil {
+		return fmt.Errorf("connect to PostgreSQL (is it running? pg_ctlcluster starts it): %w", err)
+	}
+	defer conn.Close(ctx)
+	for _, db := range []string{p.temporalDB, p.visibilityDB, p.appDB} {
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)"); err != nil {
+			return fmt.Errorf("drop database %s: %w", db, err)
+		}
+	}
+	return nil
+}
+
+// ensureDB creates a database unless it exists.
+func (p postgres) ensureDB(ctx context.Context, db string) (created bool, err error) {
+	conn, err := pgx.Connect(ctx, p.admin)
+	if err != nil {
+		return false, fmt.Errorf("connect to PostgreSQL (is it running? pg_ctlcluster starts it): %w", err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, db).Scan(&exists); err != nil {
+		return false, err
+	}
+	if exists {
+		return false, nil
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()); err != nil {
+		return false, fmt.Errorf("create database %s: %w", db, err)
+	}
+	return true, nil
+}
+
+// ensureServer installs the pinned server and its SQL schema tool into
+// bin/server unless they are there, and returns their paths.
+func ensureServer(ctx context.Context, root string) (server, sqlTool string, err error) {
+	dir := filepath.Join(root, "bin", "server")
+	server, sqlTool = filepath.Join(dir, "server"), filepath.Join(dir, "sql")
+	_, e1 := os.Stat(server)
+	_, e2 := os.Stat(sqlTool)
+	if e1 == nil && e2 == nil {
+		fmt.Printf("✓ Temporal server %s present: %s\n", TemporalServerVersion, dir)
+		return server, sqlTool, nil
+	}
+	fmt.Printf("→ installing Temporal server and schema tool %s into %s (several minutes on a cold module cache)…\n", TemporalServerVersion, dir)
+	cmd := exec.CommandContext(ctx, "go", "install",
+		"go.temporal.io/server/cmd/server@"+TemporalServerVersion, "go.temporal.io/server/cmd/tools/sql@"+TemporalServerVersion)
+	cmd.Env = append(os.Environ(), "GOBIN="+dir)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	done := make(chan struct{})
+	go elapsed("building the Temporal server", 20*time.Second, done)
+	err = cmd.Run()
+	close(done)
+	if err != nil {
+		return "", "", fmt.Errorf("install Temporal server %s: %w", TemporalServerVersion, err)
+	}
+	return server, sqlTool, nil
+}
+
+// schemaDir is the server module's schema directory in the module cache
+// (the same version as the binaries, so schema and code agree).
+func schemaDir(ctx context.Context) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", "go.temporal.io/server@"+TemporalServerVersion)
+	cmd.Dir = os.TempDir() // outside any module: download, never edit go.mod
+	cmd.Env = append(os.Environ(), "GO111MODULE=on", "GOFLAGS=-mod=mod")
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("locate the server %s schemas: %w", TemporalServerVersion, err)
+	}
+	var m struct{ Dir string }
+	if err := json.Unmarshal(out, &m); err != nil || m.Dir == "" {
+		return "", fmt.Errorf("locate the server %s schemas: unexpected go mod download output", TemporalServerVersion)
+	}
+	return filepath.Join(m.Dir, "schema", "postgresql", "v12"), nil
+}
+
+// setupSchemas creates the cluster's two databases and brings their schemas
+// to the server's version with the server's own tool: setup once, then
+// update (a no-op when current), as an operator upgrading the server would.
+func setupSchemas(ctx context.Context, p postgres, sqlTool, logDir string) error {
+	dir, err := schemaDir(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range []struct{ db, sub string }{{p.temporalDB, "temporal"}, {p.visibilityDB, "visibility"}} {
+		created, err := p.ensureDB(ctx, s.db)
+		if err != nil {
+			return err
+		}
+		steps := [][]string{{"update-schema", "-d", filepath.Join(dir, s.sub, "versioned")}}
+		if created {
+			steps = append([][]string{{"setup-schema", "-v", "0.0"}}, steps...)
+		}
+		for _, step := range steps {
+			args := append([]string{"--plugin", "postgres12", "--ep", p.host, "-p", p.port, "-u", p.user, "--db", s.db}, step...)
+			cmd := exec.CommandContext(ctx, sqlTool, args...)
+			cmd.Env = append(os.Environ(), "SQL_PASSWORD="+p.password)
+			out, err := cmd.CombinedOutput()
+			_ = os.WriteFile(filepath.Join(logDir, "schema-"+s.sub+"-"+step[0]+".log"), out, 0o600)
+			if err != nil {
+				return fmt.Errorf("%s %s on %s: %w\n%s", filepath.Base(sqlTool), step[0], s.db, err, lastLines(string(out), 8))
+			}
+		}
+		fmt.Printf("✓ %s schema current in database %s\n", s.sub, s.db)
+	}
+	return nil
+}
+
+// serverEnv is what deploy/temporal/config/production-postgres.yaml reads.
+func serverEnv(p postgres, portBase int) []string {
+	return append(os.Environ(),
+		"TEMPORAL_POSTGRES_HOST="+p.host, "TEMPORAL_POSTGRES_PORT="+p.port, "TEMPORAL_POSTGRES_USER="+p.user,
+		"TEMPORAL_POSTGRES_PASSWORD="+p.password, "TEMPORAL_DB="+p.temporalDB, "TEMPORAL_VISIBILITY_DB="+p.visibilityDB,
+		"TEMPORAL_PORT_BASE="+strconv.Itoa(portBase), "TEMPORAL_BIND_IP=127.0.0.1")
+}
+
+// startServer runs the server from deploy/temporal and waits for its frontend.
+func startServer(ctx context.Context, root, server string, p postgres, portBase int, logPath string) (*procs.Proc, error) {
+	addr := "127.0.0.1:" + strconv.Itoa(portBase)
+	for _, port := range []int{portBase, portBase + 1, portBase + 2, portBase + 6, portBase + 10, portBase - 300, portBase - 299, portBase - 298, portBase - 294, portBase + 767} {
+		if err := procs.PortFree("127.0.0.1:" + strconv.Itoa(port)); err != nil {
+			return nil, fmt.Errorf("the Temporal server needs ports around %d: %w (choose -temporal-port)", portBase, err)
+		}
+	}
+	proc, err := procs.Start("temporal-server", server, []string{"--env", "production-postgres", "--allow-no-auth", "start"},
+		filepath.Join(root, "deploy", "temporal"), serverEnv(p, portBase), logPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := procs.WaitTCP(ctx, addr, 2*time.Minute); err != nil {
+		proc.Stop(5 * time.Second)
+		return nil, fmt.Errorf("Temporal server: %w (see %s)", err, logPath)
+	}
+	return proc, nil
+}
+
+// prepareNamespace registers the namespace (with its retention) and the
+// product's search attributes, the steps a cluster operator does once; both
+// are idempotent so a restart repeats them harmlessly.
+func prepareNamespace(ctx context.Context, addr, namespace string, retention time.Duration) error {
+	nc, err := client.NewNamespaceClient(client.Options{HostPort: addr, Logger: logging.NewTemporal(zap.NewNop())})
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", addr, err)
+	}
+	defer nc.Close()
+	err = retry(ctx, time.Minute, func() error {
+		err := nc.Register(ctx, &workflowservice.RegisterNamespaceRequest{Namespace: namespace,
+			WorkflowExecutionRetentionPeriod: durationpb.New(retention)})
+		var exists *serviceerror.NamespaceAlreadyExists
+		if errors.As(err, &exists) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("register namespace %s: %w", namespace, err)
+	}
+	c, err := client.Dial(client.Options{HostPort: addr, Namespace: namespace, Logger: logging.NewTemporal(zap.NewNop())})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	attrs := map[string]enums.IndexedValueType{}
+	for _, k := range workflows.SearchAttributes() {
+		attrs[k.GetName()] = enums.INDEXED_VALUE_TYPE_KEYWORD
+	}
+	err = retry(ctx, time.Minute, func() error {
+		_, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+			Namespace: namespace, SearchAttributes: attrs})
+		var exists *serviceerror.AlreadyExists
+		if errors.As(err, &exists) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("register search attributes: %w", err)
+	}
+	fmt.Printf("✓ namespace %s (retention %s) with search attributes %s\n", namespace, retention, strings.Join(keys(attrs), ", "))
+	return nil
+}
+
+// retry calls f until it succeeds or limit passes: a cluster that just
+// opened its port may still be loading its namespaces.
+func retry(ctx context.Context, limit time.Duration, f func() error) error {
+	deadline := time.Now().Add(limit)
+	for {
+		err := f()
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func keys(m map[string]enums.IndexedValueType) []string {
+	var out []string
+	for _, k := range workflows.SearchAttributes() {
+		if _, ok := m[k.GetName()]; ok {
+			out = append(out, k.GetName())
+		}
+	}
+	return out
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

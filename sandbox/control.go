@@ -1,0 +1,90 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/belvo-temporal/backbone/belvo"
+)
+
+// Control is a client of the emulator's /_sandbox endpoints, for tools that
+// drive a sandbox running as its own process (the stacks, benchmarks and
+// failure suites): it plays the user in the Connect Widget and tells what
+// Belvo holds, so results can be compared with the store.
+type Control struct {
+	BaseURL string // e.g. http://127.0.0.1:8090
+	HTTP    *http.Client
+}
+
+func (c Control) client() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return &http.Client{Timeout: 30 * time.Second}
+}
+
+// WidgetLink finishes the Connect Widget for an access token: the sandbox
+// creates the link and sends its historical webhooks. It returns the link id.
+func (c Control) WidgetLink(ctx context.Context, accessToken, institution string) (string, error) {
+	body, _ := json.Marshal(map[string]string{"token": accessToken, "institution": institution})
+	var out struct {
+		LinkID string `json:"link_id"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/_sandbox/widget/links", body, http.StatusCreated, &out); err != nil {
+		return "", fmt.Errorf("sandbox widget link: %w", err)
+	}
+	return out.LinkID, nil
+}
+
+// Expected is the number of rows of each requested resource a link has.
+func (c Control) Expected(ctx context.Context, linkID string) (map[belvo.Resource]int, error) {
+	var m map[belvo.Resource]int
+	if err := c.do(ctx, http.MethodGet, "/_sandbox/links/"+url.PathEscape(linkID)+"/expected", nil, http.StatusOK, &m); err != nil {
+		return nil, fmt.Errorf("sandbox expected rows of %s: %w", linkID, err)
+	}
+	return m, nil
+}
+
+// Count is the number of rows of a resource of a link that the list
+// endpoint's filters select (as an async request's data is selected).
+func (c Control) Count(ctx context.Context, linkID string, r belvo.Resource, filters map[string]string) (int, error) {
+	q := url.Values{"resource": {string(r)}}
+	for k, v := range filters {
+		q.Set(k, v)
+	}
+	var out struct {
+		Count int `json:"count"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/_sandbox/links/"+url.PathEscape(linkID)+"/count?"+q.Encode(), nil, http.StatusOK, &out); err != nil {
+		return 0, fmt.Errorf("sandbox count of %s %s: %w", linkID, r, err)
+	}
+	return out.Count, nil
+}
+
+func (c Control) do(ctx context.Context, method, path string, body []byte, want int, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.client().Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != want {
+		return fmt.Errorf("HTTP %d, want %d", resp.StatusCode, want)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("decode answer: %w", err)
+	}
+	return nil
+}
