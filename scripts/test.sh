@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The one command that runs every test (README). It installs what the tests
 # need, fails loudly when something is missing, and never lets a test skip.
-#   1. the pinned Temporal CLI into bin/ (skipped when present)
+#   1. the pinned Temporal CLI into bin/ (skipped when present); PostgreSQL
+#      started when it is not running
 #   2. gofmt and go vet
 #   3. go test -race over every package (unit, spec validation, replay, and
 #      integration tests on real dev servers)
 #   4. a short fuzzing run of the webhook handler, the short form of the
 #      bridge benchmark and of the chaos suite (so none can rot)
 #   5. the local stack's demo end to end (real processes, real HTTP)
+#   6. the multi-replica run on Temporal server v1.29.1 on PostgreSQL, short
+#      form (deploy/prodstack builds the server into bin/server when missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -27,6 +30,22 @@ if [ ! -x bin/temporal ]; then
 fi
 bin/temporal --version
 export TEMPORAL_CLI="$root/bin/temporal"
+
+step "PostgreSQL"
+# The store tests and the production-like stack need it (TEST_POSTGRES_DSN,
+# default postgres://postgres@127.0.0.1:5432/test); start the machine's
+# cluster when it is down, and stop here, loudly, when it cannot be reached.
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  echo "PostgreSQL is not answering on 127.0.0.1:5432; starting it…"
+  for v in $(ls /etc/postgresql 2>/dev/null); do
+    pg_ctlcluster --skip-systemctl-redirect "$v" main start || true
+  done
+  for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+if ! pg_isready -h 127.0.0.1 -p 5432; then
+  echo "FAIL: PostgreSQL is not reachable at 127.0.0.1:5432; the store tests and deploy/prodstack need it" >&2
+  exit 1
+fi
 
 spec_dir=${BELVO_OPENAPI_DIR:-$root/../shared/reference/belvo-openapi}
 if [ ! -f "$spec_dir/belvo-openapi-v1.223.0.json" ] || [ ! -f "$spec_dir/belvo-openapi-v1.35.0.yaml" ]; then
@@ -91,5 +110,9 @@ for secret in "${secrets[@]}"; do
   fi
 done
 echo "no secret in any of the $(cat "$demo_dir"/logs/*.log | wc -l) log lines of the local stack's processes"
+
+step "multi-replica run on Temporal-on-PostgreSQL, short form (BENCHMARKS.md has the full run)"
+go run ./deploy/prodstack -fresh -replica-test -links 60 -async 20 -db-prefix ci_prod \
+  -temporal-port 17233 -webhook-addr 127.0.0.1:18080 -data-dir "$(mktemp -d)"
 echo
-echo "all: $((passed + 4)) passed, 0 failed, 0 skipped (go tests, fuzzing, benchmark and chaos short forms, local stack demo)"
+echo "all: $((passed + 5)) passed, 0 failed, 0 skipped (go tests, fuzzing, benchmark, chaos and multi-replica short forms, local stack demo)"

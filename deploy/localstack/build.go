@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+
+	"github.com/belvo-temporal/backbone/internal/procs"
 	"time"
 )
 
@@ -23,7 +25,7 @@ func ensureTemporalCLI(ctx context.Context, root string) (string, error) {
 	cmd.Env = append(os.Environ(), "GOBIN="+bin)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	done := make(chan struct{})
-	go elapsed("building the Temporal CLI", 20*time.Second, done)
+	go procs.Elapsed("building the Temporal CLI", 20*time.Second, done)
 	err := cmd.Run()
 	close(done)
 	if err != nil {

@@ -14,11 +14,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/belvo-temporal/backbone/internal/procs"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"time"
 )
 
 // TemporalCLIVersion is the pinned Temporal CLI (the dev server).
@@ -48,7 +48,7 @@ func main() {
 }
 
 func run(o options) error {
-	root, err := repoRoot()
+	root, err := procs.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -92,38 +92,4 @@ func run(o options) error {
 	}
 	fmt.Println("\nstopping…")
 	return demoErr
-}
-
-// repoRoot finds the module root from the working directory.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run this from inside the repository (no go.mod found above the working directory)")
-		}
-		dir = parent
-	}
-}
-
-// elapsed prints a progress line every interval until done is closed, so a
-// long build does not look like a hang.
-func elapsed(what string, interval time.Duration, done <-chan struct{}) {
-	start := time.Now()
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-t.C:
-			fmt.Printf("  … still %s (%s elapsed)\n", what, time.Since(start).Round(time.Second))
-		}
-	}
 }

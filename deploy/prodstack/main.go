@@ -71,7 +71,7 @@ func run(o options) error {
 	if o.replicaTest && (o.workers < 2 || o.bridges < 2) {
 		return errors.New("the multi-replica test kills one worker and one bridge: it needs at least 2 of each")
 	}
-	root, err := repoRoot()
+	root, err := procs.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -131,38 +131,4 @@ func buildBinaries(ctx context.Context, root string) error {
 		return fmt.Errorf("build binaries: %w", err)
 	}
 	return nil
-}
-
-// repoRoot finds the module root from the working directory.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run this from inside the repository (no go.mod found above the working directory)")
-		}
-		dir = parent
-	}
-}
-
-// elapsed prints a progress line every interval until done is closed, so a
-// long build does not look like a hang.
-func elapsed(what string, interval time.Duration, done <-chan struct{}) {
-	start := time.Now()
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-t.C:
-			fmt.Printf("  … still %s (%s elapsed)\n", what, time.Since(start).Round(time.Second))
-		}
-	}
 }

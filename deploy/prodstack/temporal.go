@@ -114,7 +114,7 @@ func ensureServer(ctx context.Context, root string) (server, sqlTool string, err
 	cmd.Env = append(os.Environ(), "GOBIN="+dir)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	done := make(chan struct{})
-	go elapsed("building the Temporal server", 20*time.Second, done)
+	go procs.Elapsed("building the Temporal server", 20*time.Second, done)
 	err = cmd.Run()
 	close(done)
 	if err != nil {
