@@ -131,6 +131,10 @@ func (r *linkRegistration) run(ctx workflow.Context) (LinkRegistrationResult, er
 		WorkflowID: fetchID, WorkflowType: HistoricalFetchType, TaskQueue: workflow.GetInfo(ctx).TaskQueueName,
 		SignalName: FetchRequestSignal, Signal: signal, Input: input,
 		Keywords: map[string]string{LinkIDAttr.GetName(): info.LinkID, InstitutionAttr.GetName(): info.Institution, StatusAttr.GetName(): StatusWaiting},
+		// Once: a retry of this hand-over whose first answer was lost (its
+		// worker died) must not start a second fetch after the first one
+		// completed; found by the multi-replica run.
+		Once: true,
 	}).Get(ctx, nil)
 	if err != nil {
 		return LinkRegistrationResult{}, fmt.Errorf("start historical fetch %s: %w", fetchID, err)
