@@ -62,6 +62,8 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 		}
 	}
 	res := FetchResourceResult{Resource: in.Resource}
+	// Pages and rows per resource, beside the SDK's own series on /metrics.
+	m := activity.GetMetricsHandler(ctx).WithTags(map[string]string{"resource": string(in.Resource)})
 	for next != "" {
 		p, err := a.Belvo.ListPage(ctx, next)
 		if err != nil {
@@ -85,6 +87,8 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 		if err := a.Store.UpsertRows(ctx, in.Resource, in.LinkID, rows); err != nil {
 			return res, err
 		}
+		m.Counter("belvo_pages_listed").Inc(1)
+		m.Counter("belvo_rows_upserted").Inc(int64(len(rows)))
 		res.Pages++
 		res.BelvoCount = p.Count
 		next = ""

@@ -66,6 +66,10 @@ type Config struct {
 	WebhookMaxInFlight     int
 	WebhookMaxBodyBytes    int64
 
+	// MetricsListenAddr is where the worker serves Prometheus /metrics
+	// (METRICS_LISTEN_ADDR, default 127.0.0.1:9090; "off" disables it).
+	MetricsListenAddr string
+
 	LogFormat string // LOG_FORMAT: console (default) or json
 	LogLevel  string // LOG_LEVEL: debug, info (default), warn, error
 }
@@ -84,6 +88,7 @@ const (
 	DefaultPayloadKeysFile      = ".local/payload-keys"
 	DefaultWebhookListenAddr    = "127.0.0.1:8080"
 	DefaultSandboxListenAddr    = "127.0.0.1:8090"
+	DefaultMetricsListenAddr    = "127.0.0.1:9090"
 	DefaultHistoricalTimeout    = 24 * time.Hour
 	DefaultAsyncTimeout         = 24 * time.Hour
 	DefaultAsyncOrphanTimeout   = time.Hour
@@ -106,6 +111,7 @@ func FromEnv() (Config, error) {
 		PayloadKeysFile:              env("PAYLOAD_ENCRYPTION_KEYS_FILE", DefaultPayloadKeysFile),
 		WebhookListenAddr:            env("WEBHOOK_LISTEN_ADDR", DefaultWebhookListenAddr),
 		SandboxListenAddr:            env("SANDBOX_LISTEN_ADDR", DefaultSandboxListenAddr),
+		MetricsListenAddr:            env("METRICS_LISTEN_ADDR", DefaultMetricsListenAddr),
 		LogFormat:                    env("LOG_FORMAT", "console"),
 		LogLevel:                     env("LOG_LEVEL", "info"),
 	}
@@ -196,10 +202,10 @@ func Mask(s string) string {
 func (c Config) String() string {
 	return fmt.Sprintf("TEMPORAL_ADDRESS=%s TEMPORAL_NAMESPACE=%s TEMPORAL_TASK_QUEUE=%s BELVO_BASE_URL=%s "+
 		"BELVO_SECRET_ID=%s BELVO_SECRET_PASSWORD=%s BELVO_WEBHOOK_AUTHORIZATION=%s BELVO_WEBHOOK_AUTHORIZATION_PREVIOUS=%s PAYLOAD_ENCRYPTION_KEYS=%s PAYLOAD_ENCRYPTION_KEYS_FILE=%s STORE_DSN=%s "+
-		"WEBHOOK_LISTEN_ADDR=%s SANDBOX_LISTEN_ADDR=%s HISTORICAL_FETCH_TIMEOUT=%s ASYNC_REQUEST_TIMEOUT=%s ASYNC_ORPHAN_TIMEOUT=%s",
+		"WEBHOOK_LISTEN_ADDR=%s SANDBOX_LISTEN_ADDR=%s METRICS_LISTEN_ADDR=%s HISTORICAL_FETCH_TIMEOUT=%s ASYNC_REQUEST_TIMEOUT=%s ASYNC_ORPHAN_TIMEOUT=%s",
 		c.TemporalAddress, c.TemporalNamespace, c.TaskQueue, c.BelvoBaseURL,
 		Mask(c.BelvoSecretID), Mask(c.BelvoSecretPassword), Mask(c.WebhookAuthorization), Mask(c.WebhookAuthorizationPrevious), Mask(c.PayloadKeys), c.PayloadKeysFile, maskDSN(c.StoreDSN),
-		c.WebhookListenAddr, c.SandboxListenAddr, c.HistoricalFetchTimeout, c.AsyncTimeout, c.AsyncOrphanTimeout)
+		c.WebhookListenAddr, c.SandboxListenAddr, c.MetricsListenAddr, c.HistoricalFetchTimeout, c.AsyncTimeout, c.AsyncOrphanTimeout)
 }
 
 // maskDSN hides the password of a URL DSN (userinfo or a password query

@@ -12,6 +12,12 @@ import (
 // DialTemporal connects to the configured Temporal frontend with the SDK's
 // logging sent through zap and every payload encrypted with the key ring.
 func (c Config) DialTemporal(log *zap.Logger) (client.Client, error) {
+	return c.DialTemporalWithMetrics(log, nil)
+}
+
+// DialTemporalWithMetrics is DialTemporal with the SDK's metrics (and those
+// workflows and activities record) sent to h; nil drops them.
+func (c Config) DialTemporalWithMetrics(log *zap.Logger, h client.MetricsHandler) (client.Client, error) {
 	ring, err := c.KeyRing()
 	if err != nil {
 		return nil, err
@@ -22,6 +28,7 @@ func (c Config) DialTemporal(log *zap.Logger) (client.Client, error) {
 		Logger:           logging.NewTemporal(log.Named("temporal")),
 		DataConverter:    codec.DataConverter(ring),
 		FailureConverter: codec.FailureConverter(ring),
+		MetricsHandler:   h,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", c.TemporalAddress, c.TemporalNamespace, err)

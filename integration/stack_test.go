@@ -102,6 +102,8 @@ type bridgeTuning struct {
 	eventsPerRun  int
 	// clientTimeout bounds each call to Belvo (default: the client's 60 s).
 	clientTimeout time.Duration
+	// noWorker leaves the task queue to a worker the test runs itself.
+	noWorker bool
 }
 
 func newStack(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration) *stack {
@@ -157,11 +159,13 @@ func newStackWith(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration, b
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := worker.New(c, taskQueue, &activities.Activities{Belvo: bc, Store: st, Temporal: c})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
+	if !bt.noWorker {
+		w := worker.New(c, taskQueue, &activities.Activities{Belvo: bc, Store: st, Temporal: c})
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(w.Stop)
 	}
-	t.Cleanup(w.Stop)
 
 	return &stack{t: t, logs: logs, ring: ring, client: c, store: st, sandbox: emu, sbURL: sbSrv.URL, bridge: bridgeSrv, belvo: bc,
 		starter:  starter.Starter{Client: c, TaskQueue: taskQueue, FetchTimeout: fetchTimeout},

@@ -12,6 +12,7 @@ import (
 	"github.com/belvo-temporal/backbone/activities"
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/config"
+	"github.com/belvo-temporal/backbone/metrics"
 	"github.com/belvo-temporal/backbone/store"
 	"github.com/belvo-temporal/backbone/workflows"
 	"go.temporal.io/sdk/client"
@@ -60,11 +61,20 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	if err != nil {
 		return err
 	}
-	c, err := cfg.DialTemporal(log)
+	reg := metrics.New(log)
+	defer reg.Close()
+	c, err := cfg.DialTemporalWithMetrics(log, reg.SDKHandler())
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	if cfg.MetricsListenAddr != "off" {
+		stopMetrics, err := serveMetrics(cfg.MetricsListenAddr, reg, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 	w := New(c, cfg.TaskQueue, &activities.Activities{Belvo: bc, Store: st, Temporal: c})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on task queue %s: %w", cfg.TaskQueue, err)

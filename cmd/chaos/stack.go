@@ -40,7 +40,8 @@ type stack struct {
 func newStack(bin, cli, dir string, extraEnv []string) (*stack, error) {
 	s := &stack{dir: dir, bin: bin, cli: cli}
 	var err error
-	for _, a := range []*string{&s.temporal, &s.sandbox, &s.hook} {
+	var metricsAddr string
+	for _, a := range []*string{&s.temporal, &s.sandbox, &s.hook, &metricsAddr} {
 		if *a, err = procs.FreeAddr(); err != nil {
 			return nil, err
 		}
@@ -55,7 +56,8 @@ func newStack(bin, cli, dir string, extraEnv []string) (*stack, error) {
 	s.env = append(os.Environ(),
 		"TEMPORAL_ADDRESS="+s.temporal, "TEMPORAL_TASK_QUEUE=chaos", "BELVO_BASE_URL=http://"+s.sandbox,
 		"SANDBOX_LISTEN_ADDR="+s.sandbox, "WEBHOOK_LISTEN_ADDR="+s.hook, "SANDBOX_WEBHOOK_URL=http://"+s.hook+"/webhooks/belvo",
-		"STORE_DSN=sqlite:"+filepath.Join(dir, "belvo.db"), "PAYLOAD_ENCRYPTION_KEYS_FILE="+keys, "LOG_FORMAT=json")
+		"STORE_DSN=sqlite:"+filepath.Join(dir, "belvo.db"), "PAYLOAD_ENCRYPTION_KEYS_FILE="+keys, "LOG_FORMAT=json",
+		"METRICS_LISTEN_ADDR="+metricsAddr)
 	s.env = append(s.env, extraEnv...)
 	ctx := context.Background()
 	if err := s.startTemporal(ctx); err != nil {

@@ -31,9 +31,11 @@ type stack struct {
 	workers  []*procs.Proc
 	bridges  []*procs.Proc
 	bridgeAt []string // each bridge's host:port
-	lb       *roundrobin.Balancer
-	lbSrv    *http.Server
-	keysFile string
+	// workerMetrics are the workers' /metrics URLs.
+	workerMetrics []string
+	lb            *roundrobin.Balancer
+	lbSrv         *http.Server
+	keysFile      string
 }
 
 func (s *stack) logPath(name string) string { return filepath.Join(s.o.dataDir, "logs", name+".log") }
@@ -75,11 +77,17 @@ func (s *stack) start(ctx context.Context, server, sqlTool string) error {
 		return fmt.Errorf("sandbox: %w (see %s)", err, s.logPath("sandbox"))
 	}
 	for i := range s.o.workers {
-		w, err := s.launch("worker", nil, strconv.Itoa(i+1))
+		// Each replica serves its own /metrics, as each pod does.
+		addr, err := procs.FreeAddr()
+		if err != nil {
+			return err
+		}
+		w, err := s.launch("worker", []string{"METRICS_LISTEN_ADDR=" + addr}, strconv.Itoa(i+1))
 		if err != nil {
 			return err
 		}
 		s.workers = append(s.workers, w)
+		s.workerMetrics = append(s.workerMetrics, "http://"+addr+"/metrics")
 	}
 	for i := range s.o.bridges {
 		b, err := s.launch("bridge", []string{"WEBHOOK_LISTEN_ADDR=" + s.bridgeAt[i]}, strconv.Itoa(i+1))
@@ -93,6 +101,11 @@ func (s *stack) start(ctx context.Context, server, sqlTool string) error {
 	}
 	fmt.Printf("✓ %d workers, %d bridges behind %s (round-robin), sandbox %s; logs in %s\n",
 		s.o.workers, s.o.bridges, s.o.webhookAddr, s.sandbox, filepath.Join(s.o.dataDir, "logs"))
+	fmt.Printf("  metrics: workers %v, bridges", s.workerMetrics)
+	for _, b := range s.bridgeAt {
+		fmt.Printf(" http://%s/metrics", b)
+	}
+	fmt.Println()
 	return nil
 }
 
