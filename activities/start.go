@@ -25,6 +25,10 @@ type SignalWithStartInput struct {
 	Input        json.RawMessage `json:"input"`
 	// Keywords are keyword search attributes set when the workflow starts.
 	Keywords map[string]string `json:"keywords,omitempty"`
+	// Summary and Memo are what the web UI shows about the execution when
+	// this call starts it (never secrets).
+	Summary string         `json:"summary,omitempty"`
+	Memo    map[string]any `json:"memo,omitempty"`
 	// Once: the workflow id gets one successful execution, ever. If that
 	// execution already completed, no new run starts and its result is
 	// returned instead (a failed or timed-out one may be started again).
@@ -46,7 +50,8 @@ func (a *Activities) SignalWithStart(ctx context.Context, in SignalWithStartInpu
 	for k, v := range in.Keywords {
 		sa = append(sa, temporal.NewSearchAttributeKeyKeyword(k).ValueSet(v))
 	}
-	opts := client.StartWorkflowOptions{ID: in.WorkflowID, TaskQueue: in.TaskQueue, TypedSearchAttributes: temporal.NewSearchAttributes(sa...)}
+	opts := client.StartWorkflowOptions{ID: in.WorkflowID, TaskQueue: in.TaskQueue, TypedSearchAttributes: temporal.NewSearchAttributes(sa...),
+		StaticSummary: in.Summary, Memo: in.Memo}
 	if in.Once {
 		opts.WorkflowIDReusePolicy = enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
 	}

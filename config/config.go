@@ -67,7 +67,7 @@ type Config struct {
 	WebhookMaxBodyBytes    int64
 
 	// MetricsListenAddr is where the worker serves Prometheus /metrics
-	// (METRICS_LISTEN_ADDR, default 127.0.0.1:9090; "off" disables it).
+	// (METRICS_LISTEN_ADDR, default 127.0.0.1:9091; "off" disables it).
 	MetricsListenAddr string
 
 	LogFormat string // LOG_FORMAT: console (default) or json
@@ -88,7 +88,7 @@ const (
 	DefaultPayloadKeysFile      = ".local/payload-keys"
 	DefaultWebhookListenAddr    = "127.0.0.1:8080"
 	DefaultSandboxListenAddr    = "127.0.0.1:8090"
-	DefaultMetricsListenAddr    = "127.0.0.1:9090"
+	DefaultMetricsListenAddr    = "127.0.0.1:9091"
 	DefaultHistoricalTimeout    = 24 * time.Hour
 	DefaultAsyncTimeout         = 24 * time.Hour
 	DefaultAsyncOrphanTimeout   = time.Hour

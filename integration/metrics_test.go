@@ -2,10 +2,12 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +66,7 @@ func TestMetricsEndpointsAfterARun(t *testing.T) {
 		_ = os.WriteFile(path, []byte(worker), 0o644)
 	}
 	bridge := body(t, s.bridge.URL+"/metrics")
+	assertDashboardSeries(t, worker+bridge)
 	for _, want := range []string{`belvo_bridge_signals_total{route="HistoricalFetch",webhook_code="historical_update",webhook_type="TRANSACTIONS"}`,
 		`belvo_bridge_requests_total{status="202"}`, `belvo_bridge_delivery_seconds_bucket`} {
 		if !strings.Contains(bridge, want) {
@@ -90,4 +93,43 @@ func containsAll(s string, subs []string) bool {
 		}
 	}
 	return true
+}
+
+// onlyOnFailure are series the dashboard graphs that exist only once
+// something failed, so a clean run cannot show them.
+var onlyOnFailure = map[string]bool{"temporal_activity_execution_failed_total": true}
+
+// assertDashboardSeries checks that every series the Grafana dashboard
+// (deploy/grafana) queries is one the processes really export, so the
+// dashboard cannot silently go blank after a rename.
+func assertDashboardSeries(t *testing.T, scraped string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "deploy", "grafana", "belvo-backbone.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatalf("dashboard JSON: %v", err)
+	}
+	series := regexp.MustCompile(`\b(?:temporal|belvo)_[a-z_]+`)
+	checked := 0
+	for _, p := range dash.Panels {
+		for _, target := range p.Targets {
+			for _, name := range series.FindAllString(target.Expr, -1) {
+				checked++
+				if !onlyOnFailure[name] && !strings.Contains(scraped, "\n"+name) {
+					t.Errorf("dashboard panel %q queries %s, which no process exports", p.Title, name)
+				}
+			}
+		}
+	}
+	if checked < 10 {
+		t.Errorf("only %d series found in the dashboard's queries", checked)
+	}
 }

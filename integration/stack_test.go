@@ -104,6 +104,8 @@ type bridgeTuning struct {
 	clientTimeout time.Duration
 	// noWorker leaves the task queue to a worker the test runs itself.
 	noWorker bool
+	// server replaces the package's shared dev server (e.g. one with a UI).
+	server *testsuite.DevServer
 }
 
 func newStack(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration) *stack {
@@ -112,7 +114,10 @@ func newStack(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration) *stac
 
 func newStackWith(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration, bt bridgeTuning) *stack {
 	t.Helper()
-	srv := devServer(t)
+	srv := bt.server
+	if srv == nil {
+		srv = devServer(t)
+	}
 	// Warnings and errors go to the test log; every line, at every level, is
 	// also kept so the security test can search them for secrets.
 	observed, logs := observer.New(zap.DebugLevel)

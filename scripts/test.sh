@@ -2,7 +2,8 @@
 # The one command that runs every test (README). It installs what the tests
 # need, fails loudly when something is missing, and never lets a test skip.
 #   1. the pinned Temporal CLI into bin/ (skipped when present); PostgreSQL
-#      started when it is not running
+#      started when it is not running; Debian's chromium installed when
+#      missing (the web UI browser test)
 #   2. gofmt and go vet
 #   3. go test -race over every package (unit, spec validation, replay, and
 #      integration tests on real dev servers)
@@ -46,6 +47,14 @@ if ! pg_isready -h 127.0.0.1 -p 5432; then
   echo "FAIL: PostgreSQL is not reachable at 127.0.0.1:5432; the store tests and deploy/prodstack need it" >&2
   exit 1
 fi
+
+step "Chromium (Debian's package) for the web UI browser test"
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${CHROMIUM:-}" ]; then
+  echo "installing Debian's chromium…"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
+fi
+${CHROMIUM:-chromium} --version
 
 spec_dir=${BELVO_OPENAPI_DIR:-$root/../shared/reference/belvo-openapi}
 if [ ! -f "$spec_dir/belvo-openapi-v1.223.0.json" ] || [ ! -f "$spec_dir/belvo-openapi-v1.35.0.yaml" ]; then

@@ -47,6 +47,7 @@ func (s Starter) FetchLink(ctx context.Context, linkID string, req workflows.Fet
 	}
 	_, err := s.Client.SignalWithStartWorkflow(ctx, id, workflows.FetchRequestSignal, req, client.StartWorkflowOptions{
 		ID: id, TaskQueue: s.TaskQueue, TypedSearchAttributes: temporal.NewSearchAttributes(sa...),
+		StaticSummary: workflows.HistoricalFetchSummary(linkID), Memo: workflows.FetchMemo("starter", req),
 	}, workflows.HistoricalFetchType, workflows.HistoricalFetchInput{LinkID: linkID, Timeout: s.FetchTimeout, WebhookGrace: s.FetchGrace})
 	if err != nil {
 		return "", fmt.Errorf("starter: signal-with-start %s: %w", id, err)
@@ -65,6 +66,7 @@ func (s Starter) RegisterLink(ctx context.Context, requestID string, in activiti
 	}
 	err := s.once(ctx, workflows.LinkRegistrationWorkflowID(requestID), workflows.LinkRegistrationType,
 		temporal.NewSearchAttributes(workflows.InstitutionAttr.ValueSet(in.Institution)),
+		workflows.LinkRegistrationSummary(in), workflows.LinkRegistrationMemo(in),
 		workflows.LinkRegistrationInput{Link: in, FetchTimeout: s.FetchTimeout, FetchGrace: s.FetchGrace}, &res)
 	return res, err
 }
@@ -83,6 +85,7 @@ func (s Starter) StartAsync(ctx context.Context, clientRequestID string, req bel
 	}
 	err := s.once(ctx, workflows.AsyncPostWorkflowID(clientRequestID), workflows.AsyncPostType,
 		temporal.NewSearchAttributes(workflows.LinkIDAttr.ValueSet(req.LinkID)),
+		workflows.AsyncPostSummary(req), workflows.AsyncMemo(req),
 		workflows.AsyncPostInput{ClientRequestID: clientRequestID, Request: req, Timeout: s.AsyncTimeout}, &res)
 	return res, err
 }
@@ -97,12 +100,14 @@ func (s Starter) WaitAsync(ctx context.Context, belvoRequestID string) (workflow
 // once starts a workflow under an idempotency-derived id and waits for its
 // result: a second call with the same id joins the running execution or
 // reads the result of the finished one instead of starting another.
-func (s Starter) once(ctx context.Context, id, workflowType string, sa temporal.SearchAttributes, input, out any) error {
+func (s Starter) once(ctx context.Context, id, workflowType string, sa temporal.SearchAttributes, summary string, memo map[string]any, input, out any) error {
 	run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: id, TaskQueue: s.TaskQueue,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		TypedSearchAttributes:    sa,
+		StaticSummary:            summary,
+		Memo:                     memo,
 	}, workflowType, input)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {

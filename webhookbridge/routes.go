@@ -126,6 +126,10 @@ type target struct {
 	// once: one successful execution per id (a Belvo request_id); a webhook
 	// for a completed one is a late duplicate, acknowledged without a run.
 	once bool
+	// summary and memo are what the web UI shows when this webhook starts
+	// the execution.
+	summary string
+	memo    map[string]any
 }
 
 func (b *Bridge) targetOf(r route, body webhookBody) target {
@@ -133,20 +137,23 @@ func (b *Bridge) targetOf(r route, body webhookBody) target {
 	case routeAsyncRequest:
 		return target{workflows.AsyncRequestWorkflowID(body.RequestID), workflows.AsyncRequestType,
 			workflows.AsyncRequestInput{RequestID: body.RequestID, OrphanTimeout: b.o.OrphanTimeout},
-			temporal.NewSearchAttributes(workflows.RequestIDAttr.ValueSet(body.RequestID), workflows.StatusAttr.ValueSet(workflows.StatusWaiting)), true}
+			temporal.NewSearchAttributes(workflows.RequestIDAttr.ValueSet(body.RequestID), workflows.StatusAttr.ValueSet(workflows.StatusWaiting)), true,
+			workflows.AsyncRequestSummary(body.RequestID), map[string]any{"flow": "async request", "started_by": "webhook " + body.WebhookType + "/" + body.WebhookCode}}
 	case routeLinkUpdates:
 		return target{workflows.LinkUpdatesWorkflowID(body.LinkID), workflows.LinkUpdatesType,
 			workflows.LinkUpdatesInput{LinkID: body.LinkID, EventsPerRun: b.o.LinkUpdatesEventsPerRun},
-			temporal.NewSearchAttributes(workflows.LinkIDAttr.ValueSet(body.LinkID)), false}
+			temporal.NewSearchAttributes(workflows.LinkIDAttr.ValueSet(body.LinkID)), false,
+			workflows.LinkUpdatesSummary(body.LinkID), map[string]any{"flow": "recurrent link updates", "started_by": "webhook " + body.WebhookType + "/" + body.WebhookCode}}
 	default:
 		return target{workflows.HistoricalFetchWorkflowID(body.LinkID), workflows.HistoricalFetchType,
 			workflows.HistoricalFetchInput{LinkID: body.LinkID, Timeout: b.o.FetchTimeout, WebhookGrace: b.o.FetchGrace},
-			temporal.NewSearchAttributes(workflows.LinkIDAttr.ValueSet(body.LinkID), workflows.StatusAttr.ValueSet(workflows.StatusWaiting)), false}
+			temporal.NewSearchAttributes(workflows.LinkIDAttr.ValueSet(body.LinkID), workflows.StatusAttr.ValueSet(workflows.StatusWaiting)), false,
+			workflows.HistoricalFetchSummary(body.LinkID), workflows.FetchMemo("webhook "+body.WebhookType+"/"+body.WebhookCode, workflows.FetchRequest{})}
 	}
 }
 
 func (t target) options(taskQueue string) client.StartWorkflowOptions {
-	o := client.StartWorkflowOptions{ID: t.id, TaskQueue: taskQueue, TypedSearchAttributes: t.attrs}
+	o := client.StartWorkflowOptions{ID: t.id, TaskQueue: taskQueue, TypedSearchAttributes: t.attrs, StaticSummary: t.summary, Memo: t.memo}
 	if t.once {
 		// Only a run that completed blocks a new one: a copy of its webhook
 		// is a duplicate. After a failed or timed-out run, a webhook starts

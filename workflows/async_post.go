@@ -47,6 +47,7 @@ func (p *asyncPost) run(ctx workflow.Context) (AsyncPostResult, error) {
 	postCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 3 * time.Minute, // well above the client's 60 s HTTP timeout
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 3 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 5},
+		Summary:             p.op() + " (X-Belvo-Request-Mode: async) → request_id",
 	})
 	var rid string
 	if err := workflow.ExecuteActivity(postCtx, a.StartAsync, p.in.Request).Get(ctx, &rid); err != nil {
@@ -67,12 +68,15 @@ func (p *asyncPost) run(ctx workflow.Context) (AsyncPostResult, error) {
 	startCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+		Summary:             "hand request " + rid + " to " + waiter + ", which waits for its webhook",
 	})
 	var sws activities.SignalWithStartResult
 	err = workflow.ExecuteActivity(startCtx, a.SignalWithStart, activities.SignalWithStartInput{
 		WorkflowID: waiter, WorkflowType: AsyncRequestType, TaskQueue: workflow.GetInfo(ctx).TaskQueueName,
 		SignalName: AsyncDetailsSignal, Signal: signal, Input: input,
 		Keywords: map[string]string{RequestIDAttr.GetName(): rid, LinkIDAttr.GetName(): p.in.Request.LinkID, StatusAttr.GetName(): StatusWaiting},
+		Summary:  AsyncRequestSummary(rid),
+		Memo:     AsyncMemo(p.in.Request),
 		Once:     true,
 	}).Get(ctx, &sws)
 	if err != nil {
@@ -89,4 +93,12 @@ func (p *asyncPost) run(ctx workflow.Context) (AsyncPostResult, error) {
 		}
 	}
 	return AsyncPostResult{RequestID: rid, RequestWorkflowID: waiter}, nil
+}
+
+// op names the request's endpoint for people ("POST /api/invoices/").
+func (p *asyncPost) op() string {
+	if op, err := belvo.LookupAsyncOp(p.in.Request.Op); err == nil {
+		return op.Method + " " + op.Path
+	}
+	return string(p.in.Request.Op)
 }

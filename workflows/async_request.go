@@ -244,6 +244,7 @@ func (a *asyncRequest) fetch(ctx workflow.Context) error {
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Hour, HeartbeatTimeout: fetchHeartbeat, RetryPolicy: fetchRetry,
+		Summary: fmt.Sprintf("list the %s request %s produced into the store", a.progress.Resource, a.progress.RequestID),
 	})
 	var act *activities.Activities
 	var res activities.FetchResourceResult

@@ -91,6 +91,7 @@ func (h *historicalFetch) run(ctx workflow.Context) (Progress, error) {
 	if !h.expectedKnown {
 		h.learnFromLink(ctx)
 	}
+	h.showDetails(ctx)
 
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
@@ -182,6 +183,7 @@ func (h *historicalFetch) onRequest(ctx workflow.Context, r FetchRequest) {
 func (h *historicalFetch) loadStored(ctx workflow.Context) {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second, RetryPolicy: fetchRetry,
+		Summary: "read what earlier executions stored for this link",
 	})
 	var a *activities.Activities
 	var st activities.LinkState
@@ -202,6 +204,7 @@ func (h *historicalFetch) loadStored(ctx workflow.Context) {
 func (h *historicalFetch) learnFromLink(ctx workflow.Context) {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second, RetryPolicy: fetchRetry,
+		Summary: "GET the link: which resources will Belvo send",
 	})
 	var a *activities.Activities
 	var info activities.LinkInfo
@@ -288,7 +291,8 @@ func (h *historicalFetch) peek(ctx workflow.Context, r belvo.Resource) {
 	if h.inFlight[r] {
 		return
 	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: fetchRetry})
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: fetchRetry,
+		Summary: fmt.Sprintf("webhook for %s late: ask Belvo whether it has rows", r)})
 	var a *activities.Activities
 	var count int
 	err := workflow.ExecuteActivity(actx, a.PeekResource, activities.FetchResourceInput{LinkID: h.in.LinkID, Resource: r}).Get(ctx, &count)
@@ -328,6 +332,7 @@ func (h *historicalFetch) describe(ctx workflow.Context, externalID, institution
 
 func (h *historicalFetch) setStatus(ctx workflow.Context, s string) {
 	h.progress.Status = s
+	h.showDetails(ctx)
 	if err := workflow.UpsertTypedSearchAttributes(ctx, StatusAttr.ValueSet(s)); err != nil {
 		workflow.GetLogger(ctx).Warn("status search attribute not set", "error", err)
 	}
@@ -368,15 +373,24 @@ func (h *historicalFetch) onWebhook(ctx workflow.Context, ev WebhookEvent) {
 // key is the webhook's dedupe key, recorded with the stored data.
 func (h *historicalFetch) fetch(ctx workflow.Context, r belvo.Resource, key string) {
 	defer delete(h.inFlight, r)
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: time.Hour,
-		HeartbeatTimeout:    fetchHeartbeat,
-		RetryPolicy:         fetchRetry,
-	})
+	defer h.showDetails(ctx)
 	var a *activities.Activities
-	for {
+	for round := 1; ; round++ {
+		// The summary is what the web UI shows for the activity; its
+		// heartbeat details carry the page it is on.
+		summary := fmt.Sprintf("list %s into the store (all pages of 1000)", r)
+		if round > 1 {
+			summary = fmt.Sprintf("list %s again: a newer webhook came while listing", r)
+		}
+		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: time.Hour,
+			HeartbeatTimeout:    fetchHeartbeat,
+			RetryPolicy:         fetchRetry,
+			Summary:             summary,
+		})
 		p := h.progress.Resources[r]
 		p.State = StateFetching
+		h.showDetails(ctx)
 		var res activities.FetchResourceResult
 		err := workflow.ExecuteActivity(actx, a.FetchResource, activities.FetchResourceInput{LinkID: h.in.LinkID, Resource: r, WebhookKey: key}).Get(ctx, &res)
 		p.Fetches++

@@ -95,6 +95,7 @@ func (r *linkRegistration) run(ctx workflow.Context) (LinkRegistrationResult, er
 	regCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 3 * time.Minute, // well above the client's 60 s HTTP timeout
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 3 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 5},
+		Summary:             "POST /api/links/ at " + r.in.Link.Institution,
 	})
 	var info activities.LinkInfo
 	if err := workflow.ExecuteActivity(regCtx, a.RegisterLink, r.in.Link).Get(ctx, &info); err != nil {
@@ -126,11 +127,15 @@ func (r *linkRegistration) run(ctx workflow.Context) (LinkRegistrationResult, er
 	startCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+		Summary:             "hand link " + info.LinkID + " over to " + fetchID,
 	})
 	err = workflow.ExecuteActivity(startCtx, a.SignalWithStart, activities.SignalWithStartInput{
 		WorkflowID: fetchID, WorkflowType: HistoricalFetchType, TaskQueue: workflow.GetInfo(ctx).TaskQueueName,
 		SignalName: FetchRequestSignal, Signal: signal, Input: input,
 		Keywords: map[string]string{LinkIDAttr.GetName(): info.LinkID, InstitutionAttr.GetName(): info.Institution, StatusAttr.GetName(): StatusWaiting},
+		Summary:  HistoricalFetchSummary(info.LinkID),
+		Memo: FetchMemo("link registration "+workflow.GetInfo(ctx).WorkflowExecution.ID,
+			FetchRequest{Resources: r.in.Link.FetchResources, ExternalID: r.in.Link.ExternalID, Institution: info.Institution}),
 		// Once: a retry of this hand-over whose first answer was lost (its
 		// worker died) must not start a second fetch after the first one
 		// completed; found by the multi-replica run.

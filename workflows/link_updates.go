@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -160,6 +161,7 @@ func (u *linkUpdates) handle(ctx workflow.Context, ev WebhookEvent) {
 	var a *activities.Activities
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Hour, HeartbeatTimeout: fetchHeartbeat, RetryPolicy: fetchRetry,
+		Summary: fmt.Sprintf("%s/%s: bring the store up to date", ev.Type, ev.Code),
 	})
 	var err error
 	switch {

@@ -85,6 +85,8 @@ func run(o options) error {
 		return demoErr
 	}
 	fmt.Printf("\nEverything is running. Web UI: %s  (Ctrl-C stops every process)\n", st.uiURL())
+	fmt.Printf("Metrics: worker http://%s/metrics, bridge http://%s/metrics (deploy/prometheus scrapes both)\n",
+		st.cfg.MetricsListenAddr, st.cfg.WebhookListenAddr)
 	select {
 	case <-ctx.Done():
 	case err := <-st.exited:
