@@ -23,8 +23,10 @@ type SignalWithStartInput struct {
 	SignalName   string          `json:"signal_name"`
 	Signal       json.RawMessage `json:"signal"`
 	Input        json.RawMessage `json:"input"`
-	// Keywords are keyword search attributes set when the workflow starts.
-	Keywords map[string]string `json:"keywords,omitempty"`
+	// Keywords and KeywordLists are search attributes set when the workflow
+	// starts.
+	Keywords     map[string]string   `json:"keywords,omitempty"`
+	KeywordLists map[string][]string `json:"keyword_lists,omitempty"`
 	// Summary and Memo are what the web UI shows about the execution when
 	// this call starts it (never secrets).
 	Summary string         `json:"summary,omitempty"`
@@ -49,6 +51,9 @@ func (a *Activities) SignalWithStart(ctx context.Context, in SignalWithStartInpu
 	var sa []temporal.SearchAttributeUpdate
 	for k, v := range in.Keywords {
 		sa = append(sa, temporal.NewSearchAttributeKeyKeyword(k).ValueSet(v))
+	}
+	for k, v := range in.KeywordLists {
+		sa = append(sa, temporal.NewSearchAttributeKeyKeywordList(k).ValueSet(v))
 	}
 	opts := client.StartWorkflowOptions{ID: in.WorkflowID, TaskQueue: in.TaskQueue, TypedSearchAttributes: temporal.NewSearchAttributes(sa...),
 		StaticSummary: in.Summary, Memo: in.Memo}

@@ -231,6 +231,19 @@ func isStatus(err error, status int) bool {
 	return errors.As(err, &api) && api.StatusCode == status
 }
 
+// workflowIDs are the ids of the executions a visibility query finds.
+func (s *stack) workflowIDs(query string) map[string]bool {
+	resp, err := s.client.ListWorkflow(context.Background(), &workflowListRequest{Query: query})
+	if err != nil {
+		s.t.Fatalf("list %q: %v", query, err)
+	}
+	ids := map[string]bool{}
+	for _, e := range resp.Executions {
+		ids[e.GetExecution().GetWorkflowId()] = true
+	}
+	return ids
+}
+
 // countExecutions counts executions of a type by a keyword search attribute.
 func (s *stack) countExecutions(attr, value, workflowType string) int {
 	resp, err := s.client.ListWorkflow(context.Background(), &workflowListRequest{

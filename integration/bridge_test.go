@@ -47,9 +47,7 @@ func freeAddr(t *testing.T) string {
 func ownDevServer(t *testing.T, addr, db string) *testsuite.DevServer {
 	t.Helper()
 	args := []string{}
-	for _, k := range workflows.SearchAttributes() {
-		args = append(args, "--search-attribute", k.GetName()+"=Keyword")
-	}
+	args = append(args, workflows.DevServerSearchAttributeFlags()...)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{

@@ -128,6 +128,11 @@ func TestWidgetLinkWebhooksBeforeExecutionStarts(t *testing.T) {
 		t.Errorf("webhook-started execution: %s external id %q", describe(first), first.ExternalID)
 	}
 	s.assertStored(link.LinkID)
+	// The widget-started execution learned its resources from the link and
+	// is findable by them.
+	waitFor(t, 20*time.Second, func() bool {
+		return s.workflowIDs(fmt.Sprintf("BelvoLinkID = '%s' AND BelvoResources = 'OWNERS'", link.LinkID))[wfID]
+	})
 
 	// The app asks late: a new execution sees the stored history and
 	// completes without waiting for webhooks Belvo will not resend.

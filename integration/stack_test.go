@@ -51,9 +51,7 @@ func devServer(t *testing.T) *testsuite.DevServer {
 	cli := testenv.TemporalCLI(t)
 	serverOnce.Do(func() {
 		args := []string{}
-		for _, k := range workflows.SearchAttributes() {
-			args = append(args, "--search-attribute", k.GetName()+"=Keyword")
-		}
+		args = append(args, workflows.DevServerSearchAttributeFlags()...)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		server, serverErr = testsuite.StartDevServer(ctx, testsuite.DevServerOptions{

@@ -37,9 +37,7 @@ func TestWebUIFindsExecutionsBySearchAttributes(t *testing.T) {
 	defer codecSrv.Close()
 
 	args := []string{"--ui-codec-endpoint", codecSrv.URL}
-	for _, k := range workflows.SearchAttributes() {
-		args = append(args, "--search-attribute", k.GetName()+"=Keyword")
-	}
+	args = append(args, workflows.DevServerSearchAttributeFlags()...)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
@@ -60,6 +58,14 @@ func TestWebUIFindsExecutionsBySearchAttributes(t *testing.T) {
 	res, ap, err := s.runAsync(belvo.AsyncRequest{Op: belvo.OpInvoices, LinkID: reg.LinkID, DateFrom: "2026-08-01", DateTo: "2026-10-31", Type: "INFLOW"})
 	if err != nil || ap.Status != workflows.StatusCompleted {
 		t.Fatalf("async request: %v, %+v", err, ap)
+	}
+
+	// BelvoResources finds each flow by what it fetches.
+	for q, id := range map[string]string{
+		fmt.Sprintf("BelvoLinkID = '%s' AND BelvoResources = 'TRANSACTIONS'", reg.LinkID): workflows.HistoricalFetchWorkflowID(reg.LinkID),
+		fmt.Sprintf("BelvoLinkID = '%s' AND BelvoResources = 'INVOICES'", reg.LinkID):     workflows.AsyncRequestWorkflowID(res.RequestID),
+	} {
+		waitFor(t, 20*time.Second, func() bool { return s.workflowIDs(q)[id] })
 	}
 
 	browser := newBrowser(t, chromium)

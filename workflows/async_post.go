@@ -74,10 +74,11 @@ func (p *asyncPost) run(ctx workflow.Context) (AsyncPostResult, error) {
 	err = workflow.ExecuteActivity(startCtx, a.SignalWithStart, activities.SignalWithStartInput{
 		WorkflowID: waiter, WorkflowType: AsyncRequestType, TaskQueue: workflow.GetInfo(ctx).TaskQueueName,
 		SignalName: AsyncDetailsSignal, Signal: signal, Input: input,
-		Keywords: map[string]string{RequestIDAttr.GetName(): rid, LinkIDAttr.GetName(): p.in.Request.LinkID, StatusAttr.GetName(): StatusWaiting},
-		Summary:  AsyncRequestSummary(rid),
-		Memo:     AsyncMemo(p.in.Request),
-		Once:     true,
+		Keywords:     map[string]string{RequestIDAttr.GetName(): rid, LinkIDAttr.GetName(): p.in.Request.LinkID, StatusAttr.GetName(): StatusWaiting},
+		KeywordLists: p.resources(),
+		Summary:      AsyncRequestSummary(rid),
+		Memo:         AsyncMemo(p.in.Request),
+		Once:         true,
 	}).Get(ctx, &sws)
 	if err != nil {
 		return AsyncPostResult{}, fmt.Errorf("hand request %s to %s: %w", rid, waiter, err)
@@ -101,4 +102,14 @@ func (p *asyncPost) op() string {
 		return op.Method + " " + op.Path
 	}
 	return string(p.in.Request.Op)
+}
+
+// resources is the BelvoResources attribute of the request's waiter: the
+// resource the request produces (none for a link deletion).
+func (p *asyncPost) resources() map[string][]string {
+	op, err := belvo.LookupAsyncOp(p.in.Request.Op)
+	if err != nil || op.Resource == "" {
+		return nil
+	}
+	return map[string][]string{ResourcesAttr.GetName(): {string(op.Resource)}}
 }

@@ -324,6 +324,12 @@ func (h *historicalFetch) describe(ctx workflow.Context, externalID, institution
 		upd = append(upd, InstitutionAttr.ValueSet(institution))
 	}
 	if len(upd) > 0 {
+		// The resources ride along on an upsert that happens anyway: no new
+		// command, so histories recorded before this attribute still replay
+		// (the SDK matches upserts by type, not content).
+		if len(h.progress.Expected) > 0 {
+			upd = append(upd, ResourcesAttr.ValueSet(resourceNames(h.progress.Expected)))
+		}
 		if err := workflow.UpsertTypedSearchAttributes(ctx, upd...); err != nil {
 			workflow.GetLogger(ctx).Warn("search attributes not set", "error", err)
 		}

@@ -1,6 +1,11 @@
 package workflows
 
-import "go.temporal.io/sdk/temporal"
+import (
+	"fmt"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+)
 
 // Workflow type names, as registered and as shown in the web UI.
 const (
@@ -55,9 +60,36 @@ var (
 	InstitutionAttr = temporal.NewSearchAttributeKeyKeyword("BelvoInstitution")
 	StatusAttr      = temporal.NewSearchAttributeKeyKeyword("BelvoStatus")
 	RequestIDAttr   = temporal.NewSearchAttributeKeyKeyword("BelvoRequestID")
+	// ResourcesAttr lists the Belvo resources an execution fetches
+	// (BelvoResources = 'OWNERS' matches any execution whose list holds it).
+	ResourcesAttr = temporal.NewSearchAttributeKeyKeywordList("BelvoResources")
 )
 
 // SearchAttributes lists every custom search attribute, for registration.
 func SearchAttributes() []temporal.SearchAttributeKey {
-	return []temporal.SearchAttributeKey{LinkIDAttr, ExternalIDAttr, InstitutionAttr, StatusAttr, RequestIDAttr}
+	return []temporal.SearchAttributeKey{LinkIDAttr, ExternalIDAttr, InstitutionAttr, StatusAttr, RequestIDAttr, ResourcesAttr}
+}
+
+// SearchAttributeType is the type name registration tools take for a key
+// ("Keyword", "KeywordList"): `temporal operator search-attribute create
+// --type` and the dev server's --search-attribute Name=Type.
+func SearchAttributeType(k temporal.SearchAttributeKey) string {
+	switch k.GetValueType() {
+	case enums.INDEXED_VALUE_TYPE_KEYWORD_LIST:
+		return "KeywordList"
+	case enums.INDEXED_VALUE_TYPE_KEYWORD:
+		return "Keyword"
+	default:
+		panic(fmt.Sprintf("workflows: search attribute %s has a type no registration here handles", k.GetName()))
+	}
+}
+
+// DevServerSearchAttributeFlags are the dev server's flags registering every
+// custom search attribute.
+func DevServerSearchAttributeFlags() []string {
+	var out []string
+	for _, k := range SearchAttributes() {
+		out = append(out, "--search-attribute", k.GetName()+"="+SearchAttributeType(k))
+	}
+	return out
 }

@@ -132,8 +132,9 @@ func (r *linkRegistration) run(ctx workflow.Context) (LinkRegistrationResult, er
 	err = workflow.ExecuteActivity(startCtx, a.SignalWithStart, activities.SignalWithStartInput{
 		WorkflowID: fetchID, WorkflowType: HistoricalFetchType, TaskQueue: workflow.GetInfo(ctx).TaskQueueName,
 		SignalName: FetchRequestSignal, Signal: signal, Input: input,
-		Keywords: map[string]string{LinkIDAttr.GetName(): info.LinkID, InstitutionAttr.GetName(): info.Institution, StatusAttr.GetName(): StatusWaiting},
-		Summary:  HistoricalFetchSummary(info.LinkID),
+		Keywords:     map[string]string{LinkIDAttr.GetName(): info.LinkID, InstitutionAttr.GetName(): info.Institution, StatusAttr.GetName(): StatusWaiting},
+		KeywordLists: map[string][]string{ResourcesAttr.GetName(): resourceNames(r.in.Link.FetchResources)},
+		Summary:      HistoricalFetchSummary(info.LinkID),
 		Memo: FetchMemo("link registration "+workflow.GetInfo(ctx).WorkflowExecution.ID,
 			FetchRequest{Resources: r.in.Link.FetchResources, ExternalID: r.in.Link.ExternalID, Institution: info.Institution}),
 		// Once: a retry of this hand-over whose first answer was lost (its

@@ -126,9 +126,7 @@ func run(n, conc int, phase time.Duration, cli string) error {
 // production, and a bridge on loopback, and warms both paths.
 func newBench(cli string) (*bench, func(), error) {
 	args := []string{}
-	for _, k := range workflows.SearchAttributes() {
-		args = append(args, "--search-attribute", k.GetName()+"=Keyword")
-	}
+	args = append(args, workflows.DevServerSearchAttributeFlags()...)
 	fmt.Fprintln(os.Stderr, "starting a Temporal dev server…")
 	srv, err := testsuite.StartDevServer(context.Background(), testsuite.DevServerOptions{ExistingPath: cli, LogLevel: "error", ExtraArgs: args,
 		Stdout: os.Stderr, Stderr: os.Stderr, // stdout carries only the report

@@ -107,9 +107,7 @@ func (s *stack) startTemporal(ctx context.Context) error {
 	_, port, _ := strings.Cut(s.temporal, ":")
 	args := []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", port, "--headless", "--log-level", "error",
 		"--db-filename", filepath.Join(s.dir, "temporal.db")}
-	for _, k := range workflows.SearchAttributes() {
-		args = append(args, "--search-attribute", k.GetName()+"=Keyword")
-	}
+	args = append(args, workflows.DevServerSearchAttributeFlags()...)
 	var err error
 	if s.dev, err = procs.Start("temporal", s.cli, args, s.dir, s.env, filepath.Join(s.dir, "temporal.log")); err != nil {
 		return err

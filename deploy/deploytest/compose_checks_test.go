@@ -15,7 +15,6 @@ import (
 
 	"github.com/belvo-temporal/backbone/workflows"
 	"github.com/compose-spec/compose-go/v2/types"
-	enumspb "go.temporal.io/api/enums/v1"
 )
 
 // env is a service's variable, "" when unset.
@@ -211,15 +210,14 @@ func checkComposeSearchAttributes(p *types.Project) []error {
 		text += " " + env(s, k)
 	}
 	var errs []error
-	if !strings.Contains(text, "search-attribute create") || !strings.Contains(text, "--type Keyword") {
-		errs = append(errs, errors.New("compose: temporal-search-attributes does not run `temporal operator search-attribute create … --type Keyword`"))
+	if !strings.Contains(text, "search-attribute create") || !strings.Contains(text, "--type") {
+		errs = append(errs, errors.New("compose: temporal-search-attributes does not run `temporal operator search-attribute create … --type …`"))
 	}
 	for _, k := range workflows.SearchAttributes() {
-		if k.GetValueType() != enumspb.INDEXED_VALUE_TYPE_KEYWORD {
-			errs = append(errs, fmt.Errorf("compose: search attribute %s is %s; the one-shot registers Keyword only", k.GetName(), k.GetValueType()))
-		}
-		if !regexp.MustCompile(`\b` + regexp.QuoteMeta(k.GetName()) + `\b`).MatchString(text) {
-			errs = append(errs, fmt.Errorf("compose: temporal-search-attributes does not register %s", k.GetName()))
+		// Registered as name=type, with the type the code declares.
+		pair := k.GetName() + "=" + workflows.SearchAttributeType(k)
+		if !regexp.MustCompile(`(^|\s)` + regexp.QuoteMeta(pair) + `(\s|$)`).MatchString(text) {
+			errs = append(errs, fmt.Errorf("compose: temporal-search-attributes does not register %s", pair))
 		}
 	}
 	return errs

@@ -78,9 +78,7 @@ func (s *stack) start(ctx context.Context) error {
 		"--db-filename", filepath.Join(s.o.dataDir, "temporal.db"), "--log-level", "warn",
 		// The web UI decodes encrypted payloads through the codec server.
 		"--ui-codec-endpoint", "http://" + codecAddr}
-	for _, k := range workflows.SearchAttributes() {
-		args = append(args, "--search-attribute", k.GetName()+"=Keyword")
-	}
+	args = append(args, workflows.DevServerSearchAttributeFlags()...)
 	fmt.Printf("→ starting Temporal dev server on %s (UI %s, data %s)…\n", s.cfg.TemporalAddress, s.uiURL(), filepath.Join(s.o.dataDir, "temporal.db"))
 	if err := s.launch("temporal", s.cli, args...); err != nil {
 		return err

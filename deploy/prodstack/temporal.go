@@ -228,7 +228,7 @@ func prepareNamespace(ctx context.Context, addr, namespace string, retention tim
 	defer c.Close()
 	attrs := map[string]enums.IndexedValueType{}
 	for _, k := range workflows.SearchAttributes() {
-		attrs[k.GetName()] = enums.INDEXED_VALUE_TYPE_KEYWORD
+		attrs[k.GetName()] = k.GetValueType()
 	}
 	err = retry(ctx, time.Minute, func() error {
 		_, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
