@@ -45,8 +45,9 @@ type fetchCursor struct {
 }
 
 // FetchResource lists every page of a resource for a link (page_size=1000)
-// and upserts each page into the store before asking for the next one, so
-// memory holds one page and a retry rewrites rows instead of adding them.
+// and upserts each page into the store while the next one downloads, so
+// memory holds at most two pages and a retry rewrites rows instead of adding
+// them.
 func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (FetchResourceResult, error) {
 	log := activity.GetLogger(ctx)
 	next, err := a.Belvo.FirstPageURL(in.Resource, in.LinkID, in.Filters)
@@ -64,37 +65,39 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 	res := FetchResourceResult{Resource: in.Resource}
 	// Pages and rows per resource, beside the SDK's own series on /metrics.
 	m := activity.GetMetricsHandler(ctx).WithTags(map[string]string{"resource": string(in.Resource)})
+	// The next page downloads while this one is stored, so a listing takes
+	// about as long as the slower of Belvo and the store, not their sum. At
+	// most two pages are in memory; only stored pages are heartbeated, so a
+	// retry resumes after the last page that is really in the store.
+	var pending <-chan downloaded
+	if next != "" {
+		pending = a.download(ctx, in, next, page)
+	}
 	for next != "" {
-		p, err := a.Belvo.ListPage(ctx, next)
-		if err != nil {
-			if smaller, ok := askForLess(err, next); ok {
+		got := <-pending
+		if got.err != nil {
+			if smaller, ok := askForLess(got.err, next); ok {
 				// Belvo timed out building the page: ask for the same rows
 				// in smaller pages, at once, as Belvo advises.
 				log.Warn("Belvo request timeout: asking for smaller pages", "resource", in.Resource, "page", page, "next", pathAndQuery(smaller))
 				next = smaller
+				pending = a.download(ctx, in, next, page)
 				continue
 			}
-			return res, classify(ctx, fmt.Errorf("list %s page %d of link %s: %w", in.Resource, page, in.LinkID, err))
+			return res, classify(ctx, got.err)
 		}
-		rows := make([]store.Row, 0, len(p.Results))
-		for _, raw := range p.Results {
-			id, err := belvo.RowID(raw)
-			if err != nil {
-				return res, classify(ctx, fmt.Errorf("%s page %d of link %s: %w", in.Resource, page, in.LinkID, err))
-			}
-			rows = append(rows, store.Row{ID: id, Data: raw})
+		following := got.next
+		if following != "" {
+			pending = a.download(ctx, in, following, page+1)
 		}
-		if err := a.Store.UpsertRows(ctx, in.Resource, in.LinkID, rows); err != nil {
+		if err := a.Store.UpsertRows(ctx, in.Resource, in.LinkID, got.rows); err != nil {
 			return res, err
 		}
 		m.Counter("belvo_pages_listed").Inc(1)
-		m.Counter("belvo_rows_upserted").Inc(int64(len(rows)))
+		m.Counter("belvo_rows_upserted").Inc(int64(len(got.rows)))
 		res.Pages++
-		res.BelvoCount = p.Count
-		next = ""
-		if p.Next != nil {
-			next = *p.Next
-		}
+		res.BelvoCount = got.count
+		next = following
 		page++
 		activity.RecordHeartbeat(ctx, fetchCursor{NextURL: next, Page: page, Done: next == ""})
 		if err := ctx.Err(); err != nil {
@@ -117,6 +120,43 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 	}
 	log.Info("resource stored", "link_id", in.LinkID, "resource", in.Resource, "pages", res.Pages, "stored", res.Stored)
 	return res, nil
+}
+
+// downloaded is one page, parsed into rows, or why it could not be (the
+// error unclassified: the caller may still ask for smaller pages).
+type downloaded struct {
+	rows  []store.Row
+	next  string
+	count int
+	err   error
+}
+
+// download fetches and parses one page in the background; the channel
+// receives exactly one result (buffered, so an abandoned download never
+// blocks: the activity's context stops its request).
+func (a *Activities) download(ctx context.Context, in FetchResourceInput, pageURL string, page int) <-chan downloaded {
+	out := make(chan downloaded, 1)
+	go func() {
+		p, err := a.Belvo.ListPage(ctx, pageURL)
+		if err != nil {
+			out <- downloaded{err: fmt.Errorf("list %s page %d of link %s: %w", in.Resource, page, in.LinkID, err)}
+			return
+		}
+		d := downloaded{rows: make([]store.Row, 0, len(p.Results)), count: p.Count}
+		for _, raw := range p.Results {
+			id, err := belvo.RowID(raw)
+			if err != nil {
+				out <- downloaded{err: fmt.Errorf("%s page %d of link %s: %w", in.Resource, page, in.LinkID, err)}
+				return
+			}
+			d.rows = append(d.rows, store.Row{ID: id, Data: raw})
+		}
+		if p.Next != nil {
+			d.next = *p.Next
+		}
+		out <- d
+	}()
+	return out
 }
 
 // LinkState is what earlier executions left for a link: the resources

@@ -177,6 +177,8 @@ func TestUpsertEdgeCases(t *testing.T) {
 			{name: "an identical retry changes nothing", rows: append(rows(2, "a"), rows(1, "z")...), wantN: 2, wantV: "z"},
 			{name: "a newer version replaces", rows: rows(3, "n"), wantN: 3, wantV: "n"},
 			{name: "unicode and escapes survive", rows: []store.Row{{ID: "id-0", Data: []byte(`{"v":"ñ \"q\" \\ 💸"}`)}}, wantN: 3, wantV: "ñ \"q\" \\ 💸"},
+			{name: "a page longer than one statement, with a partial last batch", rows: rows(601, "p"), wantN: 601, wantV: "p"},
+			{name: "a repeated id across batches keeps the last", rows: append(rows(300, "q"), store.Row{ID: "id-0", Data: []byte(`{"v":"last"}`)}), wantN: 601, wantV: "last"},
 		}
 		for _, c := range cases {
 			err := s.UpsertRows(ctx, belvo.Owners, "L9", c.rows)
