@@ -80,7 +80,7 @@ func (s *Server) transaction(l *link, i int) map[string]any {
 	return map[string]any{
 		"id":                      rowID(l.ID, belvo.Transactions, i),
 		"internal_identification": fmt.Sprintf("TX-%08d", i),
-		"account":                 s.account(l, i%l.Accounts),
+		"account":                 s.embeddedAccount(l, i%l.Accounts),
 		"collected_at":            ts(l.CreatedAt),
 		"created_at":              ts(l.CreatedAt),
 		"value_date":              day.Format("2006-01-02"),
@@ -98,6 +98,15 @@ func (s *Server) transaction(l *link, i int) map[string]any {
 		"status":                  "PROCESSED",
 		"credit_card_data":        nil,
 	}
+}
+
+// embeddedAccount is account i as a transaction embeds it: the JSON made
+// when the link was created, or made now for a link built another way.
+func (s *Server) embeddedAccount(l *link, i int) any {
+	if i < len(l.accountJSON) {
+		return l.accountJSON[i]
+	}
+	return s.account(l, i)
 }
 
 // owner is owner i of a link (spec v1.35.0).

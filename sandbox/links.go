@@ -107,6 +107,10 @@ func (s *Server) newLink(institution, externalID, mode string, res []belvo.Resou
 	for _, r := range s.cfg.EmptyResources {
 		l.counts[r] = 0
 	}
+	for i := range l.Accounts {
+		b, _ := json.Marshal(s.account(l, i)) // maps of plain values always marshal
+		l.accountJSON = append(l.accountJSON, b)
+	}
 	s.mu.Lock()
 	s.links[l.ID] = l
 	s.mu.Unlock()

@@ -164,6 +164,10 @@ type link struct {
 	// stays fixed so that a transaction's content never changes by itself.
 	Accounts int
 	Status   string
+	// accountJSON is each account as JSON, made once: every transaction
+	// embeds its account, and encoding it per row made the emulator, not
+	// the product, the volume benchmark's limit.
+	accountJSON []json.RawMessage
 
 	sent    []Webhook // historical webhooks sent, for resends
 	lists   int       // list requests served for this link
