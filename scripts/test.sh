@@ -7,8 +7,9 @@
 #   2. gofmt and go vet
 #   3. go test -race over every package (unit, spec validation, replay, and
 #      integration tests on real dev servers)
-#   4. a short fuzzing run of the webhook handler, the short form of the
-#      bridge benchmark and of the chaos suite (so none can rot)
+#   4. a short fuzzing run of the webhook handler, the short forms of the
+#      bridge, volume and end-to-end benchmarks and of the chaos suite (so
+#      none can rot; they assert correctness, never timings)
 #   5. the local stack's demo end to end (real processes, real HTTP)
 #   6. the multi-replica run on Temporal server v1.29.1 on PostgreSQL, short
 #      form (deploy/prodstack builds the server into bin/server when missing)
@@ -102,6 +103,12 @@ go test -run='^$' -fuzz=FuzzWebhookHandler -fuzztime=20s ./webhookbridge
 step "bridge benchmark, short form (BENCHMARKS.md has the full run)"
 go run ./cmd/bridgebench -n 200 -seconds 1 -temporal-cli bin/temporal
 
+step "volume benchmark, short form (BENCHMARKS.md has the 100k run)"
+go run ./cmd/volumebench -transactions 10000 -rounds 1
+
+step "end-to-end benchmark, short form (BENCHMARKS.md has the full run)"
+go run ./cmd/e2ebench -links 40 -async 40 -large 20000 -temporal-cli bin/temporal
+
 step "chaos suite, short form (README has the full run)"
 go run ./cmd/chaos -short -temporal-cli bin/temporal
 
@@ -124,4 +131,4 @@ step "multi-replica run on Temporal-on-PostgreSQL, short form (BENCHMARKS.md has
 go run ./deploy/prodstack -fresh -replica-test -links 60 -async 20 -db-prefix ci_prod \
   -temporal-port 17233 -webhook-addr 127.0.0.1:18080 -data-dir "$(mktemp -d)"
 echo
-echo "all: $((passed + 5)) passed, 0 failed, 0 skipped (go tests, fuzzing, benchmark, chaos and multi-replica short forms, local stack demo)"
+echo "all: $((passed + 7)) passed, 0 failed, 0 skipped (go tests, fuzzing, three benchmarks', chaos and multi-replica short forms, local stack demo)"
