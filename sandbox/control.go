@@ -67,6 +67,15 @@ func (c Control) Count(ctx context.Context, linkID string, r belvo.Resource, fil
 	return out.Count, nil
 }
 
+// Stats are the connections clients opened and the API requests served.
+func (c Control) Stats(ctx context.Context) (Stats, error) {
+	var st Stats
+	if err := c.do(ctx, http.MethodGet, "/_sandbox/stats", nil, http.StatusOK, &st); err != nil {
+		return st, fmt.Errorf("sandbox stats: %w", err)
+	}
+	return st, nil
+}
+
 func (c Control) do(ctx context.Context, method, path string, body []byte, want int, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, bytes.NewReader(body))
 	if err != nil {

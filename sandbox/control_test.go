@@ -37,6 +37,9 @@ func TestControlDrivesTheSandboxOverHTTP(t *testing.T) {
 	if n, err := ctl.Count(ctx, link, belvo.Transactions, nil); err != nil || n != 1500 {
 		t.Errorf("Count = %d, %v; want 1500", n, err)
 	}
+	if st, err := ctl.Stats(ctx); err != nil || st.Requests < 1 {
+		t.Errorf("Stats = %+v, %v; want the token request counted", st, err)
+	}
 	if _, err := ctl.Expected(ctx, "no-such-link"); err == nil {
 		t.Error("Expected of an unknown link succeeded")
 	}

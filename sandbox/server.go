@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -186,16 +187,19 @@ type widgetToken struct {
 // Server is the emulator. Build it with New, serve Handler, and Close it to
 // stop pending webhook deliveries.
 type Server struct {
-	cfg        Config
-	log        *zap.Logger
-	router     *mux.Router
-	hooks      *http.Client
-	ctx        context.Context
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
-	listCalls  atomic.Int64
-	delivered  atomic.Int64
-	asyncCalls atomic.Int64
+	cfg       Config
+	log       *zap.Logger
+	router    *mux.Router
+	hooks     *http.Client
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	listCalls atomic.Int64
+	// conns and requests count what clients did, for benchmarks (a client
+	// that does not reuse connections opens one per request).
+	conns, requests atomic.Int64
+	delivered       atomic.Int64
+	asyncCalls      atomic.Int64
 
 	mu      sync.Mutex
 	closing bool
@@ -257,6 +261,7 @@ func (s *Server) routes() {
 	}
 	ctl := r.PathPrefix("/_sandbox").Subrouter()
 	ctl.HandleFunc("/widget/links", s.widgetConnect).Methods(http.MethodPost)
+	ctl.HandleFunc("/stats", s.stats).Methods(http.MethodGet)
 	ctl.HandleFunc("/links/{id}/expected", s.expected).Methods(http.MethodGet)
 	ctl.HandleFunc("/links/{id}/webhooks", s.resendWebhooks).Methods(http.MethodPost)
 	ctl.HandleFunc("/links/{id}/events", s.events).Methods(http.MethodPost)
@@ -273,6 +278,7 @@ func (s *Server) routes() {
 // basicAuth checks the secret keys as Belvo does: 401 with Belvo's error list.
 func (s *Server) basicAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
 		id, pw, ok := r.BasicAuth()
 		if !ok || subtle.ConstantTimeCompare([]byte(id), []byte(s.cfg.SecretID)) != 1 ||
 			subtle.ConstantTimeCompare([]byte(pw), []byte(s.cfg.SecretPassword)) != 1 {
@@ -366,4 +372,21 @@ func writeErrors(w http.ResponseWriter, status int, code, message, field string)
 		e["field"] = field
 	}
 	writeJSON(w, status, []any{e})
+}
+
+// ConnState counts new connections; set it as the http.Server's ConnState.
+func (s *Server) ConnState(_ net.Conn, st http.ConnState) {
+	if st == http.StateNew {
+		s.conns.Add(1)
+	}
+}
+
+// Stats is what GET /_sandbox/stats reports.
+type Stats struct {
+	Connections int64 `json:"connections"` // opened, when ConnState is set
+	Requests    int64 `json:"requests"`    // Belvo API requests served
+}
+
+func (s *Server) stats(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, Stats{Connections: s.conns.Load(), Requests: s.requests.Load()})
 }

@@ -100,7 +100,14 @@ func report(o options, base, prod timing, costs []flowCost, sizes []sizeCost) {
 			t.async.Round(time.Millisecond), float64(o.async)/max(t.async.Seconds(), 1e-9), (t.links + t.async).Round(time.Millisecond),
 			(t.links+t.async).Seconds()/(base.links+base.async).Seconds())
 	}
-	fmt.Printf("\nRows: %d expected, %d stored, %d lost.\n", prod.expected, prod.stored, prod.lost)
+	fmt.Printf("\nRows: %d expected, %d stored, %d lost. Belvo (the sandbox) served %d API requests over %d connections.\n",
+		prod.expected, prod.stored, prod.lost, prod.belvoRequests, prod.belvoConns)
+	wall := prod.links + prod.async
+	fmt.Printf("\nCPU during the product run (%s wall, %d cores): ", wall.Round(time.Second), runtime.NumCPU())
+	for _, k := range []string{"worker", "bridge", "sandbox", "benchmark client"} {
+		fmt.Printf("%s %s; ", k, prod.cpu[k].Round(100*time.Millisecond))
+	}
+	fmt.Println("the Temporal dev server has the rest.")
 	fmt.Println("\n| flow | executions read | history events (mean / max) | actions (mean / max) |")
 	fmt.Println("| --- | --- | --- | --- |")
 	for _, c := range costs {

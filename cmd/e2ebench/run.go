@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/belvo-temporal/backbone/activities"
@@ -26,6 +27,10 @@ type timing struct {
 	linkIDs, keys, requests []string
 	asyncKeys               []string
 	expected, stored, lost  int
+	// belvoConns and belvoRequests are what the worker did to Belvo.
+	belvoConns, belvoRequests int64
+	// cpu is each process's processor time during the run.
+	cpu map[string]time.Duration
 }
 
 // parallel runs f(0..n-1) on k goroutines and returns the first error.
@@ -113,8 +118,13 @@ func (s *stack) product(ctx context.Context, o options) (timing, error) {
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
 	d := sandbox.Config{}.WithDefaults()
 	var done atomic.Int64
+	before, err := s.ctl.Stats(ctx)
+	if err != nil {
+		return t, err
+	}
+	cpu0 := s.cpu()
 	t0 := time.Now()
-	err := parallel(o.links, o.concurrency, func(i int) error {
+	err = parallel(o.links, o.concurrency, func(i int) error {
 		t.keys[i] = fmt.Sprintf("e2e-%s-%d", stamp, i)
 		reg, err := s.starter.RegisterLink(ctx, t.keys[i], activities.RegisterLinkInput{Institution: "erebor_mx_retail",
 			Username: d.BankUsername, Password: d.BankPassword, AccessMode: "single", FetchResources: three})
@@ -161,6 +171,15 @@ func (s *stack) product(ctx context.Context, o options) (timing, error) {
 		return t, err
 	}
 	t.async = time.Since(t1)
+	after, err := s.ctl.Stats(ctx)
+	if err != nil {
+		return t, err
+	}
+	t.belvoConns, t.belvoRequests = after.Connections-before.Connections, after.Requests-before.Requests
+	t.cpu = s.cpu()
+	for k, v := range cpu0 {
+		t.cpu[k] -= v
+	}
 	for _, l := range t.linkIDs {
 		want, err := s.ctl.Expected(ctx, l)
 		if err != nil {
@@ -193,4 +212,13 @@ func flowIDs(t timing, n int) map[string][]string {
 		out[workflows.AsyncRequestType] = append(out[workflows.AsyncRequestType], workflows.AsyncRequestWorkflowID(t.requests[i]))
 	}
 	return out
+}
+
+// cpu is the processor time of the product's processes and of this one
+// (the load generator, its client, and the baseline's worker).
+func (s *stack) cpu() map[string]time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	self := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return map[string]time.Duration{"worker": s.wk.CPU(), "bridge": s.bridge.CPU(), "sandbox": s.sb.CPU(), "benchmark client": self}
 }

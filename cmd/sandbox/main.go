@@ -40,7 +40,8 @@ func run() error {
 	sc.Logger = log
 	emu := sandbox.New(sc)
 	defer emu.Close()
-	srv := &http.Server{Addr: cfg.SandboxListenAddr, Handler: emu.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Addr: cfg.SandboxListenAddr, Handler: emu.Handler(), ReadHeaderTimeout: 5 * time.Second,
+		ConnState: emu.ConnState}
 	return serve.Run(context.Background(), srv, 5*time.Second, func() {
 		log.Info("sandbox listening", zap.String("addr", cfg.SandboxListenAddr), zap.String("webhook_url", sc.WebhookURL),
 			zap.Int("transactions_per_link", sc.Transactions))
