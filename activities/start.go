@@ -64,9 +64,10 @@ func (a *Activities) SignalWithStart(ctx context.Context, in SignalWithStartInpu
 	var completed *serviceerror.WorkflowExecutionAlreadyStarted
 	if in.Once && errors.As(err, &completed) {
 		// It completed already: maybe from an earlier attempt of this very
-		// call whose answer was lost. The caller decides from the result.
+		// call whose answer was lost. The caller decides from the result of
+		// that run (by its id: a newer run may have started since).
 		var res json.RawMessage
-		if gerr := a.Temporal.GetWorkflow(ctx, in.WorkflowID, "").Get(ctx, &res); gerr != nil {
+		if gerr := a.Temporal.GetWorkflow(ctx, in.WorkflowID, completed.RunId).Get(ctx, &res); gerr != nil {
 			return SignalWithStartResult{}, fmt.Errorf("read the completed %s: %w", in.WorkflowID, gerr)
 		}
 		return SignalWithStartResult{ClosedResult: res}, nil

@@ -204,13 +204,13 @@ func (c Config) String() string {
 		"BELVO_SECRET_ID=%s BELVO_SECRET_PASSWORD=%s BELVO_WEBHOOK_AUTHORIZATION=%s BELVO_WEBHOOK_AUTHORIZATION_PREVIOUS=%s PAYLOAD_ENCRYPTION_KEYS=%s PAYLOAD_ENCRYPTION_KEYS_FILE=%s STORE_DSN=%s "+
 		"WEBHOOK_LISTEN_ADDR=%s SANDBOX_LISTEN_ADDR=%s METRICS_LISTEN_ADDR=%s HISTORICAL_FETCH_TIMEOUT=%s ASYNC_REQUEST_TIMEOUT=%s ASYNC_ORPHAN_TIMEOUT=%s",
 		c.TemporalAddress, c.TemporalNamespace, c.TaskQueue, c.BelvoBaseURL,
-		Mask(c.BelvoSecretID), Mask(c.BelvoSecretPassword), Mask(c.WebhookAuthorization), Mask(c.WebhookAuthorizationPrevious), Mask(c.PayloadKeys), c.PayloadKeysFile, maskDSN(c.StoreDSN),
+		Mask(c.BelvoSecretID), Mask(c.BelvoSecretPassword), Mask(c.WebhookAuthorization), Mask(c.WebhookAuthorizationPrevious), Mask(c.PayloadKeys), c.PayloadKeysFile, MaskDSN(c.StoreDSN),
 		c.WebhookListenAddr, c.SandboxListenAddr, c.MetricsListenAddr, c.HistoricalFetchTimeout, c.AsyncTimeout, c.AsyncOrphanTimeout)
 }
 
-// maskDSN hides the password of a URL DSN (userinfo or a password query
-// parameter).
-func maskDSN(dsn string) string {
+// MaskDSN hides a DSN's password (in the user part or the query) so the DSN
+// can be printed.
+func MaskDSN(dsn string) string {
 	u, err := url.Parse(dsn)
 	if err != nil || u.Scheme == "" || u.Scheme == "sqlite" {
 		return dsn

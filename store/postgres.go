@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -71,7 +72,7 @@ func (p *Postgres) UpsertRows(ctx context.Context, r belvo.Resource, linkID stri
 	ids := make([]string, len(rows))
 	data := make([]string, len(rows))
 	for i, row := range rows {
-		ids[i], data[i] = row.ID, string(row.Data)
+		ids[i], data[i] = row.ID, string(escapeNUL(row.Data))
 	}
 	t := pgx.Identifier{r.Table()}.Sanitize()
 	_, err := p.pool.Exec(ctx, fmt.Sprintf(
@@ -212,4 +213,40 @@ func (p *Postgres) Webhooks(ctx context.Context, linkID string) ([]string, error
 func (p *Postgres) Close() error {
 	p.pool.Close()
 	return nil
+}
+
+// nulEscape is how JSON writes the NUL character, which jsonb cannot hold.
+var nulEscape = []byte(`\u0000`)
+
+// escapeNUL rewrites each JSON escape of the NUL character (\u0000), the one
+// character jsonb refuses (SQLSTATE 22P05), as an escaped backslash followed
+// by "u0000": the value keeps the six visible characters instead of an
+// invisible NUL, and a row carrying one, as a bank's free text might, is
+// stored instead of failing its page for ever. An escaped backslash already
+// followed by "u0000" is not a NUL and is left as it is.
+func escapeNUL(raw []byte) []byte {
+	if !bytes.Contains(raw, nulEscape) {
+		return raw
+	}
+	out := make([]byte, 0, len(raw)+8)
+	for i := 0; i < len(raw); {
+		if bytes.HasPrefix(raw[i:], nulEscape) && precedingBackslashes(raw, i)%2 == 0 {
+			out = append(out, `\\u0000`...)
+			i += len(nulEscape)
+			continue
+		}
+		out = append(out, raw[i])
+		i++
+	}
+	return out
+}
+
+// precedingBackslashes counts the backslashes right before raw[i].
+func precedingBackslashes(raw []byte, i int) int {
+	n := 0
+	for i > 0 && raw[i-1] == '\\' {
+		n++
+		i--
+	}
+	return n
 }

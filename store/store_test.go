@@ -219,3 +219,26 @@ func TestProcessedWebhooks(t *testing.T) {
 		}
 	})
 }
+
+// A NUL character in Belvo's JSON (which PostgreSQL's jsonb refuses) does
+// not fail the page: the row is stored, and the rest of it is unchanged.
+func TestRowsWithNULAreStored(t *testing.T) {
+	forEach(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		raw := []byte(`{"id":"n1","v":"a\u0000b","w":"\\u0000","x":"ok"}`)
+		if err := s.UpsertRows(ctx, belvo.Transactions, "L1", []store.Row{{ID: "n1", Data: raw}}); err != nil {
+			t.Fatalf("row with NUL refused: %v", err)
+		}
+		data, err := s.Row(ctx, belvo.Transactions, "L1", "n1")
+		if err != nil || data == nil {
+			t.Fatalf("Row = %s, %v", data, err)
+		}
+		var v struct{ V, W, X string }
+		if err := json.Unmarshal(data, &v); err != nil {
+			t.Fatalf("stored row is not JSON: %s", data)
+		}
+		if (v.V != "a\x00b" && v.V != `a\u0000b`) || v.W != `\u0000` || v.X != "ok" {
+			t.Errorf("stored %+v", v)
+		}
+	})
+}

@@ -68,6 +68,9 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		return err
 	}
 	defer c.Close()
+	if err := checkSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
+		return err
+	}
 	if cfg.MetricsListenAddr != "off" {
 		stopMetrics, err := serveMetrics(cfg.MetricsListenAddr, reg, log)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/belvo-temporal/backbone/activities"
 	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/config"
 	"github.com/belvo-temporal/backbone/internal/testenv"
 	"github.com/belvo-temporal/backbone/logging"
 	"github.com/belvo-temporal/backbone/sandbox"
@@ -101,7 +102,7 @@ func openStore(ctx context.Context, mode, pg string) (store.Store, func(), error
 		schema := "vb_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:12]
 		conn, err := pgx.Connect(ctx, pg)
 		if err != nil {
-			return nil, nil, fmt.Errorf("PostgreSQL at %s: %w", pg, err)
+			return nil, nil, fmt.Errorf("PostgreSQL at %s: %w", config.MaskDSN(pg), err)
 		}
 		if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 			conn.Close(ctx)

@@ -143,7 +143,10 @@ func newLink(ctx context.Context, sbURL string) (string, error) {
 
 // child runs one mode in a fresh process of this binary.
 func child(mode, link, sbURL, pg, profDir string) (result, error) {
-	cmd := exec.Command(os.Args[0], "-child", mode, "-link", link, "-sandbox", sbURL, "-postgres", pg, "-cpuprofile-dir", profDir)
+	// The DSN goes by the environment, not the command line, where ps
+	// would show its password.
+	cmd := exec.Command(os.Args[0], "-child", mode, "-link", link, "-sandbox", sbURL, "-cpuprofile-dir", profDir)
+	cmd.Env = append(os.Environ(), "TEST_POSTGRES_DSN="+pg)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,7 +37,9 @@ type replicaRun struct {
 	asyncExpected, asyncStored   int
 	duplicateExecutions, refetch int
 	absorbed                     int // extra executions that listed nothing
-	elapsed                      time.Duration
+	// uncertain counts registrations retried after BelvoUncertain.
+	uncertain atomic.Int64
+	elapsed   time.Duration
 }
 
 // replicaTest drives links and async requests through two workers and two
@@ -77,7 +80,7 @@ func replicaTest(ctx context.Context, s *stack) error {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				link, err := newLink(ctx, st, bc, ctl, stamp, i)
+				link, err := newLink(ctx, st, bc, ctl, stamp, i, &run.uncertain)
 				if err != nil {
 					errs <- fmt.Errorf("link %d: %w", i, err)
 					continue
@@ -131,11 +134,29 @@ func replicaTest(ctx context.Context, s *stack) error {
 // newLink creates link i: even ones by the API (the starter's registration
 // execution), odd ones by the Connect Widget (the webhooks start the fetch
 // through the bridges).
-func newLink(ctx context.Context, st starter.Starter, bc *belvo.Client, ctl sandbox.Control, stamp string, i int) (string, error) {
+//
+// A registration whose POST was in flight on the killed worker ends as
+// BelvoUncertain (Belvo may or may not have created the link, and the POST
+// is not idempotent); the app then retries with a new idempotency key, as
+// the error says, and so does this test, counting it.
+func newLink(ctx context.Context, st starter.Starter, bc *belvo.Client, ctl sandbox.Control, stamp string, i int, uncertain *atomic.Int64) (string, error) {
 	if i%2 == 0 {
-		reg, err := st.RegisterLink(ctx, "replica-"+stamp+"-"+strconv.Itoa(i), activities.RegisterLinkInput{Institution: "erebor_mx_retail",
-			Username: sandbox.SandboxUsername, Password: sandbox.SandboxPassword, AccessMode: "single", FetchResources: fetched})
-		return reg.LinkID, err
+		var err error
+		for attempt := range 3 {
+			key := "replica-" + stamp + "-" + strconv.Itoa(i)
+			if attempt > 0 {
+				key += "-again-" + strconv.Itoa(attempt)
+			}
+			var reg workflows.LinkRegistrationResult
+			reg, err = st.RegisterLink(ctx, key, activities.RegisterLinkInput{Institution: "erebor_mx_retail",
+				Username: sandbox.SandboxUsername, Password: sandbox.SandboxPassword, AccessMode: "single", FetchResources: fetched})
+			if err == nil || !strings.Contains(err.Error(), "type: BelvoUncertain") {
+				return reg.LinkID, err
+			}
+			uncertain.Add(1)
+			fmt.Printf("   registration %s: outcome at Belvo uncertain (its worker was killed mid-POST); retrying with a new key\n", key)
+		}
+		return "", err
 	}
 	tok, err := bc.CreateWidgetToken(ctx, belvo.WidgetTokenRequest{ExternalID: "replica-" + stamp + "-" + strconv.Itoa(i),
 		FetchHistorical: true, FetchResources: fetched})
@@ -272,11 +293,11 @@ func report(s *stack, run *replicaRun) error {
 	}
 	fmt.Printf("\n### Multi-replica run on Temporal %s on PostgreSQL (%s, %s, %d CPUs)\n\n", TemporalServerVersion,
 		time.Now().UTC().Format("2006-01-02"), host, runtime.NumCPU())
-	fmt.Println("| links | async requests | workers / bridges | killed (SIGKILL) | rows expected | rows stored | async rows expected | async rows stored | duplicate executions | resources listed twice | late copies absorbed | lost | webhooks per bridge | time | result |")
-	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-	fmt.Printf("| %d | %d | %d / %d | worker-1 and bridge-1 after %d links | %d | %d | %d | %d | %d | %d | %d | %d | %v | %s | %s |\n",
+	fmt.Println("| links | async requests | workers / bridges | killed (SIGKILL) | rows expected | rows stored | async rows expected | async rows stored | duplicate executions | resources listed twice | late copies absorbed | registrations retried (uncertain outcome) | lost | webhooks per bridge | time | result |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	fmt.Printf("| %d | %d | %d / %d | worker-1 and bridge-1 after %d links | %d | %d | %d | %d | %d | %d | %d | %d | %d | %v | %s | %s |\n",
 		len(run.links), len(run.async), len(s.workers), len(s.bridges), run.killedAt, run.expected, run.stored,
-		run.asyncExpected, run.asyncStored, run.duplicateExecutions, run.refetch, run.absorbed, lost, s.lb.Sent(),
+		run.asyncExpected, run.asyncStored, run.duplicateExecutions, run.refetch, run.absorbed, run.uncertain.Load(), lost, s.lb.Sent(),
 		run.elapsed.Round(time.Second), verdict)
 	if !ok {
 		return fmt.Errorf("multi-replica test failed: %d rows lost, %d duplicates (logs in %s)", lost, dupes, s.logPath(""))

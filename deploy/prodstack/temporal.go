@@ -97,6 +97,20 @@ func (p postgres) ensureDB(ctx context.Context, db string) (created bool, err er
 	return true, nil
 }
 
+// hasTable reports whether a table exists in a database.
+func (p postgres) hasTable(ctx context.Context, db, table string) (bool, error) {
+	conn, err := pgx.Connect(ctx, p.dsn(db))
+	if err != nil {
+		return false, fmt.Errorf("connect to database %s: %w", db, err)
+	}
+	defer conn.Close(ctx)
+	var ok bool
+	if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, table).Scan(&ok); err != nil {
+		return false, fmt.Errorf("look for table %s in %s: %w", table, db, err)
+	}
+	return ok, nil
+}
+
 // ensureServer installs the pinned server and its SQL schema tool into
 // bin/server unless they are there, and returns their paths.
 func ensureServer(ctx context.Context, root string) (server, sqlTool string, err error) {
@@ -149,12 +163,17 @@ func setupSchemas(ctx context.Context, p postgres, sqlTool, logDir string) error
 		return err
 	}
 	for _, s := range []struct{ db, sub string }{{p.temporalDB, "temporal"}, {p.visibilityDB, "visibility"}} {
-		created, err := p.ensureDB(ctx, s.db)
+		if _, err := p.ensureDB(ctx, s.db); err != nil {
+			return err
+		}
+		// setup-schema creates the version table once; a database where an
+		// earlier setup failed half-way gets it on the next start too.
+		versioned, err := p.hasTable(ctx, s.db, "schema_version")
 		if err != nil {
 			return err
 		}
 		steps := [][]string{{"update-schema", "-d", filepath.Join(dir, s.sub, "versioned")}}
-		if created {
+		if !versioned {
 			steps = append([][]string{{"setup-schema", "-v", "0.0"}}, steps...)
 		}
 		for _, step := range steps {

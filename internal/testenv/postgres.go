@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belvo-temporal/backbone/config"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
@@ -34,7 +35,7 @@ func PostgresSchema(t testing.TB) string {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, PostgresDSN())
 	if err != nil {
-		t.Fatalf("PostgreSQL is not reachable at %s (scripts/test.sh starts it; or set TEST_POSTGRES_DSN): %v", PostgresDSN(), err)
+		t.Fatalf("PostgreSQL is not reachable at %s (scripts/test.sh starts it; or set TEST_POSTGRES_DSN): %v", config.MaskDSN(PostgresDSN()), err)
 	}
 	defer conn.Close(ctx)
 	schema := "t_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16]
