@@ -64,6 +64,7 @@ func TestAsyncEndpoints(t *testing.T) {
 			s.assertAsyncStored(req, p)
 			if i == 0 {
 				assertReplays(t, s, res.RequestWorkflowID, "async_request_history.json")
+				assertReplays(t, s, s.onlyExecution(workflows.AsyncPostType, link), "async_post_history.json")
 			}
 		})
 	}

@@ -43,6 +43,7 @@ func TestAPILinkFetchStoresExactCounts(t *testing.T) {
 	}
 	assertFindable(t, s, reg.LinkID, "completed")
 	assertReplays(t, s, reg.FetchWorkflowID, "historical_fetch_history.json")
+	assertReplays(t, s, s.onlyExecution(workflows.LinkRegistrationType, reg.LinkID), "link_registration_history.json")
 
 	// Belvo re-sending every webhook (same ids) after the fetch ended: the
 	// copies are recognised from the store and nothing is fetched again.
@@ -204,6 +205,23 @@ func assertFindable(t *testing.T, s *stack, linkID, status string) {
 		got, _ := searchKeyword(e, "BelvoStatus")
 		return got == status && e.Status != enums.WORKFLOW_EXECUTION_STATUS_RUNNING
 	})
+}
+
+// onlyExecution is the id of a link's one execution of a workflow type, found
+// through visibility (the id of a registration or an async sender derives
+// from a key the helpers generate).
+func (s *stack) onlyExecution(workflowType, linkID string) string {
+	s.t.Helper()
+	q := fmt.Sprintf("WorkflowType = '%s' AND BelvoLinkID = '%s'", workflowType, linkID)
+	var id string
+	waitFor(s.t, 20*time.Second, func() bool {
+		ids := s.workflowIDs(q)
+		for k := range ids {
+			id = k
+		}
+		return len(ids) == 1
+	})
+	return id
 }
 
 // assertReplays replays an execution's real history against the current

@@ -24,6 +24,8 @@ func TestReplay(t *testing.T) {
 		"testdata/historical_fetch_history.json",
 		"testdata/async_request_history.json",
 		"testdata/link_updates_history.json",
+		"testdata/link_registration_history.json",
+		"testdata/async_post_history.json",
 	} {
 		t.Run(file, func(t *testing.T) {
 			r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
