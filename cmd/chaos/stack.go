@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +12,7 @@ import (
 	"github.com/belvo-temporal/backbone/codec"
 	"github.com/belvo-temporal/backbone/config"
 	"github.com/belvo-temporal/backbone/internal/procs"
+	"github.com/belvo-temporal/backbone/sandbox"
 	"github.com/belvo-temporal/backbone/starter"
 	"github.com/belvo-temporal/backbone/store"
 	"github.com/belvo-temporal/backbone/workflows"
@@ -140,22 +138,11 @@ func (s *stack) restart(p **procs.Proc, name string) error {
 	return nil
 }
 
-// expected reads the sandbox's row counts for a link.
-func (s *stack) expected(linkID string) (map[belvo.Resource]int, error) {
-	resp, err := http.Get("http://" + s.sandbox + "/_sandbox/links/" + linkID + "/expected")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var m map[belvo.Resource]int
-	return m, json.NewDecoder(resp.Body).Decode(&m)
-}
-
 // tally compares the store with the sandbox for links: rows expected,
 // stored, and the differences either way.
 func (s *stack) tally(ctx context.Context, links []string) (expected, stored int, err error) {
 	for _, l := range links {
-		want, err := s.expected(l)
+		want, err := s.control().Expected(ctx, l)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -184,19 +171,10 @@ func (s *stack) widgetLink(ctx context.Context, bc *belvo.Client, i int) (string
 	if err != nil {
 		return "", err
 	}
-	resp, err := http.Post("http://"+s.sandbox+"/_sandbox/widget/links", "application/json",
-		strings.NewReader(`{"token":"`+tok.Access+`"}`))
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	var out struct {
-		LinkID string `json:"link_id"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.LinkID == "" {
-		return "", fmt.Errorf("widget link: HTTP %d %v", resp.StatusCode, err)
-	}
-	return out.LinkID, nil
+	return s.control().WidgetLink(ctx, tok.Access, "erebor_mx_retail")
 }
+
+// control drives the scenario's sandbox through its /_sandbox endpoints.
+func (s *stack) control() sandbox.Control { return sandbox.Control{BaseURL: "http://" + s.sandbox} }
 
 func waitTCP(addr string) error { return procs.WaitTCP(context.Background(), addr, 30*time.Second) }

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
-	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -98,7 +94,7 @@ func asyncDemo(ctx context.Context, st *stack, s starter.Starter, linkID, stamp 
 			return fmt.Errorf("async %s request %s: %w", req.Op, res.RequestID, err)
 		}
 		op, _ := belvo.LookupAsyncOp(req.Op)
-		want, err := sandboxCount(st, linkID, op.Resource, req.ListFilters())
+		want, err := st.control().Count(ctx, linkID, op.Resource, req.ListFilters())
 		if err != nil {
 			return err
 		}
@@ -119,25 +115,6 @@ func asyncDemo(ctx context.Context, st *stack, s starter.Starter, linkID, stamp 
 	}
 	fmt.Println("DEMO PASSED: async requests stored with exact counts")
 	return nil
-}
-
-func sandboxCount(st *stack, linkID string, r belvo.Resource, filters map[string]string) (int, error) {
-	q := url.Values{"resource": {string(r)}}
-	for k, v := range filters {
-		q.Set(k, v)
-	}
-	resp, err := http.Get(st.cfg.BelvoBaseURL + "/_sandbox/links/" + linkID + "/count?" + q.Encode())
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Count int `json:"count"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("sandbox count: HTTP %d, %v", resp.StatusCode, err)
-	}
-	return out.Count, nil
 }
 
 // waitShowingProgress prints each change of the progress query until the
@@ -187,21 +164,13 @@ func widgetConnect(ctx context.Context, st *stack, externalID string) (string, e
 	if err != nil {
 		return "", fmt.Errorf("widget token: %w", err)
 	}
-	body, _ := json.Marshal(map[string]string{"token": tok.Access, "institution": "erebor_mx_retail"})
-	resp, err := http.Post(st.cfg.BelvoBaseURL+"/_sandbox/widget/links", "application/json", bytes.NewReader(body))
+	link, err := st.control().WidgetLink(ctx, tok.Access, "erebor_mx_retail")
 	if err != nil {
-		return "", fmt.Errorf("widget connect: %w", err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		LinkID string `json:"link_id"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusCreated {
-		return "", fmt.Errorf("widget connect: HTTP %d, %v", resp.StatusCode, err)
+		return "", err
 	}
 	// Let the webhooks go first, as they do when the app is slow to react.
 	time.Sleep(time.Second)
-	return out.LinkID, nil
+	return link, nil
 }
 
 // summary prints, per link and resource, the rows in the store next to the
@@ -217,7 +186,7 @@ func summary(ctx context.Context, st *stack, s starter.Starter, runs []demoRun) 
 	fmt.Fprintln(tw, "FLOW\tRESOURCE\tSTORED\tIN BELVO (SANDBOX)\tOK")
 	bad := 0
 	for _, r := range runs {
-		want, err := sandboxCounts(st, r.linkID)
+		want, err := st.control().Expected(ctx, r.linkID)
 		if err != nil {
 			return err
 		}
@@ -248,15 +217,5 @@ func summary(ctx context.Context, st *stack, s starter.Starter, runs []demoRun) 
 	return nil
 }
 
-func sandboxCounts(st *stack, linkID string) (map[belvo.Resource]int, error) {
-	resp, err := http.Get(st.cfg.BelvoBaseURL + "/_sandbox/links/" + linkID + "/expected")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var m map[belvo.Resource]int
-	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
-		return nil, fmt.Errorf("sandbox counts for %s: %w", linkID, err)
-	}
-	return m, nil
-}
+// control drives the stack's sandbox through its /_sandbox endpoints.
+func (s *stack) control() sandbox.Control { return sandbox.Control{BaseURL: s.cfg.BelvoBaseURL} }
