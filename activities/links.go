@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/belvo-temporal/backbone/belvo"
 	"go.temporal.io/sdk/activity"
@@ -11,8 +12,8 @@ import (
 )
 
 // RegisterLinkInput is what link registration needs. Username and Password
-// are bank credentials: issue #6 encrypts them in history; until then, prefer
-// the widget flow, where no credential passes through this product.
+// are bank credentials: they reach history only encrypted (codec), and the
+// widget flow keeps them out of this product altogether.
 type RegisterLinkInput struct {
 	Institution        string           `json:"institution"`
 	Username           string           `json:"username"`
@@ -55,7 +56,22 @@ func linkInfo(l belvo.Link) LinkInfo {
 // RegisterLink creates the link at Belvo (POST /api/links/) and returns its id.
 func (a *Activities) RegisterLink(ctx context.Context, in RegisterLinkInput) (LinkInfo, error) {
 	if err := sendOnce(ctx, "register link at "+in.Institution); err != nil {
-		return LinkInfo{}, err
+		// An earlier attempt sent the POST and its answer was lost (its
+		// worker died). With an external id, Belvo can say what it made of
+		// it: adopt the link it created, or send again if it created none.
+		if in.ExternalID == "" {
+			return LinkInfo{}, err
+		}
+		info, found, rerr := a.reconcile(ctx, in)
+		if rerr != nil {
+			return LinkInfo{}, rerr
+		}
+		if found {
+			activity.GetLogger(ctx).Info("link registered by an earlier attempt found at Belvo", "link_id", info.LinkID, "institution", info.Institution)
+			return info, nil
+		}
+		activity.GetLogger(ctx).Warn("an earlier attempt's registration is not at Belvo: sending it again", "institution", in.Institution)
+		activity.RecordHeartbeat(ctx, "sending")
 	}
 	l, err := a.Belvo.RegisterLink(ctx, belvo.RegisterLinkRequest{
 		Institution: in.Institution, Username: in.Username, Password: in.Password,
@@ -71,6 +87,29 @@ func (a *Activities) RegisterLink(ctx context.Context, in RegisterLinkInput) (Li
 	}
 	activity.GetLogger(ctx).Info("link registered", "link_id", l.ID, "institution", l.Institution)
 	return linkInfo(l), nil
+}
+
+// reconcile asks Belvo for links with the registration's external id and
+// institution created since the activity was first scheduled: one is the
+// earlier attempt's link; none means Belvo never created it (the earlier
+// POST ended long before this retry: its client timeout is shorter than the
+// activity's start-to-close timeout); several stay uncertain.
+func (a *Activities) reconcile(ctx context.Context, in RegisterLinkInput) (LinkInfo, bool, error) {
+	since := activity.GetInfo(ctx).ScheduledTime.Add(-time.Minute) // clock skew between us and Belvo
+	links, err := a.Belvo.ListLinks(ctx, belvo.LinkFilter{ExternalID: in.ExternalID, Institution: in.Institution, CreatedAtOrAfter: since})
+	if err != nil {
+		return LinkInfo{}, false, classify(ctx, fmt.Errorf("look up the earlier attempt's link at %s: %w", in.Institution, err))
+	}
+	switch len(links) {
+	case 0:
+		return LinkInfo{}, false, nil
+	case 1:
+		return linkInfo(links[0]), true, nil
+	default:
+		return LinkInfo{}, false, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"register link at %s: an earlier attempt's outcome is unknown and Belvo has %d links with this external id since it started; not sending again (check them, then retry with a new idempotency key)",
+			in.Institution, len(links)), "BelvoUncertain", nil)
+	}
 }
 
 // GetLink reads a link (GET /api/links/{id}/): a fetch started by a webhook

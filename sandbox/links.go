@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"sort"
 	"slices"
 	"time"
 
@@ -344,4 +345,50 @@ func (s *Server) completeLink(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		s.finishRegistration(w, s.newLink(p.institution, p.externalID, p.mode, p.resources, 0), http.StatusOK)
 	}
+}
+
+// listLinks is GET /api/links/ with the filters an app uses to find a link it
+// may have created (external_id, institution, created_at__gte), paginated
+// in Belvo's envelope, newest first.
+func (s *Server) listLinks(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	size, err := intParam(q, "page_size", defaultPageSize)
+	if err != nil || size < 1 || size > maxPageSize {
+		writeErrors(w, http.StatusBadRequest, "invalid", "page_size must be an integer from 1 to 1000.", "page_size")
+		return
+	}
+	page, err := intParam(q, "page", 1)
+	if err != nil || page < 1 {
+		writeErrors(w, http.StatusNotFound, "not_found", "Invalid page.", "")
+		return
+	}
+	var since time.Time
+	if v := q.Get("created_at__gte"); v != "" {
+		if since, err = time.Parse(time.DateOnly, v); err != nil {
+			writeErrors(w, http.StatusBadRequest, "invalid", "Enter a valid date (YYYY-MM-DD).", "created_at__gte")
+			return
+		}
+	}
+	s.mu.Lock()
+	var match []*link
+	for _, l := range s.links {
+		if (q.Get("external_id") == "" || l.ExternalID == q.Get("external_id")) &&
+			(q.Get("institution") == "" || l.Institution == q.Get("institution")) && !l.CreatedAt.Before(since) {
+			match = append(match, l)
+		}
+	}
+	sort.Slice(match, func(i, j int) bool { return match[i].CreatedAt.After(match[j].CreatedAt) })
+	from, to := min((page-1)*size, len(match)), min(page*size, len(match))
+	rows := make([]json.RawMessage, 0, to-from)
+	for _, l := range match[from:to] {
+		b, _ := json.Marshal(s.linkJSON(l)) // maps of plain values always marshal
+		rows = append(rows, b)
+	}
+	s.mu.Unlock()
+	last := max(1, (len(match)+size-1)/size)
+	if page > last {
+		writeErrors(w, http.StatusNotFound, "not_found", "Invalid page.", "")
+		return
+	}
+	writePage(w, len(match), pageURL(r, page+1, page < last), pageURL(r, page-1, page > 1), rows)
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/belvo-temporal/backbone/internal/testenv"
 	"github.com/belvo-temporal/backbone/sandbox"
@@ -122,6 +123,8 @@ func TestResponsesMatchBelvoOpenAPI(t *testing.T) {
 	}
 	cases := []tc{
 		{"link detail", "v1.223.0", "GET", "/api/links/{id}/", "/api/links/" + link.ID + "/", map[string]string{"id": link.ID}, nil, true, 200},
+		{"links by external id", "v1.223.0", "GET", "/api/links/", "/api/links/?external_id=spec-check-1&institution=erebor_mx_retail&created_at__gte=" +
+			time.Now().UTC().Format(time.DateOnly) + "&page_size=100", nil, nil, true, 200},
 		{"link detail (v1.35.0)", "v1.35.0", "GET", "/api/links/{id}/", "/api/links/" + link.ID + "/", map[string]string{"id": link.ID}, nil, true, 200},
 		{"unknown link", "v1.223.0", "GET", "/api/links/{id}/", "/api/links/00000000-0000-0000-0000-000000000000/", map[string]string{"id": "00000000-0000-0000-0000-000000000000"}, nil, true, 404},
 		{"wrong bank password", "v1.223.0", "POST", "/api/links/", "/api/links/", nil,

@@ -247,6 +247,7 @@ func (s *Server) routes() {
 	api := r.PathPrefix("/api").Subrouter()
 	api.Use(s.basicAuth)
 	api.HandleFunc("/links/", s.registerLink).Methods(http.MethodPost)
+	api.HandleFunc("/links/", s.listLinks).Methods(http.MethodGet)
 	api.HandleFunc("/links/", s.completeLink).Methods(http.MethodPatch)
 	api.HandleFunc("/links/{id}/", s.getLink).Methods(http.MethodGet)
 	api.HandleFunc("/links/{id}/", s.deleteLink).Methods(http.MethodDelete)

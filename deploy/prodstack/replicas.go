@@ -148,7 +148,9 @@ func newLink(ctx context.Context, st starter.Starter, bc *belvo.Client, ctl sand
 				key += "-again-" + strconv.Itoa(attempt)
 			}
 			var reg workflows.LinkRegistrationResult
-			reg, err = st.RegisterLink(ctx, key, activities.RegisterLinkInput{Institution: "erebor_mx_retail",
+			// The external id lets a retried registration find the link an
+			// attempt on the killed worker created (activities.reconcile).
+			reg, err = st.RegisterLink(ctx, key, activities.RegisterLinkInput{Institution: "erebor_mx_retail", ExternalID: key,
 				Username: sandbox.SandboxUsername, Password: sandbox.SandboxPassword, AccessMode: "single", FetchResources: fetched})
 			if err == nil || !strings.Contains(err.Error(), "type: BelvoUncertain") {
 				return reg.LinkID, err
