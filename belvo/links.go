@@ -99,8 +99,8 @@ func TokenRequired(err error) (session string, expiry int, ok bool) {
 // LinkFilter selects links in GET /api/links/ (Belvo's filters of the same
 // names; empty fields are not sent).
 type LinkFilter struct {
-	ExternalID       string
-	Institution      string
+	ExternalID  string
+	Institution string
 	// CreatedAtOrAfter keeps links created at or after this instant. Belvo's
 	// created_at__gte takes a date, so the day is sent and the time is
 	// applied here.

@@ -6,8 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"sort"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/belvo-temporal/backbone/belvo"
