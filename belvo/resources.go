@@ -107,6 +107,16 @@ func AllResources() []Resource {
 	return out
 }
 
+// Names are the resources' names, in order (for search attributes, memos
+// and anything else that takes plain strings).
+func Names(rs []Resource) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = string(r)
+	}
+	return out
+}
+
 // ListPath is the list endpoint of the resource, with Belvo's trailing slash.
 func (r Resource) ListPath() string { return resources[r].path }
 

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/belvo-temporal/backbone/codec"
+	"github.com/belvo-temporal/backbone/internal/procs"
 	"github.com/belvo-temporal/backbone/internal/testenv"
 	"github.com/belvo-temporal/backbone/logging"
 	"github.com/belvo-temporal/backbone/sandbox"
@@ -151,10 +152,9 @@ func TestTemporalOutageThenRecovery(t *testing.T) {
 func TestBridgeSIGTERMDuringBurstLosesNothing(t *testing.T) {
 	srv := devServer(t)
 	bin := filepath.Join(t.TempDir(), "bridge")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/bridge")
-	build.Dir = testenv.RepoRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build bridge: %v\n%s", err, out)
+	var out bytes.Buffer
+	if err := procs.Build(context.Background(), testenv.RepoRoot(), filepath.Dir(bin), &out, "bridge"); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
 	}
 	addr := freeAddr(t)
 	cmd := exec.Command(bin)

@@ -42,7 +42,7 @@ func (s Starter) FetchLink(ctx context.Context, linkID string, req workflows.Fet
 	}
 	id := workflows.HistoricalFetchWorkflowID(linkID)
 	sa := []temporal.SearchAttributeUpdate{workflows.LinkIDAttr.ValueSet(linkID), workflows.StatusAttr.ValueSet(workflows.StatusWaiting),
-		workflows.ResourcesAttr.ValueSet(resourceNames(req.Resources))}
+		workflows.ResourcesAttr.ValueSet(belvo.Names(req.Resources))}
 	if req.Institution != "" {
 		sa = append(sa, workflows.InstitutionAttr.ValueSet(req.Institution))
 	}
@@ -66,7 +66,7 @@ func (s Starter) RegisterLink(ctx context.Context, requestID string, in activiti
 		return res, errors.New("starter: a request id (idempotency key) is required")
 	}
 	err := s.once(ctx, workflows.LinkRegistrationWorkflowID(requestID), workflows.LinkRegistrationType,
-		temporal.NewSearchAttributes(workflows.InstitutionAttr.ValueSet(in.Institution), workflows.ResourcesAttr.ValueSet(resourceNames(in.FetchResources))),
+		temporal.NewSearchAttributes(workflows.InstitutionAttr.ValueSet(in.Institution), workflows.ResourcesAttr.ValueSet(belvo.Names(in.FetchResources))),
 		workflows.LinkRegistrationSummary(in), workflows.LinkRegistrationMemo(in),
 		workflows.LinkRegistrationInput{Link: in, FetchTimeout: s.FetchTimeout, FetchGrace: s.FetchGrace}, &res)
 	return res, err
@@ -180,12 +180,4 @@ func (s Starter) LatestRunID(ctx context.Context, workflowID string) (string, er
 		return "", fmt.Errorf("starter: describe %s: %w", workflowID, err)
 	}
 	return d.GetWorkflowExecutionInfo().GetExecution().GetRunId(), nil
-}
-
-func resourceNames(rs []belvo.Resource) []string {
-	out := make([]string, len(rs))
-	for i, r := range rs {
-		out[i] = string(r)
-	}
-	return out
 }

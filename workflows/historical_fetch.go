@@ -328,7 +328,7 @@ func (h *historicalFetch) describe(ctx workflow.Context, externalID, institution
 		// command, so histories recorded before this attribute still replay
 		// (the SDK matches upserts by type, not content).
 		if len(h.progress.Expected) > 0 {
-			upd = append(upd, ResourcesAttr.ValueSet(resourceNames(h.progress.Expected)))
+			upd = append(upd, ResourcesAttr.ValueSet(belvo.Names(h.progress.Expected)))
 		}
 		if err := workflow.UpsertTypedSearchAttributes(ctx, upd...); err != nil {
 			workflow.GetLogger(ctx).Warn("search attributes not set", "error", err)

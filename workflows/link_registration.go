@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/belvo-temporal/backbone/activities"
+	"github.com/belvo-temporal/backbone/belvo"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
@@ -133,7 +134,7 @@ func (r *linkRegistration) run(ctx workflow.Context) (LinkRegistrationResult, er
 		WorkflowID: fetchID, WorkflowType: HistoricalFetchType, TaskQueue: workflow.GetInfo(ctx).TaskQueueName,
 		SignalName: FetchRequestSignal, Signal: signal, Input: input,
 		Keywords:     map[string]string{LinkIDAttr.GetName(): info.LinkID, InstitutionAttr.GetName(): info.Institution, StatusAttr.GetName(): StatusWaiting},
-		KeywordLists: map[string][]string{ResourcesAttr.GetName(): resourceNames(r.in.Link.FetchResources)},
+		KeywordLists: map[string][]string{ResourcesAttr.GetName(): belvo.Names(r.in.Link.FetchResources)},
 		Summary:      HistoricalFetchSummary(info.LinkID),
 		Memo: FetchMemo("link registration "+workflow.GetInfo(ctx).WorkflowExecution.ID,
 			FetchRequest{Resources: r.in.Link.FetchResources, ExternalID: r.in.Link.ExternalID, Institution: info.Institution}),

@@ -24,7 +24,7 @@ func HistoricalFetchSummary(linkID string) string {
 func FetchMemo(startedBy string, req FetchRequest) map[string]any {
 	m := map[string]any{"flow": "historical fetch", "started_by": startedBy}
 	if len(req.Resources) > 0 {
-		m["resources"] = resourceNames(req.Resources)
+		m["resources"] = belvo.Names(req.Resources)
 	}
 	if req.Institution != "" {
 		m["institution"] = req.Institution
@@ -40,13 +40,13 @@ func LinkRegistrationSummary(in activities.RegisterLinkInput) string {
 	if len(in.FetchResources) == 0 {
 		return fmt.Sprintf("Register a link at %s (no historical fetch)", in.Institution)
 	}
-	return fmt.Sprintf("Register a link at %s, then fetch %s", in.Institution, strings.Join(resourceNames(in.FetchResources), ", "))
+	return fmt.Sprintf("Register a link at %s, then fetch %s", in.Institution, strings.Join(belvo.Names(in.FetchResources), ", "))
 }
 
 // LinkRegistrationMemo is the registration's shape: never the username or
 // the password.
 func LinkRegistrationMemo(in activities.RegisterLinkInput) map[string]any {
-	m := map[string]any{"flow": "link registration", "institution": in.Institution, "fetch_resources": resourceNames(in.FetchResources)}
+	m := map[string]any{"flow": "link registration", "institution": in.Institution, "fetch_resources": belvo.Names(in.FetchResources)}
 	for k, v := range map[string]string{"access_mode": in.AccessMode, "external_id": in.ExternalID, "credentials_storage": in.CredentialsStorage} {
 		if v != "" {
 			m[k] = v
@@ -91,12 +91,4 @@ func describeAsync(req belvo.AsyncRequest) string {
 		s += " " + req.Type
 	}
 	return s
-}
-
-func resourceNames(rs []belvo.Resource) []string {
-	out := make([]string, len(rs))
-	for i, r := range rs {
-		out[i] = string(r)
-	}
-	return out
 }

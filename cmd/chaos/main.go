@@ -12,10 +12,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"time"
+
+	"github.com/belvo-temporal/backbone/internal/procs"
 )
 
 // result is one row of the summary table.
@@ -68,10 +69,8 @@ func run(o opts, cli, only string) error {
 	}
 	bin := filepath.Join(tmp, "bin")
 	fmt.Fprintln(os.Stderr, "building worker, bridge and sandbox…")
-	build := exec.Command("go", "build", "-o", bin+string(os.PathSeparator), "./cmd/worker", "./cmd/bridge", "./cmd/sandbox")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("build: %w", err)
+	if err := procs.Build(context.Background(), ".", bin, os.Stderr, "worker", "bridge", "sandbox"); err != nil {
+		return err
 	}
 	var results []result
 	for i, sc := range scenarios() {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -54,10 +53,8 @@ func newStack(ctx context.Context, o options) (*stack, error) {
 	}
 	s := &stack{dir: dir, bin: filepath.Join(dir, "bin")}
 	fmt.Fprintln(os.Stderr, "building worker, bridge and sandbox…")
-	build := exec.CommandContext(ctx, "go", "build", "-o", s.bin+string(os.PathSeparator), "./cmd/worker", "./cmd/bridge", "./cmd/sandbox")
-	build.Dir, build.Stderr = root, os.Stderr
-	if err := build.Run(); err != nil {
-		return nil, fmt.Errorf("build: %w", err)
+	if err := procs.Build(ctx, root, s.bin, os.Stderr, "worker", "bridge", "sandbox"); err != nil {
+		return nil, err
 	}
 	cli, _ := filepath.Abs(o.cli)
 	s.dev, err = testsuite.StartDevServer(ctx, testsuite.DevServerOptions{ExistingPath: cli, LogLevel: "error",

@@ -76,10 +76,8 @@ func runParent(transactions int, modes []string, rounds int, pg, profDir string)
 	}
 	defer os.RemoveAll(tmp)
 	fmt.Fprintln(os.Stderr, "building the sandbox…")
-	build := exec.Command("go", "build", "-o", filepath.Join(tmp, "sandbox"), "./cmd/sandbox")
-	build.Dir, build.Stderr = root, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("build sandbox: %w", err)
+	if err := procs.Build(context.Background(), root, tmp, os.Stderr, "sandbox"); err != nil {
+		return err
 	}
 	// Webhooks go to a receiver that accepts them: this benchmark lists
 	// directly, without the bridge.

@@ -39,12 +39,8 @@ func ensureTemporalCLI(ctx context.Context, root string) (string, error) {
 // own process like in production.
 func buildBinaries(ctx context.Context, root string) error {
 	fmt.Println("→ building worker, bridge, sandbox, codec server and starter…")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(root, "bin")+string(os.PathSeparator),
-		"./cmd/worker", "./cmd/bridge", "./cmd/sandbox", "./cmd/codec-server", "./cmd/starter")
-	cmd.Dir = root
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("build binaries: %w", err)
+	if err := procs.Build(ctx, root, filepath.Join(root, "bin"), os.Stdout, "worker", "bridge", "sandbox", "codec-server", "starter"); err != nil {
+		return err
 	}
 	fmt.Println("✓ binaries built in bin/")
 	return nil

@@ -19,7 +19,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -123,12 +122,5 @@ func run(o options) error {
 // buildBinaries builds the product's commands into bin/.
 func buildBinaries(ctx context.Context, root string) error {
 	fmt.Println("→ building worker, bridge and sandbox…")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(root, "bin")+string(os.PathSeparator),
-		"./cmd/worker", "./cmd/bridge", "./cmd/sandbox", "./cmd/starter")
-	cmd.Dir = root
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("build binaries: %w", err)
-	}
-	return nil
+	return procs.Build(ctx, root, filepath.Join(root, "bin"), os.Stdout, "worker", "bridge", "sandbox", "starter")
 }
