@@ -75,17 +75,44 @@ func (p *Postgres) UpsertRows(ctx context.Context, r belvo.Resource, linkID stri
 		ids[i], data[i] = row.ID, string(escapeNUL(row.Data))
 	}
 	t := pgx.Identifier{r.Table()}.Sanitize()
-	_, err := p.pool.Exec(ctx, fmt.Sprintf(
+	// One round trip, one implicit transaction: the link's shared lock
+	// first, so a deletion (which takes it exclusively) is wholly before or
+	// wholly after this page, then the tombstone check and the insert, each
+	// with a snapshot taken after the lock.
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock_shared($1, hashtext($2))`, linkLockClass, linkID)
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM deleted_links WHERE link_id = $1)`, linkID)
+	b.Queue(fmt.Sprintf(
 		`INSERT INTO %s AS t (id, link_id, data, updated_at)
 		 SELECT id, $1, data::jsonb, now() FROM unnest($2::text[], $3::text[]) AS u(id, data)
+		 WHERE NOT EXISTS (SELECT 1 FROM deleted_links WHERE link_id = $1)
 		 ON CONFLICT (id) DO UPDATE SET link_id = EXCLUDED.link_id, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at
 		 WHERE t.link_id IS DISTINCT FROM EXCLUDED.link_id OR t.data IS DISTINCT FROM EXCLUDED.data`, t),
 		linkID, ids, data)
+	br := p.pool.SendBatch(ctx, b)
+	_, err := br.Exec()
+	var deleted bool
+	if err == nil {
+		err = br.QueryRow().Scan(&deleted)
+	}
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return fmt.Errorf("store: upsert %d %s rows: %w", len(rows), r, err)
 	}
+	if deleted {
+		return fmt.Errorf("upsert %s rows of link %s: %w", r, linkID, ErrLinkDeleted)
+	}
 	return nil
 }
+
+// linkLockClass namespaces the per-link advisory locks (the first key of
+// the two-key form; the second is the hash of the link id).
+const linkLockClass = 0x62656c76 // "belv"
 
 // lastByID keeps the last version of each id: PostgreSQL refuses to update
 // one row twice in a statement, and the last version is what SQLite keeps.
@@ -151,10 +178,11 @@ func (p *Postgres) Count(ctx context.Context, r belvo.Resource, linkID string) (
 	return n, nil
 }
 
-// MarkFetched implements Store.
+// MarkFetched implements Store; nothing is recorded for a deleted link.
 func (p *Postgres) MarkFetched(ctx context.Context, linkID string, r belvo.Resource, rows int) error {
 	_, err := p.pool.Exec(ctx,
-		`INSERT INTO fetch_state (link_id, resource, rows, fetched_at) VALUES ($1, $2, $3, now())
+		`INSERT INTO fetch_state (link_id, resource, rows, fetched_at)
+		 SELECT $1, $2, $3, now() WHERE NOT EXISTS (SELECT 1 FROM deleted_links WHERE link_id = $1)
 		 ON CONFLICT (link_id, resource) DO UPDATE SET rows = EXCLUDED.rows, fetched_at = EXCLUDED.fetched_at`,
 		linkID, string(r), rows)
 	if err != nil {
@@ -185,10 +213,11 @@ func (p *Postgres) Fetched(ctx context.Context, linkID string) (map[belvo.Resour
 	return out, nil
 }
 
-// MarkWebhook implements Store.
+// MarkWebhook implements Store; nothing is recorded for a deleted link.
 func (p *Postgres) MarkWebhook(ctx context.Context, linkID, key string) error {
 	_, err := p.pool.Exec(ctx,
-		`INSERT INTO processed_webhooks (link_id, key, processed_at) VALUES ($1, $2, now()) ON CONFLICT DO NOTHING`,
+		`INSERT INTO processed_webhooks (link_id, key, processed_at)
+		 SELECT $1, $2, now() WHERE NOT EXISTS (SELECT 1 FROM deleted_links WHERE link_id = $1) ON CONFLICT DO NOTHING`,
 		linkID, key)
 	if err != nil {
 		return fmt.Errorf("store: mark webhook processed: %w", err)
@@ -207,6 +236,43 @@ func (p *Postgres) Webhooks(ctx context.Context, linkID string) ([]string, error
 		return nil, fmt.Errorf("store: read processed webhooks: %w", err)
 	}
 	return keys, nil
+}
+
+// DeleteLink implements Store, under the link's exclusive lock (see
+// UpsertRows).
+func (p *Postgres) DeleteLink(ctx context.Context, linkID string) (int, error) {
+	n := 0
+	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, linkLockClass, linkID); err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO deleted_links (link_id, deleted_at) VALUES ($1, now()) ON CONFLICT DO NOTHING`, linkID); err != nil {
+			return fmt.Errorf("record the deletion: %w", err)
+		}
+		for _, st := range deleteLinkStatements() {
+			tag, err := tx.Exec(ctx, st.sql, linkID)
+			if err != nil {
+				return fmt.Errorf("delete %s: %w", st.what, err)
+			}
+			if st.rows {
+				n += int(tag.RowsAffected())
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: delete link %s: %w", linkID, err)
+	}
+	return n, nil
+}
+
+// LinkDeleted implements Store.
+func (p *Postgres) LinkDeleted(ctx context.Context, linkID string) (bool, error) {
+	var deleted bool
+	if err := p.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deleted_links WHERE link_id = $1)`, linkID).Scan(&deleted); err != nil {
+		return false, fmt.Errorf("store: read deletion of link %s: %w", linkID, err)
+	}
+	return deleted, nil
 }
 
 // Close implements Store.

@@ -55,7 +55,8 @@ func (s *SQLite) migrate(ctx context.Context) error {
 		link_id TEXT NOT NULL, resource TEXT NOT NULL, rows INTEGER NOT NULL,
 		fetched_at TEXT NOT NULL, PRIMARY KEY (link_id, resource))`,
 		`CREATE TABLE IF NOT EXISTS processed_webhooks (
-		link_id TEXT NOT NULL, key TEXT NOT NULL, processed_at TEXT NOT NULL, PRIMARY KEY (link_id, key))`}
+		link_id TEXT NOT NULL, key TEXT NOT NULL, processed_at TEXT NOT NULL, PRIMARY KEY (link_id, key))`,
+		`CREATE TABLE IF NOT EXISTS deleted_links (link_id TEXT PRIMARY KEY, deleted_at TEXT NOT NULL)`}
 	for _, r := range belvo.AllResources() {
 		stmts = append(stmts,
 			fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
@@ -90,6 +91,13 @@ func (s *SQLite) UpsertRows(ctx context.Context, r belvo.Resource, linkID string
 		return fmt.Errorf("store: begin upsert of %s: %w", r, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	// The transaction holds SQLite's write lock (immediate), so a deletion
+	// is either wholly before this check or wholly after this page.
+	if deleted, err := linkDeletedIn(ctx, tx, linkID); err != nil {
+		return err
+	} else if deleted {
+		return fmt.Errorf("upsert %s rows of link %s: %w", r, linkID, ErrLinkDeleted)
+	}
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	var full *sql.Stmt // the statement for a whole batch, prepared once
 	for start := 0; start < len(rows); start += upsertBatch {
@@ -191,12 +199,13 @@ func (s *SQLite) Count(ctx context.Context, r belvo.Resource, linkID string) (in
 	return n, nil
 }
 
-// MarkFetched implements Store.
+// MarkFetched implements Store; nothing is recorded for a deleted link.
 func (s *SQLite) MarkFetched(ctx context.Context, linkID string, r belvo.Resource, rows int) error {
 	_, err := s.db.ExecContext(ctx,
-		`INSERT INTO fetch_state (link_id, resource, rows, fetched_at) VALUES (?, ?, ?, ?)
+		`INSERT INTO fetch_state (link_id, resource, rows, fetched_at)
+		 SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM deleted_links WHERE link_id = ?)
 		 ON CONFLICT(link_id, resource) DO UPDATE SET rows = excluded.rows, fetched_at = excluded.fetched_at`,
-		linkID, string(r), rows, time.Now().UTC().Format(time.RFC3339Nano))
+		linkID, string(r), rows, time.Now().UTC().Format(time.RFC3339Nano), linkID)
 	if err != nil {
 		return fmt.Errorf("store: mark %s fetched: %w", r, err)
 	}
@@ -222,11 +231,12 @@ func (s *SQLite) Fetched(ctx context.Context, linkID string) (map[belvo.Resource
 	return out, rs.Err()
 }
 
-// MarkWebhook implements Store.
+// MarkWebhook implements Store; nothing is recorded for a deleted link.
 func (s *SQLite) MarkWebhook(ctx context.Context, linkID, key string) error {
 	_, err := s.db.ExecContext(ctx,
-		`INSERT INTO processed_webhooks (link_id, key, processed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
-		linkID, key, time.Now().UTC().Format(time.RFC3339Nano))
+		`INSERT INTO processed_webhooks (link_id, key, processed_at)
+		 SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM deleted_links WHERE link_id = ?) ON CONFLICT DO NOTHING`,
+		linkID, key, time.Now().UTC().Format(time.RFC3339Nano), linkID)
 	if err != nil {
 		return fmt.Errorf("store: mark webhook processed: %w", err)
 	}
@@ -253,3 +263,53 @@ func (s *SQLite) Webhooks(ctx context.Context, linkID string) ([]string, error) 
 
 // Close implements Store.
 func (s *SQLite) Close() error { return s.db.Close() }
+
+// DeleteLink implements Store.
+func (s *SQLite) DeleteLink(ctx context.Context, linkID string) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: begin deletion of link %s: %w", linkID, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if _, err := tx.ExecContext(ctx, `INSERT INTO deleted_links (link_id, deleted_at) VALUES (?, ?) ON CONFLICT DO NOTHING`,
+		linkID, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+		return 0, fmt.Errorf("store: record deletion of link %s: %w", linkID, err)
+	}
+	n := 0
+	for _, st := range deleteLinkStatements() {
+		res, err := tx.ExecContext(ctx, strings.ReplaceAll(st.sql, "$1", "?"), linkID)
+		if err != nil {
+			return 0, fmt.Errorf("store: delete %s of link %s: %w", st.what, linkID, err)
+		}
+		if st.rows {
+			k, _ := res.RowsAffected()
+			n += int(k)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("store: commit deletion of link %s: %w", linkID, err)
+	}
+	return n, nil
+}
+
+// LinkDeleted implements Store.
+func (s *SQLite) LinkDeleted(ctx context.Context, linkID string) (bool, error) {
+	return linkDeletedIn(ctx, s.db, linkID)
+}
+
+// querier is what linkDeletedIn needs: a database or a transaction.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func linkDeletedIn(ctx context.Context, q querier, linkID string) (bool, error) {
+	var one int
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM deleted_links WHERE link_id = ?`, linkID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: read deletion of link %s: %w", linkID, err)
+	}
+	return true, nil
+}

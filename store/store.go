@@ -7,6 +7,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -41,9 +42,22 @@ type Store interface {
 	// survive the end of an execution.
 	MarkWebhook(ctx context.Context, linkID, key string) error
 	Webhooks(ctx context.Context, linkID string) ([]string, error)
+	// DeleteLink removes everything stored for a link deleted at Belvo (its
+	// rows of every resource, fetch state and processed webhooks) and
+	// records the deletion, in one transaction. From then on UpsertRows
+	// for the link fails with ErrLinkDeleted, so a listing still running
+	// cannot bring rows back. It returns how many rows went; deleting a
+	// deleted link again removes nothing and is not an error.
+	DeleteLink(ctx context.Context, linkID string) (int, error)
+	// LinkDeleted reports whether DeleteLink recorded the link's deletion.
+	LinkDeleted(ctx context.Context, linkID string) (bool, error)
 	// Close releases the database.
 	Close() error
 }
+
+// ErrLinkDeleted is returned when rows are written for a link that was
+// deleted: retrying cannot help, and the rows must not come back.
+var ErrLinkDeleted = errors.New("store: the link was deleted; its data is not kept")
 
 // Open opens the store a DSN names: "sqlite:<path>" (the file is created) or
 // "postgres://..." (migrations are applied).

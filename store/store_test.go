@@ -3,12 +3,15 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"github.com/belvo-temporal/backbone/internal/testenv"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/belvo-temporal/backbone/internal/testenv"
 
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/store"
@@ -241,4 +244,121 @@ func TestRowsWithNULAreStored(t *testing.T) {
 			t.Errorf("stored %+v", v)
 		}
 	})
+}
+
+func TestDeleteLinkRemovesEverythingAndStaysDeleted(t *testing.T) {
+	forEach(t, testDeleteLink)
+}
+
+func testDeleteLink(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for _, link := range []string{"L1", "L2"} {
+		if err := s.UpsertRows(ctx, belvo.Transactions, link, rows(300, "a")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UpsertRows(ctx, belvo.Owners, link, rows(2, "a")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkFetched(ctx, link, belvo.Transactions, 300); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkWebhook(ctx, link, "w|TRANSACTIONS|historical_update|"+link+"|r"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Row ids are global in a table: L2's rows need their own ids.
+	if err := s.UpsertRows(ctx, belvo.Accounts, "L2", []store.Row{{ID: "acc-L2", Data: []byte(`{"id":"acc-L2"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpsertRows(ctx, belvo.Accounts, "L1", []store.Row{{ID: "acc-L1", Data: []byte(`{"id":"acc-L1"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.DeleteLink(ctx, "L1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// rows(…) reuses ids across links, so L2's upserts moved the shared ids
+	// to L2: L1 keeps only its account.
+	if n != 1 {
+		t.Errorf("DeleteLink removed %d rows, want 1", n)
+	}
+	for _, r := range []belvo.Resource{belvo.Transactions, belvo.Owners, belvo.Accounts} {
+		if got, _ := s.Count(ctx, r, "L1"); got != 0 {
+			t.Errorf("%s: %d rows left for the deleted link", r, got)
+		}
+	}
+	if got, _ := s.Count(ctx, belvo.Accounts, "L2"); got != 1 {
+		t.Errorf("the other link lost its account: %d rows", got)
+	}
+	if f, _ := s.Fetched(ctx, "L1"); len(f) != 0 {
+		t.Errorf("fetch state left: %v", f)
+	}
+	if w, _ := s.Webhooks(ctx, "L1"); len(w) != 0 {
+		t.Errorf("dedupe keys left: %v", w)
+	}
+	if f, _ := s.Fetched(ctx, "L2"); f[belvo.Transactions] != 300 {
+		t.Errorf("the other link's fetch state: %v", f)
+	}
+	if d, err := s.LinkDeleted(ctx, "L1"); err != nil || !d {
+		t.Errorf("LinkDeleted(L1) = %v, %v", d, err)
+	}
+	if d, err := s.LinkDeleted(ctx, "L2"); err != nil || d {
+		t.Errorf("LinkDeleted(L2) = %v, %v", d, err)
+	}
+	// A listing still running writes nothing back, and says why.
+	err = s.UpsertRows(ctx, belvo.Invoices, "L1", []store.Row{{ID: "inv-1", Data: []byte(`{"id":"inv-1"}`)}})
+	if !errors.Is(err, store.ErrLinkDeleted) {
+		t.Errorf("upsert after deletion: %v, want ErrLinkDeleted", err)
+	}
+	if got, _ := s.Count(ctx, belvo.Invoices, "L1"); got != 0 {
+		t.Errorf("%d invoices written after the deletion", got)
+	}
+	_ = s.MarkFetched(ctx, "L1", belvo.Invoices, 1)
+	_ = s.MarkWebhook(ctx, "L1", "late")
+	if f, _ := s.Fetched(ctx, "L1"); len(f) != 0 {
+		t.Errorf("fetch state recorded after the deletion: %v", f)
+	}
+	if w, _ := s.Webhooks(ctx, "L1"); len(w) != 0 {
+		t.Errorf("dedupe key recorded after the deletion: %v", w)
+	}
+	if n, err := s.DeleteLink(ctx, "L1"); err != nil || n != 0 {
+		t.Errorf("deleting again = %d, %v; want 0, nil", n, err)
+	}
+}
+
+// A deletion racing listings that are still writing pages: once both are
+// done, none of the link's rows is left, whatever the interleaving.
+func TestDeleteLinkRacingUpserts(t *testing.T) { forEach(t, testDeleteLinkRacingUpserts) }
+
+func testDeleteLinkRacingUpserts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const writers, pages = 4, 15
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range pages {
+				page := make([]store.Row, 50)
+				for i := range page {
+					id := fmt.Sprintf("race-%d-%d-%d", w, p, i)
+					page[i] = store.Row{ID: id, Data: fmt.Appendf(nil, `{"id":%q}`, id)}
+				}
+				if err := s.UpsertRows(ctx, belvo.Transactions, "LR", page); err != nil {
+					if !errors.Is(err, store.ErrLinkDeleted) {
+						t.Errorf("upsert: %v", err)
+					}
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(5 * time.Millisecond)
+	if _, err := s.DeleteLink(ctx, "LR"); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if got, _ := s.Count(ctx, belvo.Transactions, "LR"); got != 0 {
+		t.Errorf("%d rows of the deleted link survived the race", got)
+	}
 }

@@ -155,6 +155,8 @@ func (d *discard) MarkFetched(context.Context, string, belvo.Resource, int) erro
 func (d *discard) Fetched(context.Context, string) (map[belvo.Resource]int, error) { return nil, nil }
 func (d *discard) MarkWebhook(context.Context, string, string) error               { return nil }
 func (d *discard) Webhooks(context.Context, string) ([]string, error)              { return nil, nil }
+func (d *discard) DeleteLink(context.Context, string) (int, error)                 { return 0, nil }
+func (d *discard) LinkDeleted(context.Context, string) (bool, error)               { return false, nil }
 func (d *discard) Close() error                                                    { return nil }
 
 // warm is a no-op activity run before the measurement.
