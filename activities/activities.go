@@ -69,17 +69,12 @@ func (e inputError) Unwrap() error { return e.error }
 func invalidInput(err error) error { return inputError{err} }
 
 // classifyOnce is classify for calls Belvo does not make idempotent
-// (POST /api/links/, async POSTs): a retry after Belvo may have acted would
-// act twice, so only failures that prove nothing happened stay retryable: the
-// connection was never made, or Belvo refused to take the request (429,
-// too_many_sessions).
+// (POST /api/links/, async POSTs, refresh): a retry after Belvo may have
+// acted would act twice, so only failures that prove nothing happened stay
+// retryable (refused reports which); any other retryable failure becomes
+// BelvoUncertain.
 func classifyOnce(ctx context.Context, err error) error {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return err
-	}
-	var api *belvo.APIError
-	if errors.As(err, &api) && (api.StatusCode == 429 || api.Code() == "too_many_sessions") {
+	if refused(err) {
 		return classify(ctx, err)
 	}
 	c := classify(ctx, err)
@@ -91,16 +86,14 @@ func classifyOnce(ctx context.Context, err error) error {
 		err.Error()+" (not retried: Belvo may already have acted on it; check before sending again)", "BelvoUncertain", err)
 }
 
-// sendOnce guards a call Belvo does not make idempotent against the engine's
-// own retries (a timeout or a worker crash after the request left): it
-// heartbeats before sending, so a later attempt knows an earlier one may
-// have acted and stops with BelvoUncertain instead of sending again.
-func sendOnce(ctx context.Context, what string) error {
-	if activity.GetInfo(ctx).Attempt > 1 && activity.HasHeartbeatDetails(ctx) {
-		return temporal.NewNonRetryableApplicationError(
-			what+": an earlier attempt sent it and its outcome is unknown; not sending again (check Belvo, then retry with a new idempotency key)",
-			"BelvoUncertain", nil)
+// refused reports whether a failed call proves Belvo did nothing: the
+// connection was never made, or Belvo refused to take the request (429,
+// too_many_sessions) before acting on it.
+func refused(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
 	}
-	activity.RecordHeartbeat(ctx, "sending")
-	return nil
+	var api *belvo.APIError
+	return errors.As(err, &api) && (api.StatusCode == 429 || api.Code() == "too_many_sessions")
 }

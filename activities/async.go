@@ -14,31 +14,20 @@ func (a *Activities) StartAsync(ctx context.Context, r belvo.AsyncRequest) (stri
 	if err := r.Validate(); err != nil {
 		return "", classify(ctx, fmt.Errorf("async %s: %w", r.Op, invalidInput(err)))
 	}
-	if err := sendOnce(ctx, fmt.Sprintf("async %s for link %s", r.Op, r.LinkID)); err != nil {
-		return "", err
+	g := guardSend(ctx, fmt.Sprintf("async %s for link %s", r.Op, r.LinkID))
+	var id string
+	if g.answered(&id) {
+		return id, nil
 	}
+	if g.uncertain() {
+		return "", g.uncertainError()
+	}
+	g.sending()
 	id, err := a.Belvo.StartAsync(ctx, r)
+	g.result(id, err)
 	if err != nil {
 		return "", classifyOnce(ctx, fmt.Errorf("async %s for link %s: %w", r.Op, r.LinkID, err))
 	}
 	activity.GetLogger(ctx).Info("async request accepted", "op", r.Op, "link_id", r.LinkID, "belvo_request_id", id)
 	return id, nil
-}
-
-// DeleteRowsInput names rows of one resource to delete (Belvo's
-// transactions_deleted webhook lists them).
-type DeleteRowsInput struct {
-	LinkID   string         `json:"link_id"`
-	Resource belvo.Resource `json:"resource"`
-	IDs      []string       `json:"ids"`
-}
-
-// DeleteRows removes rows from the store; deleting what is already gone is
-// not an error, so a retry is harmless. It returns how many rows went.
-func (a *Activities) DeleteRows(ctx context.Context, in DeleteRowsInput) (int, error) {
-	n, err := a.Store.DeleteRows(ctx, in.Resource, in.LinkID, in.IDs)
-	if err != nil {
-		return 0, fmt.Errorf("delete %d %s rows of link %s: %w", len(in.IDs), in.Resource, in.LinkID, err)
-	}
-	return n, nil
 }

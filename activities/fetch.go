@@ -62,6 +62,12 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 			log.Info("resuming listing from heartbeat", "resource", in.Resource, "page", page, "done", c.Done)
 		}
 	}
+	// A page may take longer than the heartbeat timeout (a slow
+	// institution, inside BELVO_HTTP_TIMEOUT): keep heartbeating the last
+	// stored cursor while waiting, so the engine does not kill an attempt
+	// that is making progress. A dead worker still stops heartbeating.
+	alive := keepAlive(ctx, fetchCursor{NextURL: next, Page: page})
+	defer alive.stop()
 	res := FetchResourceResult{Resource: in.Resource}
 	// Pages and rows per resource, beside the SDK's own series on /metrics.
 	m := activity.GetMetricsHandler(ctx).WithTags(map[string]string{"resource": string(in.Resource)})
@@ -91,7 +97,7 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 			pending = a.download(ctx, in, following, page+1)
 		}
 		if err := a.Store.UpsertRows(ctx, in.Resource, in.LinkID, got.rows); err != nil {
-			return res, err
+			return res, storeError(err)
 		}
 		m.Counter("belvo_pages_listed").Inc(1)
 		m.Counter("belvo_rows_upserted").Inc(int64(len(got.rows)))
@@ -99,13 +105,13 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 		res.BelvoCount = got.count
 		next = following
 		page++
-		activity.RecordHeartbeat(ctx, fetchCursor{NextURL: next, Page: page, Done: next == ""})
+		alive.record(fetchCursor{NextURL: next, Page: page, Done: next == ""})
 		if err := ctx.Err(); err != nil {
 			return res, errors.Join(fmt.Errorf("listing %s stopped at page %d", in.Resource, page), err)
 		}
 	}
 	if res.Stored, err = a.Store.Count(ctx, in.Resource, in.LinkID); err != nil {
-		return res, err
+		return res, storeError(err)
 	}
 	if len(in.Filters) == 0 {
 		// Only an unfiltered listing is the resource's whole history.
@@ -164,12 +170,22 @@ func (a *Activities) download(ctx context.Context, in FetchResourceInput, pageUR
 type LinkState struct {
 	Stored   map[belvo.Resource]int `json:"stored"`
 	Webhooks []string               `json:"webhooks,omitempty"`
+	// Deleted: the link was deleted (its data is gone); nothing is to be
+	// fetched for it any more.
+	Deleted bool `json:"deleted,omitempty"`
 }
 
 // StoredState reads a link's LinkState. A fetch started after an earlier one
 // finished uses it instead of waiting for webhooks Belvo will not send again,
 // and to recognise copies of webhooks already processed.
 func (a *Activities) StoredState(ctx context.Context, linkID string) (LinkState, error) {
+	deleted, err := a.Store.LinkDeleted(ctx, linkID)
+	if err != nil {
+		return LinkState{}, err
+	}
+	if deleted {
+		return LinkState{Deleted: true}, nil
+	}
 	m, err := a.Store.Fetched(ctx, linkID)
 	if err != nil {
 		return LinkState{}, fmt.Errorf("read stored resources of link %s: %w", linkID, err)

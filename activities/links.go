@@ -28,6 +28,8 @@ type RegisterLinkInput struct {
 // the user's token, to be sent with this session before it expires.
 type MFAChallenge struct {
 	Session string `json:"session"`
+	// Link is the link Belvo created and will resume with the token.
+	Link string `json:"link,omitempty"`
 	// ExpirySeconds is how long Belvo keeps the session open.
 	ExpirySeconds int `json:"expiry_seconds"`
 }
@@ -55,12 +57,17 @@ func linkInfo(l belvo.Link) LinkInfo {
 
 // RegisterLink creates the link at Belvo (POST /api/links/) and returns its id.
 func (a *Activities) RegisterLink(ctx context.Context, in RegisterLinkInput) (LinkInfo, error) {
-	if err := sendOnce(ctx, "register link at "+in.Institution); err != nil {
+	g := guardSend(ctx, "register link at "+in.Institution)
+	var done LinkInfo
+	if g.answered(&done) {
+		return done, nil
+	}
+	if g.uncertain() {
 		// An earlier attempt sent the POST and its answer was lost (its
 		// worker died). With an external id, Belvo can say what it made of
 		// it: adopt the link it created, or send again if it created none.
 		if in.ExternalID == "" {
-			return LinkInfo{}, err
+			return LinkInfo{}, g.uncertainError()
 		}
 		info, found, rerr := a.reconcile(ctx, in)
 		if rerr != nil {
@@ -71,16 +78,21 @@ func (a *Activities) RegisterLink(ctx context.Context, in RegisterLinkInput) (Li
 			return info, nil
 		}
 		activity.GetLogger(ctx).Warn("an earlier attempt's registration is not at Belvo: sending it again", "institution", in.Institution)
-		activity.RecordHeartbeat(ctx, "sending")
 	}
+	g.sending()
 	l, err := a.Belvo.RegisterLink(ctx, belvo.RegisterLinkRequest{
 		Institution: in.Institution, Username: in.Username, Password: in.Password,
 		ExternalID: in.ExternalID, AccessMode: in.AccessMode, FetchResources: in.FetchResources,
 		CredentialsStorage: in.CredentialsStorage,
 	})
-	if session, expiry, ok := belvo.TokenRequired(err); ok {
-		activity.GetLogger(ctx).Info("Belvo asks for an MFA token", "institution", in.Institution, "expiry_seconds", expiry)
-		return LinkInfo{MFA: &MFAChallenge{Session: session, ExpirySeconds: expiry}}, nil
+	if err == nil {
+		g.result(linkInfo(l), nil)
+	} else {
+		g.result(nil, err)
+	}
+	if ch, ok := belvo.TokenRequired(err); ok {
+		activity.GetLogger(ctx).Info("Belvo asks for an MFA token", "institution", in.Institution, "expiry_seconds", ch.Expiry)
+		return LinkInfo{MFA: &MFAChallenge{Session: ch.Session, Link: ch.Link, ExpirySeconds: ch.Expiry}}, nil
 	}
 	if err != nil {
 		return LinkInfo{}, classifyOnce(ctx, fmt.Errorf("register link at %s: %w", in.Institution, err))
@@ -125,6 +137,7 @@ func (a *Activities) GetLink(ctx context.Context, linkID string) (LinkInfo, erro
 // CompleteLinkInput resumes an MFA-paused registration.
 type CompleteLinkInput struct {
 	Session string `json:"session"`
+	Link    string `json:"link"`
 	Token   string `json:"token"`
 }
 
@@ -132,9 +145,9 @@ type CompleteLinkInput struct {
 // makes Belvo ask again: that comes back as a new MFA challenge, not an
 // error. An expired session is a non-retryable MFASessionExpired.
 func (a *Activities) CompleteLink(ctx context.Context, in CompleteLinkInput) (LinkInfo, error) {
-	l, err := a.Belvo.CompleteLink(ctx, in.Session, in.Token)
-	if session, expiry, ok := belvo.TokenRequired(err); ok {
-		return LinkInfo{MFA: &MFAChallenge{Session: session, ExpirySeconds: expiry}}, nil
+	l, err := a.Belvo.CompleteLink(ctx, belvo.TokenChallenge{Session: in.Session, Link: in.Link}, in.Token)
+	if ch, ok := belvo.TokenRequired(err); ok {
+		return LinkInfo{MFA: &MFAChallenge{Session: ch.Session, Link: ch.Link, ExpirySeconds: ch.Expiry}}, nil
 	}
 	var api *belvo.APIError
 	if errors.As(err, &api) && api.Code() == "session_expired" {

@@ -8,6 +8,7 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 )
@@ -44,10 +45,25 @@ type SignalWithStartResult struct {
 	ClosedResult json.RawMessage `json:"closed_result,omitempty"`
 }
 
+// Temporal is the part of the Temporal client that delivers signals; the
+// bridge and the activities share it (client.Client fits).
+type Temporal interface {
+	SignalWithStartWorkflow(ctx context.Context, workflowID, signalName string, signalArg any,
+		options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error)
+	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
+	GetWorkflow(ctx context.Context, workflowID, runID string) client.WorkflowRun
+}
+
 // SignalWithStart delivers a signal to a workflow, starting it first when it
 // is not running. It is atomic on the server, so it can race a webhook that
 // starts the same workflow and neither side loses anything.
 func (a *Activities) SignalWithStart(ctx context.Context, in SignalWithStartInput) (SignalWithStartResult, error) {
+	return SignalWithStart(ctx, a.Temporal, in)
+}
+
+// SignalWithStart is the activity's work, for callers outside a worker (the
+// bridge).
+func SignalWithStart(ctx context.Context, c Temporal, in SignalWithStartInput) (SignalWithStartResult, error) {
 	var sa []temporal.SearchAttributeUpdate
 	for k, v := range in.Keywords {
 		sa = append(sa, temporal.NewSearchAttributeKeyKeyword(k).ValueSet(v))
@@ -60,14 +76,14 @@ func (a *Activities) SignalWithStart(ctx context.Context, in SignalWithStartInpu
 	if in.Once {
 		opts.WorkflowIDReusePolicy = enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
 	}
-	run, err := a.Temporal.SignalWithStartWorkflow(ctx, in.WorkflowID, in.SignalName, in.Signal, opts, in.WorkflowType, in.Input)
+	run, err := c.SignalWithStartWorkflow(ctx, in.WorkflowID, in.SignalName, in.Signal, opts, in.WorkflowType, in.Input)
 	var completed *serviceerror.WorkflowExecutionAlreadyStarted
 	if in.Once && errors.As(err, &completed) {
 		// It completed already: maybe from an earlier attempt of this very
 		// call whose answer was lost. The caller decides from the result of
 		// that run (by its id: a newer run may have started since).
 		var res json.RawMessage
-		if gerr := a.Temporal.GetWorkflow(ctx, in.WorkflowID, completed.RunId).Get(ctx, &res); gerr != nil {
+		if gerr := c.GetWorkflow(ctx, in.WorkflowID, completed.RunId).Get(ctx, &res); gerr != nil {
 			return SignalWithStartResult{}, fmt.Errorf("read the completed %s: %w", in.WorkflowID, gerr)
 		}
 		return SignalWithStartResult{ClosedResult: res}, nil
@@ -76,4 +92,85 @@ func (a *Activities) SignalWithStart(ctx context.Context, in SignalWithStartInpu
 		return SignalWithStartResult{}, fmt.Errorf("signal-with-start %s: %w", in.WorkflowID, err)
 	}
 	return SignalWithStartResult{RunID: run.GetRunID()}, nil
+}
+
+// ForwardInput delivers one webhook: to the execution of the request its
+// request_id names when that request is this product's, otherwise to the
+// route its code decides (Fallback).
+type ForwardInput struct {
+	// Request is the execution of the webhook's request_id (nil when the
+	// webhook has none).
+	Request *SignalWithStartInput `json:"request,omitempty"`
+	// RequestKnown: the request is known to be ours (its sender announced
+	// it and learned its request_id), so Request is used without asking
+	// whether it exists.
+	RequestKnown bool `json:"request_known,omitempty"`
+	// Fallback is the webhook's route when it belongs to no request of ours.
+	Fallback SignalWithStartInput `json:"fallback"`
+}
+
+// ForwardResult says where the webhook went.
+type ForwardResult struct {
+	WorkflowID   string `json:"workflow_id"`
+	WorkflowType string `json:"workflow_type"`
+	// ToRequest: it went to its request's execution.
+	ToRequest bool `json:"to_request,omitempty"`
+	// Duplicate: the request's execution had already completed, so this is
+	// a copy of a webhook it processed; nothing was signalled.
+	Duplicate bool `json:"duplicate,omitempty"`
+}
+
+// ForwardWebhook is Forward as an activity (a link's request registry
+// releases the webhooks it held with it).
+func (a *Activities) ForwardWebhook(ctx context.Context, in ForwardInput) (ForwardResult, error) {
+	return Forward(ctx, a.Temporal, in)
+}
+
+// Forward delivers a webhook by request first: the request's execution is
+// signalled when it exists (any state: a copy for one that completed is a
+// duplicate), because an execution per request_id exists exactly when this
+// product sent that request and Belvo accepted it; otherwise the webhook
+// takes its Fallback route. The caller makes sure no announced request can
+// still claim it (see workflows.LinkRequests).
+func Forward(ctx context.Context, c Temporal, in ForwardInput) (ForwardResult, error) {
+	if in.Request != nil {
+		ours := in.RequestKnown
+		if !ours {
+			_, err := c.DescribeWorkflowExecution(ctx, in.Request.WorkflowID, "")
+			var notFound *serviceerror.NotFound
+			switch {
+			case err == nil:
+				ours = true
+			case !errors.As(err, &notFound):
+				return ForwardResult{}, fmt.Errorf("look up %s: %w", in.Request.WorkflowID, err)
+			}
+		}
+		if ours {
+			res, err := SignalWithStart(ctx, c, *in.Request)
+			if err != nil {
+				return ForwardResult{}, err
+			}
+			return ForwardResult{WorkflowID: in.Request.WorkflowID, WorkflowType: in.Request.WorkflowType, ToRequest: true,
+				Duplicate: res.ClosedResult != nil}, nil
+		}
+	}
+	if _, err := SignalWithStart(ctx, c, in.Fallback); err != nil {
+		return ForwardResult{}, err
+	}
+	return ForwardResult{WorkflowID: in.Fallback.WorkflowID, WorkflowType: in.Fallback.WorkflowType}, nil
+}
+
+// ExecutionOpen reports whether a workflow's latest run is still running
+// (a link's request registry asks it of a sender whose announcement is
+// old, before it stops holding webhooks for it).
+func (a *Activities) ExecutionOpen(ctx context.Context, workflowID string) (bool, error) {
+	d, err := a.Temporal.DescribeWorkflowExecution(ctx, workflowID, "")
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("describe %s: %w", workflowID, err)
+	}
+	return d.GetWorkflowExecutionInfo().GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
 }

@@ -13,8 +13,10 @@ type ErrorDetail struct {
 	Message   string `json:"message"`
 	RequestID string `json:"request_id"`
 	Field     string `json:"field,omitempty"`
-	// Session and Expiry are set on 428 token_required answers (MFA).
+	// Session, Link and Expiry are set on 428 token_required answers
+	// (MFA): the session and the link to resume, and for how long.
 	Session string `json:"session,omitempty"`
+	Link    string `json:"link,omitempty"`
 	Expiry  int    `json:"expiry,omitempty"`
 }
 

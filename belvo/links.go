@@ -79,21 +79,30 @@ func (c *Client) CreateWidgetToken(ctx context.Context, r WidgetTokenRequest) (W
 }
 
 // CompleteLink finishes a registration Belvo paused for an MFA token
-// (PATCH /api/links/ with the session of the 428 answer and the user's
-// token).
-func (c *Client) CompleteLink(ctx context.Context, session, token string) (Link, error) {
+// (PATCH /api/links/ with the session and link of the 428 answer and the
+// user's token: Belvo's PatchBody requires session and link).
+func (c *Client) CompleteLink(ctx context.Context, ch TokenChallenge, token string) (Link, error) {
 	var l Link
-	err := c.do(ctx, "PATCH", c.url("/api/links/", nil), map[string]string{"session": session, "token": token}, &l)
+	err := c.do(ctx, "PATCH", c.url("/api/links/", nil), map[string]string{"session": ch.Session, "link": ch.Link, "token": token}, &l)
 	return l, err
 }
 
-// TokenRequired returns the MFA session of a 428 token_required answer.
-func TokenRequired(err error) (session string, expiry int, ok bool) {
+// TokenChallenge is what a 428 token_required answer asks to resume.
+type TokenChallenge struct {
+	Session string `json:"session"`
+	Link    string `json:"link"`
+	// Expiry is how many seconds Belvo keeps the session open.
+	Expiry int `json:"expiry"`
+}
+
+// TokenRequired returns the MFA challenge of a 428 token_required answer.
+func TokenRequired(err error) (TokenChallenge, bool) {
 	var api *APIError
 	if !errors.As(err, &api) || api.StatusCode != 428 || len(api.Details) == 0 {
-		return "", 0, false
+		return TokenChallenge{}, false
 	}
-	return api.Details[0].Session, api.Details[0].Expiry, api.Details[0].Session != ""
+	d := api.Details[0]
+	return TokenChallenge{Session: d.Session, Link: d.Link, Expiry: d.Expiry}, d.Session != ""
 }
 
 // LinkFilter selects links in GET /api/links/ (Belvo's filters of the same

@@ -71,3 +71,21 @@ func RowID(raw json.RawMessage) (string, error) {
 	}
 	return v.ID, nil
 }
+
+// GetRow reads one object of a resource by its Belvo id (for example
+// GET /api/transactions/{id}/), raw as Belvo sent it. It is how this product
+// re-reads the transactions a transactions_updated webhook names: Belvo's
+// transactions list documents no id filter.
+func (c *Client) GetRow(ctx context.Context, r Resource, id string) (json.RawMessage, error) {
+	if !r.Valid() {
+		return nil, fmt.Errorf("belvo: unknown resource %q", r)
+	}
+	if id == "" {
+		return nil, fmt.Errorf("belvo: %s id is required", r)
+	}
+	var raw json.RawMessage
+	if err := c.do(ctx, "GET", c.url(r.ListPath()+url.PathEscape(id)+"/", nil), nil, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}

@@ -3,6 +3,7 @@ package belvo
 import (
 	"errors"
 	"net/http"
+	"regexp"
 	"strconv"
 	"time"
 )
@@ -36,6 +37,10 @@ const (
 	ClassForbidden       = "BelvoForbidden"
 	ClassNotFound        = "BelvoNotFound"
 	ClassClientError     = "BelvoClientError"
+	// ClassRefreshCooldown is 409 link_refreshed: the link was refreshed in
+	// the last 10 minutes. Not retried by the engine (the request was
+	// refused, nothing happened); Delay says when Belvo will take it.
+	ClassRefreshCooldown = "BelvoLinkRefreshCooldown"
 )
 
 // InstitutionRetryBase is the step of the slower schedule for an institution
@@ -58,6 +63,7 @@ const (
 //	400 (invalid, invalid_period, …)      validation            no retry
 //	403                                   forbidden             no retry
 //	404                                   not found             no retry
+//	409 link_refreshed                    refresh cooldown      no retry; Delay says when Belvo takes it
 //	other 4xx                             client error          no retry
 //
 // attempt is the activity's attempt number (1 for the first).
@@ -75,6 +81,8 @@ func Classify(err error, attempt int) Class {
 		return Class{Name: ClassRequestTimeout, Retryable: true, AskForLess: true}
 	case "token_required":
 		return Class{Name: ClassTokenRequired}
+	case "link_refreshed":
+		return Class{Name: ClassRefreshCooldown, Delay: RefreshCooldownLeft(api)}
 	}
 	switch s := api.StatusCode; {
 	case s >= 500:
@@ -110,4 +118,30 @@ func retryAfter(v string) time.Duration {
 		return min(max(time.Until(t), 0), 10*time.Minute)
 	}
 	return 0
+}
+
+// RefreshCooldown is Belvo's cooldown between two refreshes of one link
+// (POST /api/links/{id}/refresh/ answers 409 link_refreshed within it).
+const RefreshCooldown = 10 * time.Minute
+
+// cooldownMinutes reads the wait out of Belvo's documented message "The
+// link has already been refreshed. Please wait X minutes before trying
+// again."
+var cooldownMinutes = regexp.MustCompile(`(?i)wait\s+(\d+)\s+minute`)
+
+// RefreshCooldownLeft is how long until a refused refresh can be sent
+// again: Retry-After when Belvo sends it, else the minutes its message
+// names, else the whole documented cooldown.
+func RefreshCooldownLeft(api *APIError) time.Duration {
+	if d := retryAfter(api.RetryAfter); d > 0 {
+		return d
+	}
+	for _, d := range api.Details {
+		if m := cooldownMinutes.FindStringSubmatch(d.Message); m != nil {
+			if n, err := strconv.Atoi(m[1]); err == nil && n >= 0 {
+				return time.Duration(n) * time.Minute
+			}
+		}
+	}
+	return RefreshCooldown
 }

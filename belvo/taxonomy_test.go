@@ -40,6 +40,10 @@ func TestClassify(t *testing.T) {
 		{"403", apiErr(403, "access_denied", ""), 1, ClassForbidden, false, 0, false},
 		{"404", apiErr(404, "not_found", ""), 1, ClassNotFound, false, 0, false},
 		{"409", apiErr(409, "conflict", ""), 1, ClassClientError, false, 0, false},
+		{"409 link_refreshed names the minutes left", &APIError{StatusCode: 409, Details: []ErrorDetail{{Code: "link_refreshed",
+			Message: "The link has already been refreshed. Please wait 7 minutes before trying again."}}}, 1, ClassRefreshCooldown, false, 7 * time.Minute, false},
+		{"409 link_refreshed with Retry-After", apiErr(409, "link_refreshed", "90"), 1, ClassRefreshCooldown, false, 90 * time.Second, false},
+		{"409 link_refreshed, message unreadable: the whole cooldown", apiErr(409, "link_refreshed", ""), 1, ClassRefreshCooldown, false, 10 * time.Minute, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/google/uuid"
@@ -11,11 +12,11 @@ import (
 	"go.uber.org/zap"
 )
 
-// ProcessTypeAsync is the process_type of the webhook that completes an
-// async request. Belvo documents process_type as "why the webhook was
-// triggered" and shows historical_update and recurrent_update; the value for
-// async requests is this project's assumption, kept in one place here and
-// in the bridge's routing table.
+// ProcessTypeAsync is the process_type the completion webhook of an async
+// request carries under CompletionAsyncRequest. Belvo documents process_type
+// as "why the webhook was triggered" and shows historical_update and
+// recurrent_update only; this value was this project's assumption, so it is
+// no longer the default shape (see CompletionShape).
 const ProcessTypeAsync = "async_request"
 
 // asyncBody is the body of an async-capable POST.
@@ -104,31 +105,33 @@ func (s *Server) forget(l *link) {
 	s.mu.Unlock()
 }
 
-// completeAsync sends the webhook that completes an async request: the data
-// is ready (with its count), the link is deleted, or, with FailAsync, the
-// request failed with a Belvo error.
+// completeAsync sends the webhook that completes an async request, shaped
+// by CompletionShape and carrying the 202's request_id: the data is ready
+// (with its count), the link is deleted (LINK link_deleted), or, with
+// FailAsync, the request failed with a Belvo error.
 func (s *Server) completeAsync(l *link, op belvo.AsyncOp, req belvo.AsyncRequest, rid string) {
 	s.asyncCalls.Add(1)
-	wh := Webhook{WebhookID: hexID(uuid.New()), WebhookType: op.WebhookType, ProcessType: ProcessTypeAsync,
-		WebhookCode: "historical_update", LinkID: l.ID, RequestID: rid}
-	if l.ExternalID != "" {
-		ext := l.ExternalID
-		wh.ExternalID = &ext
+	var wh Webhook
+	if op.Op == belvo.OpLinkDeletion {
+		wh = s.completionWebhook(l, rid, op.WebhookType, "link_deleted")
+	} else {
+		wh = s.completionWebhook(l, rid, op.WebhookType, "")
+		wh.Data = totalData(op.Resource, s.Count(l.ID, op.Resource, req.ListFilters()))
 	}
-	switch {
-	case s.cfg.FailAsync != "":
-		wh.Data = map[string]any{"error_code": s.cfg.FailAsync, "error_message": "The sandbox fails this request on purpose (FailAsync).", "status": 400}
-	case op.Op == belvo.OpLinkDeletion:
-		wh.WebhookCode = "link_deleted"
-		wh.Data = map[string]any{}
-	default:
-		wh.Data = map[string]any{"total_results": s.Count(l.ID, op.Resource, req.ListFilters())}
+	if s.cfg.FailAsync != "" {
+		wh.Data = s.failData()
 	}
 	s.log.Info("sandbox async request", zap.String("request_id", rid), zap.String("op", string(op.Op)), zap.String("link_id", l.ID))
 	if op.Op == belvo.OpLinkDeletion && s.cfg.FailAsync == "" {
 		defer s.forget(l)
 	}
 	s.sendAll([]Webhook{wh}, s.cfg.AsyncDelay, s.cfg.AsyncWebhookBefore202)
+}
+
+// totalData is the data of a completion that made a resource's rows ready:
+// total_<resource> as in Belvo's documented historical_update example.
+func totalData(res belvo.Resource, n int) map[string]any {
+	return map[string]any{"total_" + strings.ToLower(string(res)): n}
 }
 
 func filterQuery(req belvo.AsyncRequest) url.Values {

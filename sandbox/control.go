@@ -67,6 +67,17 @@ func (c Control) Count(ctx context.Context, linkID string, r belvo.Resource, fil
 	return out.Count, nil
 }
 
+// Refreshes is how many refreshes of a link the sandbox accepted (202).
+func (c Control) Refreshes(ctx context.Context, linkID string) (int, error) {
+	var out struct {
+		Refreshes int `json:"refreshes"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/_sandbox/links/"+url.PathEscape(linkID)+"/refreshes", nil, http.StatusOK, &out); err != nil {
+		return 0, fmt.Errorf("sandbox refreshes of %s: %w", linkID, err)
+	}
+	return out.Refreshes, nil
+}
+
 // Stats are the connections clients opened and the API requests served.
 func (c Control) Stats(ctx context.Context) (Stats, error) {
 	var st Stats

@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// Fault is one misbehaviour of a list request.
+// Fault is one misbehaviour of a list request; the zero Fault ("ok" in a
+// script) is a request served normally.
 type Fault struct {
 	// Status answers with this HTTP status and a Belvo error (500, 503,
 	// 429, 408, …); RetryAfter is sent with it when set.
@@ -22,13 +23,20 @@ type Fault struct {
 }
 
 // ParseFaults reads a fault script such as "500,503,429:1s,408,slow:3s,
-// truncated,malformed": one fault per list request, in order.
+// truncated,malformed": one fault per list request, in order. "ok" is a
+// list request served normally, so a script can aim at a later request:
+// "ok,slow:25s" makes exactly the second one slow.
 func ParseFaults(s string) ([]Fault, error) {
 	var out []Fault
 	for _, part := range strings.Split(s, ",") {
 		name, arg, _ := strings.Cut(strings.TrimSpace(part), ":")
 		var f Fault
 		switch name {
+		case "ok":
+			// The zero Fault: serveFault neither delays nor answers it.
+			if arg != "" {
+				return nil, fmt.Errorf("%q: ok takes no argument", part)
+			}
 		case "truncated":
 			f.Truncated = true
 		case "malformed":
@@ -42,7 +50,7 @@ func ParseFaults(s string) ([]Fault, error) {
 		default:
 			code, err := strconv.Atoi(name)
 			if err != nil || code < 400 || code > 599 {
-				return nil, fmt.Errorf("%q is not a fault (an HTTP status 4xx/5xx, slow:D, truncated, malformed)", part)
+				return nil, fmt.Errorf("%q is not a fault (ok, an HTTP status 4xx/5xx, slow:D, truncated, malformed)", part)
 			}
 			f.Status = code
 			if arg != "" {

@@ -65,11 +65,11 @@ func (s *Server) registerLink(w http.ResponseWriter, r *http.Request) {
 		mode = "recurrent" // Belvo's default
 	}
 	if s.cfg.MFA {
-		s.askForToken(w, pendingLink{institution: b.Institution, externalID: b.ExternalID, mode: mode, resources: res,
+		s.askForToken(w, pendingLink{id: uuid.NewString(), institution: b.Institution, externalID: b.ExternalID, mode: mode, resources: res,
 			expires: time.Now().Add(s.cfg.MFASessionTTL)})
 		return
 	}
-	s.finishRegistration(w, s.newLink(b.Institution, b.ExternalID, mode, res, 0), http.StatusCreated)
+	s.finishRegistration(w, s.newLink("", b.Institution, b.ExternalID, mode, res, 0), http.StatusCreated)
 }
 
 // finishRegistration answers 201 with the link and sends its webhooks.
@@ -87,13 +87,17 @@ func (s *Server) finishRegistration(w http.ResponseWriter, l *link, status int) 
 	writeJSON(w, http.StatusCreated, v)
 }
 
-// newLink records a link; transactions overrides the configured size when > 0.
-func (s *Server) newLink(institution, externalID, mode string, res []belvo.Resource, transactions int) *link {
+// newLink records a link; id is the one an MFA challenge already named
+// ("" for a new one), transactions overrides the configured size when > 0.
+func (s *Server) newLink(id, institution, externalID, mode string, res []belvo.Resource, transactions int) *link {
 	if transactions <= 0 {
 		transactions = s.cfg.Transactions
 	}
+	if id == "" {
+		id = uuid.NewString()
+	}
 	l := &link{
-		ID: uuid.NewString(), Institution: institution, ExternalID: externalID, AccessMode: mode,
+		ID: id, Institution: institution, ExternalID: externalID, AccessMode: mode,
 		FetchResources: res, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
 		Accounts: s.cfg.Accounts, Status: "valid",
 		counts:  map[belvo.Resource]int{},
@@ -230,7 +234,7 @@ func (s *Server) widgetConnect(w http.ResponseWriter, r *http.Request) {
 	if tok.FetchHistorical {
 		res = tok.FetchResources
 	}
-	l := s.newLink(b.Institution, tok.ExternalID, "single", res, b.Transactions)
+	l := s.newLink("", b.Institution, tok.ExternalID, "single", res, b.Transactions)
 	s.sendHistorical(l, s.cfg.WebhookDelay, false)
 	writeJSON(w, http.StatusCreated, map[string]string{"link_id": l.ID})
 }
@@ -292,8 +296,10 @@ func (s *Server) countRows(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]int{"count": n})
 }
 
-// pendingLink is a registration waiting for its MFA token.
+// pendingLink is a registration waiting for its MFA token; id is the link
+// it becomes, named in the 428 as Belvo does (TokenRequiredResponse.link).
 type pendingLink struct {
+	id                            string
 	institution, externalID, mode string
 	resources                     []belvo.Resource
 	expires                       time.Time
@@ -307,7 +313,7 @@ func (s *Server) askForToken(w http.ResponseWriter, p pendingLink) {
 	s.mu.Unlock()
 	writeJSON(w, http.StatusPreconditionRequired, []any{map[string]any{
 		"code": "token_required", "message": "A MFA token is required by the institution to login",
-		"request_id": requestID(), "session": session, "expiry": int(time.Until(p.expires).Seconds()),
+		"request_id": requestID(), "session": session, "link": p.id, "expiry": int(time.Until(p.expires).Seconds()),
 	}})
 }
 
@@ -317,6 +323,7 @@ func (s *Server) askForToken(w http.ResponseWriter, p pendingLink) {
 func (s *Server) completeLink(w http.ResponseWriter, r *http.Request) {
 	var b struct {
 		Session string `json:"session"`
+		Link    string `json:"link"`
 		Token   string `json:"token"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&b); err != nil {
@@ -332,8 +339,13 @@ func (s *Server) completeLink(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	switch {
+	case b.Link == "":
+		// Belvo's PatchBody requires the link of the 428 with its session.
+		writeErrors(w, http.StatusBadRequest, "required", "This field is required.", "link")
 	case !ok:
 		writeErrors(w, http.StatusBadRequest, "session_expired", "The session you are trying to resume has expired.", "session")
+	case b.Link != p.id:
+		writeErrors(w, http.StatusBadRequest, "invalid", "The link does not match the session.", "link")
 	case subtle.ConstantTimeCompare([]byte(b.Token), []byte(s.cfg.MFAToken)) != 1:
 		s.askForToken(w, p)
 		s.mu.Lock()
@@ -343,7 +355,7 @@ func (s *Server) completeLink(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		delete(s.mfa, b.Session)
 		s.mu.Unlock()
-		s.finishRegistration(w, s.newLink(p.institution, p.externalID, p.mode, p.resources, 0), http.StatusOK)
+		s.finishRegistration(w, s.newLink(p.id, p.institution, p.externalID, p.mode, p.resources, 0), http.StatusOK)
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 func BenchmarkListPage(b *testing.B) {
 	s := New(Config{Transactions: 100_000})
 	defer s.Close()
-	l := s.newLink("erebor_mx_retail", "", "single", []belvo.Resource{belvo.Transactions}, 100_000).ID
+	l := s.newLink("", "erebor_mx_retail", "", "single", []belvo.Resource{belvo.Transactions}, 100_000).ID
 	h := s.Handler()
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {

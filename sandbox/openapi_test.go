@@ -113,6 +113,19 @@ func TestResponsesMatchBelvoOpenAPI(t *testing.T) {
 	validate(t, docs["v1.223.0"], "/api/links/", nil, req, resp, body)
 	var link struct{ ID string }
 	_ = json.Unmarshal(body, &link)
+	// firstID is the id of a resource's first row of the link, for the
+	// detail operations.
+	firstID := func(path string) string {
+		t.Helper()
+		_, resp, body := call("GET", path+"?page_size=1&link="+link.ID, nil, true)
+		var p struct{ Results []struct{ ID string } }
+		if err := json.Unmarshal(body, &p); err != nil || resp.StatusCode != 200 || len(p.Results) == 0 {
+			t.Fatalf("list %s: HTTP %d: %.300s", path, resp.StatusCode, body)
+		}
+		return p.Results[0].ID
+	}
+	txID, accountID, ownerID := firstID("/api/transactions/"), firstID("/api/accounts/"), firstID("/api/owners/")
+	const unknownID = "00000000-0000-4000-8000-000000000000"
 
 	type tc struct {
 		name, spec, method, tmpl, path string
@@ -140,7 +153,23 @@ func TestResponsesMatchBelvoOpenAPI(t *testing.T) {
 		{"transactions last page", "v1.35.0", "GET", "/api/transactions/", "/api/transactions/?page_size=1000&page=2&link=" + link.ID, nil, nil, true, 200},
 		{"transactions unauthorized", "v1.35.0", "GET", "/api/transactions/", "/api/transactions/?link=" + link.ID, nil, nil, false, 401},
 		{"owners", "v1.35.0", "GET", "/api/owners/", "/api/owners/?link=" + link.ID, nil, nil, true, 200},
+		{"transaction detail", "v1.35.0", "GET", "/api/transactions/{id}/", "/api/transactions/" + txID + "/", map[string]string{"id": txID}, nil, true, 200},
+		{"unknown transaction", "v1.35.0", "GET", "/api/transactions/{id}/", "/api/transactions/" + unknownID + "/", map[string]string{"id": unknownID}, nil, true, 404},
+		{"unknown transaction (v1.223.0)", "v1.223.0", "GET", "/api/transactions/{id}/", "/api/transactions/" + unknownID + "/", map[string]string{"id": unknownID}, nil, true, 404},
+		{"account detail", "v1.35.0", "GET", "/api/accounts/{id}/", "/api/accounts/" + accountID + "/", map[string]string{"id": accountID}, nil, true, 200},
+		{"owner detail", "v1.35.0", "GET", "/api/owners/{id}/", "/api/owners/" + ownerID + "/", map[string]string{"id": ownerID}, nil, true, 200},
 	}
+	refresh := "/api/links/" + link.ID + "/refresh/"
+	refreshParams := map[string]string{"id": link.ID}
+	cases = append(cases,
+		tc{"refresh of an unknown link", "v1.223.0", "POST", "/api/links/{id}/refresh/", "/api/links/" + unknownID + "/refresh/", map[string]string{"id": unknownID},
+			map[string]any{}, true, 404},
+		tc{"refresh of an unknown resource", "v1.223.0", "POST", "/api/links/{id}/refresh/", refresh, refreshParams,
+			map[string]any{"fetch_resources": []string{"NARNIA"}}, true, 400},
+		tc{"refresh", "v1.223.0", "POST", "/api/links/{id}/refresh/", refresh, refreshParams,
+			map[string]any{"fetch_resources": []string{"ACCOUNTS", "TRANSACTIONS"}}, true, 202},
+		tc{"refresh again within the cooldown", "v1.223.0", "POST", "/api/links/{id}/refresh/", refresh, refreshParams, map[string]any{}, true, 409},
+	)
 	async := func(b map[string]any) map[string]any { b["link"] = link.ID; return b }
 	cases = append(cases,
 		tc{"async transactions (v1.223.0)", "v1.223.0", "POST", "/api/transactions/", "/api/transactions/", nil,

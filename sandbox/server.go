@@ -1,9 +1,11 @@
 // Package sandbox is an offline emulator of Belvo's API, faithful to Belvo's
-// OpenAPI specs for what this product uses: link registration and retrieval,
-// widget tokens, paginated list endpoints with deterministic synthetic data,
-// and historical_update webhooks delivered with retries. It can misbehave on
-// purpose (duplicate and early webhooks, webhook delays, failing pages) so
-// tests can prove the product survives Belvo's real behaviour.
+// OpenAPI specs for what this product uses: link registration, retrieval,
+// deletion and refresh, widget tokens, paginated list endpoints and detail
+// endpoints with deterministic synthetic data, async requests, and webhooks
+// delivered with retries. It can misbehave on purpose (duplicate and early
+// webhooks, webhook delays, other completion webhook shapes, failing pages,
+// rate-limited writes) so tests can prove the product survives Belvo's real
+// behaviour, including what Belvo leaves undocumented.
 package sandbox
 
 import (
@@ -63,10 +65,13 @@ type Config struct {
 	WebhookBackoff     time.Duration // first retry delay, doubled each time up to 30 s (default 500 ms)
 
 	// Misbehaviour, on purpose.
-	DuplicateWebhooks bool             // deliver every webhook twice
-	EarlyWebhooks     bool             // deliver webhooks before answering POST /api/links/
-	SkipWebhooks      []belvo.Resource // never send historical_update for these
-	FailEveryNthList  int              // answer 500 to every Nth list request (0: never)
+	DuplicateWebhooks bool // deliver every webhook twice
+	EarlyWebhooks     bool // deliver webhooks before answering POST /api/links/
+	// SkipWebhooks are resources whose historical_update a new link never
+	// sends. Completions of async requests and refreshes are still sent
+	// for them: those answer a request_id the product waits on.
+	SkipWebhooks     []belvo.Resource
+	FailEveryNthList int // answer 500 to every Nth list request (0: never)
 	// FailListsWith answers every list request with this HTTP status and a
 	// Belvo error (0: never), e.g. 403 for a GET that cannot succeed.
 	FailListsWith int
@@ -84,9 +89,27 @@ type Config struct {
 	// Async requests (X-Belvo-Request-Mode: async).
 	AsyncDelay            time.Duration // wait before the completion webhook (default 200 ms)
 	AsyncWebhookBefore202 bool          // deliver the completion webhook before answering 202
-	// FailAsync makes every async request fail: its webhook carries this
-	// Belvo error code (e.g. "institution_down") instead of data.
+	// FailAsync makes every async request and refresh fail: its webhooks
+	// carry this Belvo error code (e.g. "institution_down") instead of data.
 	FailAsync string
+	// CompletionShape is the webhook_code and process_type of the webhooks
+	// completing async requests and refreshes (default CompletionHistorical,
+	// Belvo's documented shape). New panics on a value not in
+	// CompletionShapes: it is a programming error (ParseCompletionShape
+	// checks text).
+	CompletionShape CompletionShape
+	// RefreshCooldown is how long after an accepted refresh of a link
+	// another is refused with 409 link_refreshed (default
+	// belvo.RefreshCooldown, Belvo's 10 minutes; negative: no cooldown).
+	RefreshCooldown time.Duration
+	// RateLimitPosts N > 0 answers 429 too_many_requests (Retry-After: 1)
+	// to the 1st, (1+N)th, (1+2N)th… POST that makes Belvo work (link
+	// registration, POSTs to async-capable endpoints with or without the
+	// async header, refreshes; not POST /api/token/), and does nothing else
+	// for it. The POST right after a refused one is accepted, so a client
+	// retrying alone always gets through. 1 is taken as 2, since N = 1
+	// would refuse every POST forever; 0 or less never refuses.
+	RateLimitPosts int
 
 	Logger *zap.Logger
 }
@@ -150,6 +173,15 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
 	}
+	if c.CompletionShape == "" {
+		c.CompletionShape = CompletionHistorical
+	}
+	if c.RefreshCooldown == 0 {
+		c.RefreshCooldown = belvo.RefreshCooldown
+	}
+	if c.RateLimitPosts == 1 {
+		c.RateLimitPosts = 2
+	}
 }
 
 // link is the emulator's record of one link. Its mutable parts (counts,
@@ -172,9 +204,13 @@ type link struct {
 
 	sent    []Webhook // historical webhooks sent, for resends
 	lists   int       // list requests served for this link
-	counts  map[belvo.Resource]int
-	deleted map[belvo.Resource]map[int]bool
-	version map[belvo.Resource]map[int]int
+	details int       // detail requests (GET /api/<resource>/{id}/) served for its rows
+	// refreshes counts accepted refreshes; lastRefresh starts the cooldown.
+	refreshes   int
+	lastRefresh time.Time
+	counts      map[belvo.Resource]int
+	deleted     map[belvo.Resource]map[int]bool
+	version     map[belvo.Resource]map[int]int
 }
 
 // widgetToken remembers what a widget token asked for.
@@ -200,6 +236,9 @@ type Server struct {
 	conns, requests atomic.Int64
 	delivered       atomic.Int64
 	asyncCalls      atomic.Int64
+	posts           atomic.Int64 // POSTs seen by the rate limiter (RateLimitPosts)
+	// now is the clock of the refresh cooldown (tests move it).
+	now func() time.Time
 
 	mu      sync.Mutex
 	closing bool
@@ -207,18 +246,27 @@ type Server struct {
 	links   map[string]*link
 	mfa     map[string]pendingLink // MFA sessions by id
 	tokens  map[string]widgetToken
+	// rowIndex finds the rows the emulator handed out by id (in the
+	// transactions_updated/deleted webhooks) without a scan.
+	rowIndex map[string]rowRef
 }
 
 // New builds an emulator.
 func New(cfg Config) *Server {
 	cfg.defaults()
+	if !cfg.CompletionShape.Valid() {
+		_, err := ParseCompletionShape(string(cfg.CompletionShape))
+		panic("sandbox.New: " + err.Error())
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, faults: append([]Fault(nil), cfg.ListFaults...),
-		hooks:  &http.Client{Timeout: cfg.WebhookTimeout},
-		links:  map[string]*link{},
-		mfa:    map[string]pendingLink{},
-		tokens: map[string]widgetToken{},
+		hooks:    &http.Client{Timeout: cfg.WebhookTimeout},
+		links:    map[string]*link{},
+		mfa:      map[string]pendingLink{},
+		tokens:   map[string]widgetToken{},
+		rowIndex: map[string]rowRef{},
+		now:      time.Now,
 	}
 	s.routes()
 	return s
@@ -246,19 +294,21 @@ func (s *Server) routes() {
 	r := mux.NewRouter()
 	api := r.PathPrefix("/api").Subrouter()
 	api.Use(s.basicAuth)
-	api.HandleFunc("/links/", s.registerLink).Methods(http.MethodPost)
+	api.HandleFunc("/links/", s.limitPosts(s.registerLink)).Methods(http.MethodPost)
 	api.HandleFunc("/links/", s.listLinks).Methods(http.MethodGet)
 	api.HandleFunc("/links/", s.completeLink).Methods(http.MethodPatch)
 	api.HandleFunc("/links/{id}/", s.getLink).Methods(http.MethodGet)
 	api.HandleFunc("/links/{id}/", s.deleteLink).Methods(http.MethodDelete)
+	api.HandleFunc("/links/{id}/refresh/", s.limitPosts(s.refreshLink)).Methods(http.MethodPost)
 	for _, op := range belvo.AsyncOps() {
-		if op.Method == http.MethodPost {
-			api.HandleFunc(op.Path[len("/api"):], s.asyncHandler(op)).Methods(http.MethodPost)
+		if op.Method == http.MethodPost && op.Op != belvo.OpLinkRefresh {
+			api.HandleFunc(op.Path[len("/api"):], s.limitPosts(s.asyncHandler(op))).Methods(http.MethodPost)
 		}
 	}
 	api.HandleFunc("/token/", s.createToken).Methods(http.MethodPost)
 	for _, res := range belvo.AllResources() {
 		api.Handle(res.ListPath()[len("/api"):], s.listHandler(res)).Methods(http.MethodGet)
+		api.HandleFunc(res.ListPath()[len("/api"):]+"{id}/", s.detailHandler(res)).Methods(http.MethodGet)
 	}
 	ctl := r.PathPrefix("/_sandbox").Subrouter()
 	ctl.HandleFunc("/widget/links", s.widgetConnect).Methods(http.MethodPost)
@@ -267,6 +317,7 @@ func (s *Server) routes() {
 	ctl.HandleFunc("/links/{id}/webhooks", s.resendWebhooks).Methods(http.MethodPost)
 	ctl.HandleFunc("/links/{id}/events", s.events).Methods(http.MethodPost)
 	ctl.HandleFunc("/links/{id}/count", s.countRows).Methods(http.MethodGet)
+	ctl.HandleFunc("/links/{id}/refreshes", s.refreshCount).Methods(http.MethodGet)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		writeErrors(w, http.StatusNotFound, "not_found", "Not found.", "")
 	})

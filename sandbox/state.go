@@ -9,20 +9,16 @@ import (
 
 // visibleLocked lists, in order, the row indexes of a resource of a link that
 // a list request with query q returns: rows that exist, are not deleted and
-// match q's filters. The caller holds s.mu.
+// match q's filters. Like Belvo's (Django) filters, a query parameter it does
+// not know is ignored: the emulator once took an undocumented id__in, which
+// let the product depend on a filter Belvo does not offer. The caller holds
+// s.mu.
 func (s *Server) visibleLocked(l *link, r belvo.Resource, q url.Values) []int {
 	n := l.counts[r]
 	del := l.deleted[r]
 	from, to, ranged := dateRange(r, q)
 	typ := q.Get("type")
 	account := q.Get("account")
-	var ids map[string]bool
-	if v := q.Get("id__in"); v != "" {
-		ids = map[string]bool{}
-		for _, id := range strings.Split(v, ",") {
-			ids[id] = true
-		}
-	}
 	out := make([]int, 0, n)
 	for i := range n {
 		if del[i] {
@@ -38,9 +34,6 @@ func (s *Server) visibleLocked(l *link, r belvo.Resource, q url.Values) []int {
 			continue
 		}
 		if account != "" && (r != belvo.Transactions || rowID(l.ID, belvo.Accounts, i%l.Accounts) != account) {
-			continue
-		}
-		if ids != nil && !ids[rowID(l.ID, r, i)] {
 			continue
 		}
 		out = append(out, i)
@@ -77,7 +70,8 @@ func (s *Server) addRows(l *link, r belvo.Resource, n int) {
 }
 
 // touchRows marks the first n visible rows updated (transactions_updated)
-// or deleted (transactions_deleted) and returns their ids.
+// or deleted (transactions_deleted) and returns their ids, remembering where
+// each is so a detail request for it needs no scan.
 func (s *Server) touchRows(l *link, r belvo.Resource, n int, remove bool) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -98,7 +92,9 @@ func (s *Server) touchRows(l *link, r belvo.Resource, n int, remove bool) []stri
 			}
 			l.version[r][i]++
 		}
-		ids = append(ids, rowID(l.ID, r, i))
+		id := rowID(l.ID, r, i)
+		s.rowIndex[id] = rowRef{l.ID, r, i}
+		ids = append(ids, id)
 	}
 	return ids
 }

@@ -14,7 +14,8 @@ import (
 	"go.uber.org/zap"
 )
 
-// Webhook is the body Belvo posts to the app.
+// Webhook is the body Belvo posts to the app. process_type is left out when
+// empty (CompletionNone); external_id is null when the link has none.
 type Webhook struct {
 	WebhookID   string         `json:"webhook_id"`
 	WebhookType string         `json:"webhook_type"`

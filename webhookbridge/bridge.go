@@ -11,24 +11,24 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net"
 	"net/http"
 	"regexp"
 	"sync"
 	"time"
 
+	"github.com/belvo-temporal/backbone/activities"
 	"github.com/belvo-temporal/backbone/workflows"
 	"github.com/gorilla/mux"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 )
 
-// Signaler is the part of the Temporal client the bridge uses.
+// Signaler is the part of the Temporal client the bridge uses
+// (client.Client fits).
 type Signaler interface {
-	SignalWithStartWorkflow(ctx context.Context, workflowID, signalName string, signalArg any,
-		options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error)
+	activities.Temporal
+	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
 }
 
 // Options configure a Bridge.
@@ -79,6 +79,8 @@ type Bridge struct {
 	prevHash [32]byte // of PreviousAuthorization; unused when that is empty
 	log      *zap.Logger
 	metrics  *metrics
+	// routing is given to the executions a webhook starts.
+	routing workflows.RouteDefaults
 	// slots is the admission semaphore: a webhook holds a slot while it is
 	// read and delivered.
 	slots chan struct{}
@@ -111,7 +113,9 @@ func New(o Options) (*Bridge, error) {
 		o.MaxInFlight = 128
 	}
 	return &Bridge{o: o, authHash: sha256.Sum256([]byte(o.Authorization)), prevHash: sha256.Sum256([]byte(o.PreviousAuthorization)),
-		log: o.Logger, metrics: newMetrics(), slots: make(chan struct{}, o.MaxInFlight)}, nil
+		log: o.Logger, metrics: newMetrics(), slots: make(chan struct{}, o.MaxInFlight),
+		routing: workflows.RouteDefaults{FetchTimeout: o.FetchTimeout, FetchGrace: o.FetchGrace, OrphanTimeout: o.OrphanTimeout,
+			LinkUpdatesEventsPerRun: o.LinkUpdatesEventsPerRun}}, nil
 }
 
 // Handler routes the bridge's endpoints.
@@ -223,12 +227,9 @@ func (b *Bridge) webhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, problem{Error: "missing or invalid Authorization header"})
 		return
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			writeJSON(w, http.StatusUnsupportedMediaType, problem{Error: "Content-Type must be application/json"})
-			return
-		}
-	}
+	// No Content-Type check: Belvo does not document the header, and a 415
+	// would only end in a webhook lost after Belvo's retries. The body must
+	// be JSON whatever the header says (400 otherwise).
 	release, ok := b.admit()
 	if !ok {
 		b.metrics.shed.Inc()
@@ -265,35 +266,15 @@ func (b *Bridge) webhook(w http.ResponseWriter, r *http.Request) {
 	b.deliver(w, r, body)
 }
 
-// deliver signals the execution the webhook belongs to (routes.go), starting
-// it when it does not exist yet (the webhook-first race), and answers 202
-// only once Temporal has accepted the signal.
+// deliver signals the execution the webhook belongs to (routes.go),
+// starting it when it does not exist yet (the webhook-first race), and
+// answers 202 only once Temporal has accepted the signal.
 func (b *Bridge) deliver(w http.ResponseWriter, r *http.Request, body webhookBody) {
 	log := b.log.With(zap.String("webhook_id", body.WebhookID), zap.String("webhook_type", body.WebhookType),
 		zap.String("webhook_code", body.WebhookCode), zap.String("process_type", body.ProcessType),
 		zap.String("link_id", body.LinkID), zap.String("request_id", body.RequestID))
-	rt := routeOf(body)
-	if rt == routeNone {
-		// Recorded visibly (log and counter) and acknowledged, so Belvo does
-		// not retry a webhook no execution handles.
-		b.metrics.unrouted.Inc()
-		log.Warn("webhook accepted but not routed: no execution handles this type/code")
-		writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted", "routed": false, "request_id": body.RequestID})
-		return
-	}
-	t := b.targetOf(rt, body)
-	ctx := r.Context() // carries the delivery deadline set on arrival
 	start := time.Now()
-	_, err := b.o.Signaler.SignalWithStartWorkflow(ctx, t.id, workflows.WebhookSignal, event(body), t.options(b.o.TaskQueue), t.workflow, t.input)
-	var closed *serviceerror.WorkflowExecutionAlreadyStarted
-	if t.once && errors.As(err, &closed) {
-		// The request's execution already completed: this is Belvo repeating
-		// a webhook that was processed. Acknowledge it; nothing to do.
-		b.metrics.duplicate.Inc()
-		log.Info("webhook for a request that already completed: acknowledged as a duplicate", zap.String("workflow_id", t.id))
-		writeJSON(w, http.StatusAccepted, map[string]any{"status": "duplicate", "workflow_id": t.id, "request_id": body.RequestID})
-		return
-	}
+	res, err := b.route(r.Context(), event(body)) // the context carries the delivery deadline set on arrival
 	b.metrics.latency.Observe(time.Since(start).Seconds())
 	if err != nil {
 		log.Error("webhook not delivered to Temporal; answering 503 so Belvo retries", zap.Duration("elapsed", time.Since(start)), zap.Error(err))
@@ -301,9 +282,26 @@ func (b *Bridge) deliver(w http.ResponseWriter, r *http.Request, body webhookBod
 		writeJSON(w, http.StatusServiceUnavailable, problem{Error: "could not record the webhook durably; retry later", RequestID: body.RequestID})
 		return
 	}
-	b.metrics.signals.WithLabelValues(t.workflow, typeLabel(body.WebhookType), codeLabel(body.WebhookCode)).Inc()
-	log.Info("webhook delivered", zap.String("workflow_id", t.id), zap.Duration("elapsed", time.Since(start)))
-	writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted", "workflow_id": t.id, "request_id": body.RequestID})
+	if res.Duplicate {
+		// The request's execution already completed: this is Belvo repeating
+		// a webhook that was processed. Acknowledge it; nothing to do.
+		b.metrics.duplicate.Inc()
+		log.Info("webhook for a request that already completed: acknowledged as a duplicate", zap.String("workflow_id", res.WorkflowID))
+		writeJSON(w, http.StatusAccepted, map[string]any{"status": "duplicate", "workflow_id": res.WorkflowID, "request_id": body.RequestID})
+		return
+	}
+	b.metrics.signals.WithLabelValues(res.WorkflowType, typeLabel(body.WebhookType), codeLabel(body.WebhookCode)).Inc()
+	answer := map[string]any{"status": "accepted", "workflow_id": res.WorkflowID, "request_id": body.RequestID}
+	if res.WorkflowType == workflows.UnroutedWebhooksType {
+		// Kept whole and durably, visible in the web UI, for a later
+		// version to replay; acknowledged so Belvo does not retry it.
+		b.metrics.unrouted.Inc()
+		answer["routed"] = false
+		log.Warn("webhook kept, not routed: no execution handles this code yet", zap.String("workflow_id", res.WorkflowID))
+	} else {
+		log.Info("webhook delivered", zap.String("workflow_id", res.WorkflowID), zap.Duration("elapsed", time.Since(start)))
+	}
+	writeJSON(w, http.StatusAccepted, answer)
 }
 
 // authorized compares the Authorization value in constant time, on

@@ -1,40 +1,16 @@
 package webhookbridge
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/belvo-temporal/backbone/workflows"
-	"go.temporal.io/sdk/client"
 )
-
-// recorder stands in for Temporal in these handler tests (input validation
-// never reaches Temporal; the integration tests use the real server).
-type recorder struct {
-	mu    sync.Mutex
-	calls []call
-	err   error
-}
-
-type call struct {
-	id, signal string
-	arg        any
-	wf         any
-}
-
-func (r *recorder) SignalWithStartWorkflow(_ context.Context, id, signal string, arg any, _ client.StartWorkflowOptions, wf any, _ ...any) (client.WorkflowRun, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.calls = append(r.calls, call{id, signal, arg, wf})
-	return nil, r.err
-}
 
 const auth = "Bearer s3cr3t-value"
 
@@ -53,12 +29,17 @@ func TestWebhookHandler(t *testing.T) {
 		wantSignals int
 		wantTarget  string
 		wantIDs     int
+		wantData    string
+		// running, existing, completed: an execution in that state.
+		running, existing, completed string
 	}{
 		{name: "valid historical_update", body: valid, wantStatus: 202, wantInBody: `"workflow_id":"historical-fetch-L1"`, wantSignals: 1},
 		{name: "missing Authorization", auth: "-", body: valid, wantStatus: 401},
 		{name: "wrong Authorization of the same length", auth: "Bearer s3cr3t-valuX", body: valid, wantStatus: 401},
 		{name: "wrong Authorization, shorter", auth: "Bearer", body: valid, wantStatus: 401},
-		{name: "wrong content type", contentType: "text/plain", body: valid, wantStatus: 415},
+		{name: "any content type: Belvo does not document it, the body must be JSON", contentType: "text/plain", body: valid, wantStatus: 202,
+			wantInBody: `"workflow_id":"historical-fetch-L1"`, wantSignals: 1},
+		{name: "no content type at all", contentType: "-", body: valid, wantStatus: 202, wantInBody: `"workflow_id":"historical-fetch-L1"`, wantSignals: 1},
 		{name: "malformed JSON keeps the request id", body: `{"request_id": "abc123", "webhook_id": `, wantStatus: 400, wantInBody: `"request_id":"abc123"`},
 		{name: "not JSON at all", body: `hello`, wantStatus: 400, wantInBody: "malformed JSON"},
 		{name: "missing webhook_id", body: `{"webhook_type":"ACCOUNTS","webhook_code":"historical_update","link_id":"L1"}`, wantStatus: 400, wantInBody: `"field":"webhook_id"`},
@@ -67,14 +48,24 @@ func TestWebhookHandler(t *testing.T) {
 		{name: "historical_update without link_id", body: `{"webhook_id":"w","webhook_type":"ACCOUNTS","webhook_code":"historical_update","request_id":"r9"}`, wantStatus: 400, wantInBody: `"field":"link_id"`},
 		{name: "body over the limit", body: `{"webhook_id":"` + strings.Repeat("x", 2048) + `"}`, wantStatus: 413},
 		{name: "wrong method", method: http.MethodGet, wantStatus: 405},
-		{name: "Temporal unavailable: 503, never 202", body: valid, signalErr: errors.New("unavailable"), wantStatus: 503, wantInBody: `"request_id":"r1"`, wantSignals: 1},
-		{name: "unknown code: accepted, counted, not signalled", body: `{"webhook_id":"w","webhook_type":"TRANSACTIONS","webhook_code":"brand_new_code","link_id":"L1"}`, wantStatus: 202, wantInBody: `"routed":false`},
+		{name: "Temporal unavailable: 503, never 202", body: valid, signalErr: errors.New("unavailable"), wantStatus: 503, wantInBody: `"request_id":"r1"`},
+		{name: "unknown code: kept durably for a later replay, not dropped", body: `{"webhook_id":"w","webhook_type":"TRANSACTIONS","webhook_code":"brand_new_code","link_id":"L1","data":{"x":1}}`,
+			wantStatus: 202, wantInBody: `"routed":false`, wantSignals: 1, wantTarget: "unrouted-webhooks-L1", wantData: `{"x":1}`},
 		{name: "oversized webhook_code", body: `{"webhook_id":"w","webhook_type":"TRANSACTIONS","webhook_code":"` + strings.Repeat("x", 65) + `","link_id":"L1"}`, wantStatus: 400, wantInBody: `"field":"webhook_code"`},
 		{name: "hostile request id in malformed JSON is not reflected", body: `{"request_id": "<script>", `, wantStatus: 400, wantInBody: `malformed JSON`},
-		{name: "async completion goes to its request", body: `{"webhook_id":"w2","webhook_type":"TRANSACTIONS","process_type":"async_request","webhook_code":"historical_update","link_id":"L1","request_id":"R7"}`,
-			wantStatus: 202, wantInBody: `"workflow_id":"async-request-R7"`, wantSignals: 1, wantTarget: "async-request-R7"},
-		{name: "async completion without request_id", body: `{"webhook_id":"w2","webhook_type":"TRANSACTIONS","process_type":"async_request","webhook_code":"historical_update","link_id":"L1"}`,
-			wantStatus: 400, wantInBody: `"field":"request_id"`},
+		{name: "a request's webhook while its link has requests in flight goes to the link's registry",
+			body:    `{"webhook_id":"w2","webhook_type":"TRANSACTIONS","process_type":"historical_update","webhook_code":"historical_update","link_id":"L1","request_id":"R7"}`,
+			running: "link-requests-L1", wantStatus: 202, wantInBody: `"workflow_id":"link-requests-L1"`, wantSignals: 1, wantTarget: "link-requests-L1"},
+		{name: "historical_update of our request goes to it, not to the link's fetch", body: `{"webhook_id":"w2","webhook_type":"TRANSACTIONS","process_type":"historical_update","webhook_code":"historical_update","link_id":"L1","request_id":"R7"}`,
+			existing: "async-request-R7", wantStatus: 202, wantInBody: `"workflow_id":"async-request-R7"`, wantSignals: 1, wantTarget: "async-request-R7"},
+		{name: "new_transactions_available of our request goes to it, not to the link's updates", body: `{"webhook_id":"w2","webhook_type":"TRANSACTIONS","process_type":"recurrent_update","webhook_code":"new_transactions_available","link_id":"L1","request_id":"R7"}`,
+			existing: "async-request-R7", wantStatus: 202, wantInBody: `"workflow_id":"async-request-R7"`, wantSignals: 1, wantTarget: "async-request-R7"},
+		{name: "our request's webhook without process_type goes to it", body: `{"webhook_id":"w2","webhook_type":"TRANSACTIONS","webhook_code":"historical_update","link_id":"L1","request_id":"R7"}`,
+			existing: "async-request-R7", wantStatus: 202, wantInBody: `"workflow_id":"async-request-R7"`, wantSignals: 1, wantTarget: "async-request-R7"},
+		{name: "a copy for our request that completed is a duplicate", body: `{"webhook_id":"w2","webhook_type":"TRANSACTIONS","process_type":"async_request","webhook_code":"historical_update","link_id":"L1","request_id":"R7"}`,
+			completed: "async-request-R7", wantStatus: 202, wantInBody: `"status":"duplicate"`},
+		{name: "process_type async_request of no request of ours keeps its route by code", body: `{"webhook_id":"w2","webhook_type":"TRANSACTIONS","process_type":"async_request","webhook_code":"historical_update","link_id":"L1","request_id":"R8"}`,
+			wantStatus: 202, wantInBody: `"workflow_id":"historical-fetch-L1"`, wantSignals: 1, wantTarget: "historical-fetch-L1"},
 		{name: "recurrent webhook goes to the link's updates", body: `{"webhook_id":"w3","webhook_type":"TRANSACTIONS","process_type":"recurrent_update","webhook_code":"transactions_deleted","link_id":"L1","data":{"deleted_transactions":["t1","t2"]}}`,
 			wantStatus: 202, wantInBody: `"workflow_id":"link-updates-L1"`, wantSignals: 1, wantTarget: "link-updates-L1", wantIDs: 2},
 		{name: "link status webhook without link_id", body: `{"webhook_id":"w3","webhook_type":"LINK","webhook_code":"invalid_credentials"}`,
@@ -84,7 +75,8 @@ func TestWebhookHandler(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			rec := &recorder{err: c.signalErr}
+			rec := &recorder{err: c.signalErr, running: map[string]bool{c.running: true}, existing: map[string]bool{c.existing: true},
+				completed: map[string]bool{c.completed: true}}
 			b, err := New(Options{Signaler: rec, TaskQueue: "q", Authorization: auth, MaxBodyBytes: 1024})
 			if err != nil {
 				t.Fatal(err)
@@ -101,11 +93,13 @@ func TestWebhookHandler(t *testing.T) {
 			default:
 				req.Header.Set("Authorization", c.auth)
 			}
-			ct := c.contentType
-			if ct == "" {
-				ct = "application/json"
+			switch c.contentType {
+			case "":
+				req.Header.Set("Content-Type", "application/json")
+			case "-":
+			default:
+				req.Header.Set("Content-Type", c.contentType)
 			}
-			req.Header.Set("Content-Type", ct)
 			w := httptest.NewRecorder()
 			b.Handler().ServeHTTP(w, req)
 			body, _ := io.ReadAll(w.Body)
@@ -123,15 +117,14 @@ func TestWebhookHandler(t *testing.T) {
 			}
 			if c.wantTarget != "" {
 				got := rec.calls[0]
-				ev := got.arg.(workflows.WebhookEvent)
-				if got.id != c.wantTarget || got.signal != workflows.WebhookSignal || len(ev.IDs) != c.wantIDs {
+				if got.id != c.wantTarget || got.signal != workflows.WebhookSignal || len(got.ev.IDs) != c.wantIDs || string(got.ev.Data) != c.wantData {
 					t.Errorf("signal %+v", got)
 				}
 			} else if c.wantSignals == 1 {
 				got := rec.calls[0]
-				ev, ok := got.arg.(workflows.WebhookEvent)
+				ev := got.ev
 				if got.id != "historical-fetch-L1" || got.signal != workflows.WebhookSignal || got.wf != workflows.HistoricalFetchType ||
-					!ok || ev.WebhookID != "w1" || ev.LinkID != "L1" || ev.Type != "TRANSACTIONS" {
+					ev.WebhookID != "w1" || ev.LinkID != "L1" || ev.Type != "TRANSACTIONS" || ev.Data != nil {
 					t.Errorf("signal %+v", got)
 				}
 			}

@@ -16,6 +16,7 @@ import (
 
 // blocking holds every delivery until released, to fill the bridge.
 type blocking struct {
+	idle
 	started chan struct{}
 	release chan struct{}
 }
@@ -24,13 +25,13 @@ func (b *blocking) SignalWithStartWorkflow(ctx context.Context, _, _ string, _ a
 	b.started <- struct{}{}
 	select {
 	case <-b.release:
-		return nil, nil
+		return run{}, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 }
 
-type panicking struct{}
+type panicking struct{ idle }
 
 func (panicking) SignalWithStartWorkflow(context.Context, string, string, any, client.StartWorkflowOptions, any, ...any) (client.WorkflowRun, error) {
 	panic("a bug in delivery")
@@ -169,7 +170,7 @@ func TestMetricsSeries(t *testing.T) {
 		`belvo_bridge_requests_total{status="400"} 1`,
 		`belvo_bridge_signals_total{route="HistoricalFetch",webhook_code="historical_update",webhook_type="TRANSACTIONS"} 1`,
 		`belvo_bridge_unrouted_total 1`,
-		`belvo_bridge_delivery_seconds_count 1`,
+		`belvo_bridge_delivery_seconds_count 2`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("metrics lack %s", want)

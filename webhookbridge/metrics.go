@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/workflows"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -73,7 +74,7 @@ func typeLabel(t string) string {
 }
 
 func codeLabel(c string) string {
-	if c == "historical_update" || recurrentCodes[c] || newAvailableCodes[c] {
+	if ev := (workflows.WebhookEvent{Code: c}); workflows.RouteOf(ev) != workflows.RouteUnrouted && (!strings.HasPrefix(c, "new_") || newAvailableCodes[c]) {
 		return c
 	}
 	return "other"

@@ -1,61 +1,17 @@
 package webhookbridge
 
 import (
+	"context"
 	"encoding/json"
-	"strings"
+	"errors"
 
+	"github.com/belvo-temporal/backbone/activities"
 	"github.com/belvo-temporal/backbone/workflows"
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/api/serviceerror"
 )
 
-// route says which execution a webhook belongs to.
-type route int
-
-const (
-	routeNone            route = iota // accepted, logged and counted, not signalled
-	routeHistoricalFetch              // the link's HistoricalFetch, by link_id
-	routeAsyncRequest                 // the AsyncRequest of Belvo's request_id
-	routeLinkUpdates                  // the link's LinkUpdates, by link_id
-)
-
-// processTypeAsync marks the completion webhook of an async request. Belvo
-// documents process_type ("why the webhook was triggered") with the values
-// historical_update and recurrent_update; the async value is this product's
-// assumption, shared with the sandbox, and lives only here.
-const processTypeAsync = "async_request"
-
-// recurrentCodes are the webhook codes of a recurrent link's refreshes and of
-// link status changes, all handled by the link's LinkUpdates execution.
-var recurrentCodes = map[string]bool{
-	"transactions_updated": true, "transactions_deleted": true,
-	"invalid_credentials": true, "token_required": true, "link_deleted": true,
-}
-
-// routeOf is the routing table, in one place:
-//
-//	process_type async_request (any code)        → AsyncRequest(request_id)
-//	webhook_code historical_update                → HistoricalFetch(link_id)
-//	new_*_available, transactions_updated/deleted,
-//	invalid_credentials, token_required,
-//	link_deleted                                  → LinkUpdates(link_id)
-//	anything else                                 → accepted, logged, counted
-func routeOf(b webhookBody) route {
-	switch {
-	case b.ProcessType == processTypeAsync:
-		return routeAsyncRequest
-	case b.WebhookCode == "historical_update":
-		return routeHistoricalFetch
-	case recurrentCodes[b.WebhookCode],
-		strings.HasPrefix(b.WebhookCode, "new_") && strings.HasSuffix(b.WebhookCode, "_available"):
-		return routeLinkUpdates
-	}
-	return routeNone
-}
-
-// missingField names the first required field the webhook lacks for its
-// route, or "".
+// missingField names the first required field the webhook lacks, or one of
+// a shape Belvo never sends, or "".
 func missingField(b webhookBody) string {
 	switch {
 	case !validID(b.WebhookID):
@@ -73,19 +29,12 @@ func missingField(b webhookBody) string {
 	case b.RequestID != "" && !validID(b.RequestID):
 		return "request_id"
 	}
-	switch routeOf(b) {
-	case routeAsyncRequest:
-		if b.RequestID == "" {
-			return "request_id"
-		}
-	case routeHistoricalFetch, routeLinkUpdates:
-		if b.LinkID == "" {
-			return "link_id"
-		}
-	default:
-		if b.LinkID == "" && b.RequestID == "" {
-			return "link_id or request_id"
-		}
+	ev := workflows.WebhookEvent{Code: b.WebhookCode}
+	switch {
+	case workflows.NeedsLinkID(ev) && b.LinkID == "":
+		return "link_id"
+	case b.LinkID == "" && b.RequestID == "":
+		return "link_id or request_id"
 	}
 	return ""
 }
@@ -101,7 +50,8 @@ type webhookData struct {
 }
 
 // event builds the signal payload; data that does not parse is ignored
-// (its shape varies by webhook and nothing routes on it).
+// (its shape varies by webhook and nothing routes on it). A webhook no
+// route handles keeps its whole data object, for a later replay.
 func event(b webhookBody) workflows.WebhookEvent {
 	ev := workflows.WebhookEvent{WebhookID: b.WebhookID, Type: b.WebhookType, ProcessType: b.ProcessType, Code: b.WebhookCode,
 		LinkID: b.LinkID, RequestID: b.RequestID}
@@ -113,54 +63,41 @@ func event(b webhookBody) workflows.WebhookEvent {
 		ev.ErrorCode, ev.ErrorMessage, ev.ErrorStatus = d.ErrorCode, d.ErrorMessage, d.Status
 		ev.IDs = append(d.Deleted, d.Updated...)
 	}
+	if workflows.RouteOf(ev) == workflows.RouteUnrouted && len(b.Data) > 0 {
+		ev.Data = append(json.RawMessage(nil), b.Data...)
+	}
 	return ev
 }
 
-// target is the execution a routed webhook is signalled to, started with
-// its input when it does not exist.
-type target struct {
-	id       string
-	workflow string
-	input    any
-	attrs    temporal.SearchAttributes
-	// once: one successful execution per id (a Belvo request_id); a webhook
-	// for a completed one is a late duplicate, acknowledged without a run.
-	once bool
-	// summary and memo are what the web UI shows when this webhook starts
-	// the execution.
-	summary string
-	memo    map[string]any
-}
-
-func (b *Bridge) targetOf(r route, body webhookBody) target {
-	switch r {
-	case routeAsyncRequest:
-		return target{workflows.AsyncRequestWorkflowID(body.RequestID), workflows.AsyncRequestType,
-			workflows.AsyncRequestInput{RequestID: body.RequestID, OrphanTimeout: b.o.OrphanTimeout},
-			temporal.NewSearchAttributes(workflows.RequestIDAttr.ValueSet(body.RequestID), workflows.StatusAttr.ValueSet(workflows.StatusWaiting)), true,
-			workflows.AsyncRequestSummary(body.RequestID), map[string]any{"flow": "async request", "started_by": "webhook " + body.WebhookType + "/" + body.WebhookCode}}
-	case routeLinkUpdates:
-		return target{workflows.LinkUpdatesWorkflowID(body.LinkID), workflows.LinkUpdatesType,
-			workflows.LinkUpdatesInput{LinkID: body.LinkID, EventsPerRun: b.o.LinkUpdatesEventsPerRun},
-			temporal.NewSearchAttributes(workflows.LinkIDAttr.ValueSet(body.LinkID)), false,
-			workflows.LinkUpdatesSummary(body.LinkID), map[string]any{"flow": "recurrent link updates", "started_by": "webhook " + body.WebhookType + "/" + body.WebhookCode}}
-	default:
-		return target{workflows.HistoricalFetchWorkflowID(body.LinkID), workflows.HistoricalFetchType,
-			workflows.HistoricalFetchInput{LinkID: body.LinkID, Timeout: b.o.FetchTimeout, WebhookGrace: b.o.FetchGrace},
-			temporal.NewSearchAttributes(workflows.LinkIDAttr.ValueSet(body.LinkID), workflows.StatusAttr.ValueSet(workflows.StatusWaiting)), false,
-			workflows.HistoricalFetchSummary(body.LinkID), workflows.FetchMemo("webhook "+body.WebhookType+"/"+body.WebhookCode, workflows.FetchRequest{})}
+// route delivers a webhook to the execution it belongs to (workflows/
+// routing.go has the table and link_requests.go the reasoning):
+//
+//  1. a webhook carrying a link_id and a request_id goes to the link's
+//     LinkRequests while it runs: a request of that link is in flight and
+//     the webhook may be its answer;
+//  2. otherwise to the AsyncRequest of its request_id when one exists
+//     (this product sent that request);
+//  3. otherwise by its webhook_code.
+//
+// The order matters: LinkRequests ends only after its requests' AsyncRequest
+// executions exist, so a webhook that misses the first finds the second.
+func (b *Bridge) route(ctx context.Context, ev workflows.WebhookEvent) (activities.ForwardResult, error) {
+	if ev.LinkID != "" && ev.RequestID != "" {
+		id := workflows.LinkRequestsWorkflowID(ev.LinkID)
+		err := b.o.Signaler.SignalWorkflow(ctx, id, "", workflows.WebhookSignal, ev)
+		var notFound *serviceerror.NotFound
+		switch {
+		case err == nil:
+			return activities.ForwardResult{WorkflowID: id, WorkflowType: workflows.LinkRequestsType}, nil
+		case !errors.As(err, &notFound):
+			return activities.ForwardResult{}, err
+		}
 	}
-}
-
-func (t target) options(taskQueue string) client.StartWorkflowOptions {
-	o := client.StartWorkflowOptions{ID: t.id, TaskQueue: taskQueue, TypedSearchAttributes: t.attrs, StaticSummary: t.summary, Memo: t.memo}
-	if t.once {
-		// Only a run that completed blocks a new one: a copy of its webhook
-		// is a duplicate. After a failed or timed-out run, a webhook starts
-		// a new run so it is kept, not dropped.
-		o.WorkflowIDReusePolicy = enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
+	in, err := workflows.ForwardFor(ev, b.o.TaskQueue, b.routing, false)
+	if err != nil {
+		return activities.ForwardResult{}, err
 	}
-	return o
+	return activities.Forward(ctx, b.o.Signaler, in)
 }
 
 // validID accepts Belvo's ids (UUIDs, 32-hex request ids) and anything of the

@@ -29,6 +29,8 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.AsyncPost, workflow.RegisterOptions{Name: workflows.AsyncPostType})
 	r.RegisterWorkflowWithOptions(workflows.AsyncRequest, workflow.RegisterOptions{Name: workflows.AsyncRequestType})
 	r.RegisterWorkflowWithOptions(workflows.LinkUpdates, workflow.RegisterOptions{Name: workflows.LinkUpdatesType})
+	r.RegisterWorkflowWithOptions(workflows.LinkRequests, workflow.RegisterOptions{Name: workflows.LinkRequestsType})
+	r.RegisterWorkflowWithOptions(workflows.UnroutedWebhooks, workflow.RegisterOptions{Name: workflows.UnroutedWebhooksType})
 }
 
 // Register registers every workflow and every activity on r.
@@ -51,6 +53,9 @@ func New(c client.Client, taskQueue string, a *activities.Activities) sdkworker.
 // ctx is cancelled (SIGINT/SIGTERM in the command).
 func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	log.Info("worker starting", zap.Stringer("config", cfg))
+	if err := workflows.CheckTimeouts(cfg.BelvoHTTPTimeout); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
 	st, err := store.Open(ctx, cfg.StoreDSN)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,6 +18,9 @@ type AsyncPostInput struct {
 	Request         belvo.AsyncRequest `json:"request"`
 	// Timeout is given to the waiter: how long to wait for the webhook.
 	Timeout time.Duration `json:"timeout,omitempty"`
+	// Routing is given to the link's LinkRequests, for the webhooks it
+	// forwards by code.
+	Routing RouteDefaults `json:"routing,omitempty"`
 }
 
 // AsyncPostResult names Belvo's request_id and the execution that waits for
@@ -37,25 +41,64 @@ type asyncPost struct {
 	in AsyncPostInput
 }
 
+// announceVersion gates the announcement of a request to its link's
+// LinkRequests before it is sent (and its resolution after): executions
+// started before it replay without them.
+const announceVersion = "announce-requests"
+
 func (p *asyncPost) run(ctx workflow.Context) (AsyncPostResult, error) {
 	if err := p.in.Request.Validate(); err != nil {
 		return AsyncPostResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", nil)
 	}
-	var a *activities.Activities
-	// The call is not idempotent at Belvo: the activity lets only failures
-	// that prove nothing happened be retried (activities.classifyOnce).
-	postCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 3 * time.Minute, // well above the client's 60 s HTTP timeout
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 3 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 5},
-		Summary:             p.op() + " (X-Belvo-Request-Mode: async) → request_id",
-	})
-	var rid string
-	if err := workflow.ExecuteActivity(postCtx, a.StartAsync, p.in.Request).Get(ctx, &rid); err != nil {
+	announce := workflow.GetVersion(ctx, announceVersion, workflow.DefaultVersion, 1) >= 1
+	if announce {
+		if err := p.nameRefreshResources(ctx); err != nil {
+			return AsyncPostResult{}, err
+		}
+		if err := p.notify(ctx, RequestNotice{Announce: &Announcement{
+			Key: workflow.GetInfo(ctx).WorkflowExecution.ID, Request: p.in.Request, At: workflow.Now(ctx)}}); err != nil {
+			return AsyncPostResult{}, err
+		}
+	}
+	rid, err := p.send(ctx)
+	if err != nil {
+		if announce {
+			p.resolve(ctx, "", outcomeOf(err))
+		}
 		return AsyncPostResult{}, fmt.Errorf("send async %s: %w", p.in.Request.Op, err)
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, RequestIDAttr.ValueSet(rid)); err != nil {
 		workflow.GetLogger(ctx).Warn("search attributes not set", "error", err)
 	}
+	res, err := p.handOver(ctx, rid)
+	if announce {
+		// After the hand-over: from now on the request's AsyncRequest
+		// exists, so its webhooks find it without the announcement.
+		p.resolve(ctx, rid, OutcomeAccepted)
+	}
+	return res, err
+}
+
+// send posts the request (202 {request_id}). The call is not idempotent at
+// Belvo: the activity lets only failures that prove nothing happened be
+// retried (activities.classifyOnce and its send guard).
+func (p *asyncPost) send(ctx workflow.Context) (string, error) {
+	var a *activities.Activities
+	postCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: SendTimeout,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 3 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 5},
+		Summary:             p.op() + " (X-Belvo-Request-Mode: async) → request_id",
+	})
+	var rid string
+	err := workflow.ExecuteActivity(postCtx, a.StartAsync, p.in.Request).Get(ctx, &rid)
+	return rid, err
+}
+
+// handOver gives the request to the AsyncRequest of its request_id with
+// SignalWithStart, which either starts it or joins the one a webhook
+// already started.
+func (p *asyncPost) handOver(ctx workflow.Context, rid string) (AsyncPostResult, error) {
+	var a *activities.Activities
 	waiter := AsyncRequestWorkflowID(rid)
 	signal, err := json.Marshal(AsyncDetails{Request: p.in.Request, ClientRequestID: p.in.ClientRequestID})
 	if err != nil {
@@ -94,6 +137,82 @@ func (p *asyncPost) run(ctx workflow.Context) (AsyncPostResult, error) {
 		}
 	}
 	return AsyncPostResult{RequestID: rid, RequestWorkflowID: waiter}, nil
+}
+
+// nameRefreshResources names what a refresh fetches when the caller did
+// not: the link's own fetch_resources. Belvo would otherwise refresh every
+// resource the institution supports, and this product could not know which
+// webhooks to wait for.
+func (p *asyncPost) nameRefreshResources(ctx workflow.Context) error {
+	if p.in.Request.Op != belvo.OpLinkRefresh || len(p.in.Request.Resources) > 0 {
+		return nil
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: CallTimeout, RetryPolicy: fetchRetry,
+		Summary: "GET the link: which resources to refresh",
+	})
+	var a *activities.Activities
+	var info activities.LinkInfo
+	if err := workflow.ExecuteActivity(actx, a.GetLink, p.in.Request.LinkID).Get(ctx, &info); err != nil {
+		return fmt.Errorf("read link %s to name the resources to refresh: %w", p.in.Request.LinkID, err)
+	}
+	if len(info.FetchResources) == 0 {
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("link %s has no fetch_resources: name the resources to refresh", p.in.Request.LinkID), "InvalidInput", nil)
+	}
+	p.in.Request.Resources = info.FetchResources
+	return nil
+}
+
+// notify SignalWithStarts the link's LinkRequests with a notice; it returns
+// once Temporal has recorded it, so an announcement is durable before the
+// request leaves.
+func (p *asyncPost) notify(ctx workflow.Context, n RequestNotice) error {
+	link := p.in.Request.LinkID
+	sig, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	input, err := json.Marshal(LinkRequestsInput{LinkID: link, Routing: p.in.Routing})
+	if err != nil {
+		return err
+	}
+	what := "announce the request to"
+	if n.Resolve != nil {
+		what = "resolve the request at"
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+		Summary:             what + " " + LinkRequestsWorkflowID(link),
+	})
+	var a *activities.Activities
+	return workflow.ExecuteActivity(actx, a.SignalWithStart, activities.SignalWithStartInput{
+		WorkflowID: LinkRequestsWorkflowID(link), WorkflowType: LinkRequestsType, TaskQueue: workflow.GetInfo(ctx).TaskQueueName,
+		SignalName: RequestNoticeSignal, Signal: sig, Input: input,
+		Keywords: map[string]string{LinkIDAttr.GetName(): link},
+		Summary:  LinkRequestsSummary(link), Memo: map[string]any{"flow": "requests in flight", "link": link},
+	}).Get(ctx, nil)
+}
+
+// resolve ends the request's announcement. It is retried until Temporal
+// takes it; an error here can only be cancellation, logged.
+func (p *asyncPost) resolve(ctx workflow.Context, rid, outcome string) {
+	n := RequestNotice{Resolve: &Resolution{Key: workflow.GetInfo(ctx).WorkflowExecution.ID, RequestID: rid, Outcome: outcome}}
+	if err := p.notify(ctx, n); err != nil {
+		workflow.GetLogger(ctx).Error("request not resolved at its link's registry", "request_id", rid, "error", err)
+	}
+}
+
+// outcomeOf tells from a failed send whether the request may have left:
+// the guard said so, or the last attempt timed out mid-call.
+func outcomeOf(err error) string {
+	var appErr *temporal.ApplicationError
+	var timeout *temporal.TimeoutError
+	if errors.As(err, &appErr) && appErr.Type() == "BelvoUncertain" || errors.As(err, &timeout) {
+		return OutcomeUncertain
+	}
+	return OutcomeRefused
 }
 
 // op names the request's endpoint for people ("POST /api/invoices/").

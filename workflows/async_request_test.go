@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -114,17 +116,27 @@ func TestAsyncRequest(t *testing.T) {
 	}
 }
 
-func TestAsyncPostHandsTheRequestToItsWaiter(t *testing.T) {
+// The sender announces the request to its link's registry before it
+// leaves, hands it to its waiter after Belvo's 202, then resolves the
+// announcement with the request_id: in that order, so a webhook always
+// finds one or the other.
+func TestAsyncPostAnnouncesHandsOverAndResolves(t *testing.T) {
 	env := newEnv(t)
 	var a *activities.Activities
 	env.RegisterActivity(a)
-	env.OnActivity(a.StartAsync, mock.Anything, txRequest).Return(rid, nil).Once()
-	var got activities.SignalWithStartInput
+	var order []string
+	env.OnActivity(a.StartAsync, mock.Anything, txRequest).Return(
+		func(context.Context, belvo.AsyncRequest) (string, error) {
+			order = append(order, "POST")
+			return rid, nil
+		}).Once()
+	var sws []activities.SignalWithStartInput
 	env.OnActivity(a.SignalWithStart, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.SignalWithStartInput) (activities.SignalWithStartResult, error) {
-			got = in
+			sws = append(sws, in)
+			order = append(order, in.WorkflowID+"/"+in.SignalName)
 			return activities.SignalWithStartResult{RunID: "run"}, nil
-		}).Once()
+		})
 	env.ExecuteWorkflow(workflows.AsyncPost, workflows.AsyncPostInput{ClientRequestID: "c1", Request: txRequest})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
@@ -134,11 +146,84 @@ func TestAsyncPostHandsTheRequestToItsWaiter(t *testing.T) {
 	if res.RequestID != rid || res.RequestWorkflowID != workflows.AsyncRequestWorkflowID(rid) {
 		t.Errorf("result %+v", res)
 	}
-	if got.WorkflowID != workflows.AsyncRequestWorkflowID(rid) || got.SignalName != workflows.AsyncDetailsSignal ||
-		got.WorkflowType != workflows.AsyncRequestType || got.Keywords["BelvoRequestID"] != rid {
-		t.Errorf("signal-with-start %+v", got)
+	registry := workflows.LinkRequestsWorkflowID(linkID)
+	want := []string{registry + "/" + workflows.RequestNoticeSignal, "POST",
+		workflows.AsyncRequestWorkflowID(rid) + "/" + workflows.AsyncDetailsSignal, registry + "/" + workflows.RequestNoticeSignal}
+	if strings.Join(order, " ") != strings.Join(want, " ") {
+		t.Fatalf("order %v, want %v", order, want)
 	}
-	env.AssertExpectations(t)
+	var announce, resolve workflows.RequestNotice
+	_ = json.Unmarshal(sws[0].Signal, &announce)
+	_ = json.Unmarshal(sws[2].Signal, &resolve)
+	if announce.Announce == nil || announce.Announce.Request.Op != belvo.OpTransactions || announce.Announce.Key == "" {
+		t.Errorf("announcement %+v", announce)
+	}
+	if resolve.Resolve == nil || resolve.Resolve.Key != announce.Announce.Key || resolve.Resolve.RequestID != rid ||
+		resolve.Resolve.Outcome != workflows.OutcomeAccepted {
+		t.Errorf("resolution %+v", resolve.Resolve)
+	}
+	if got := sws[1]; got.WorkflowType != workflows.AsyncRequestType || got.Keywords["BelvoRequestID"] != rid || !got.Once {
+		t.Errorf("hand-over %+v", got)
+	}
+}
+
+// A send that fails still resolves its announcement, saying whether the
+// request may have left, so the registry stops holding the link's webhooks.
+func TestAsyncPostResolvesAFailedSend(t *testing.T) {
+	cases := []struct {
+		name    string
+		err     error
+		outcome string
+	}{
+		{"Belvo refused it", temporal.NewNonRetryableApplicationError("400", belvo.ClassValidation, nil), workflows.OutcomeRefused},
+		{"it may have left", temporal.NewNonRetryableApplicationError("timeout after sending", "BelvoUncertain", nil), workflows.OutcomeUncertain},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			env := newEnv(t)
+			var a *activities.Activities
+			env.RegisterActivity(a)
+			env.OnActivity(a.StartAsync, mock.Anything, txRequest).Return("", c.err)
+			var notices []workflows.RequestNotice
+			env.OnActivity(a.SignalWithStart, mock.Anything, mock.Anything).Return(
+				func(_ context.Context, in activities.SignalWithStartInput) (activities.SignalWithStartResult, error) {
+					var n workflows.RequestNotice
+					_ = json.Unmarshal(in.Signal, &n)
+					notices = append(notices, n)
+					return activities.SignalWithStartResult{RunID: "run"}, nil
+				})
+			env.ExecuteWorkflow(workflows.AsyncPost, workflows.AsyncPostInput{ClientRequestID: "c1", Request: txRequest})
+			if env.GetWorkflowError() == nil {
+				t.Fatal("a failed send must fail the sender")
+			}
+			if len(notices) != 2 || notices[1].Resolve == nil || notices[1].Resolve.Outcome != c.outcome || notices[1].Resolve.RequestID != "" {
+				t.Errorf("notices %+v, want an announcement then a %s resolution", notices, c.outcome)
+			}
+		})
+	}
+}
+
+// A refresh that names no resources refreshes the link's own: Belvo would
+// otherwise refresh everything the institution supports, and nobody could
+// tell which webhooks to wait for.
+func TestAsyncPostNamesTheResourcesOfARefresh(t *testing.T) {
+	env := newEnv(t)
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	env.OnActivity(a.GetLink, mock.Anything, linkID).Return(activities.LinkInfo{LinkID: linkID,
+		FetchResources: []belvo.Resource{belvo.Accounts, belvo.Owners}}, nil)
+	var sent belvo.AsyncRequest
+	env.OnActivity(a.StartAsync, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, r belvo.AsyncRequest) (string, error) { sent = r; return rid, nil })
+	env.OnActivity(a.SignalWithStart, mock.Anything, mock.Anything).Return(activities.SignalWithStartResult{RunID: "run"}, nil)
+	env.ExecuteWorkflow(workflows.AsyncPost, workflows.AsyncPostInput{ClientRequestID: "c1",
+		Request: belvo.AsyncRequest{Op: belvo.OpLinkRefresh, LinkID: linkID}})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(sent.Resources) != "[ACCOUNTS OWNERS]" {
+		t.Errorf("refresh sent for %v, want the link's ACCOUNTS and OWNERS", sent.Resources)
+	}
 }
 
 func TestAsyncPostRefusesBadInputWithoutCallingBelvo(t *testing.T) {
@@ -174,7 +259,13 @@ func TestAsyncPostWhenTheWaiterAlreadyCompleted(t *testing.T) {
 		env.RegisterActivity(a)
 		env.OnActivity(a.StartAsync, mock.Anything, txRequest).Return(rid, nil)
 		done, _ := json.Marshal(workflows.AsyncProgress{RequestID: rid, Status: workflows.StatusCompleted, ClientRequestID: c.owner})
-		env.OnActivity(a.SignalWithStart, mock.Anything, mock.Anything).Return(activities.SignalWithStartResult{ClosedResult: done}, nil)
+		env.OnActivity(a.SignalWithStart, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.SignalWithStartInput) (activities.SignalWithStartResult, error) {
+				if in.WorkflowType == workflows.AsyncRequestType {
+					return activities.SignalWithStartResult{ClosedResult: done}, nil
+				}
+				return activities.SignalWithStartResult{RunID: "registry"}, nil
+			})
 		env.ExecuteWorkflow(workflows.AsyncPost, workflows.AsyncPostInput{ClientRequestID: "c1", Request: txRequest})
 		if err := env.GetWorkflowError(); (err != nil) != c.wantErr {
 			t.Errorf("completed for %q: error %v, want error %v", c.owner, err, c.wantErr)

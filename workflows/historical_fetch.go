@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -35,6 +36,9 @@ type historicalFetch struct {
 	again map[belvo.Resource]bool
 	// watching: the missing-webhook watcher runs.
 	watching bool
+	// deleted: the link was deleted (before this execution, or while it
+	// listed): there is nothing to fetch, and the execution ends.
+	deleted bool
 }
 
 func newHistoricalFetch(in HistoricalFetchInput) *historicalFetch {
@@ -50,11 +54,6 @@ func newHistoricalFetch(in HistoricalFetchInput) *historicalFetch {
 		seen:     map[string]bool{}, inFlight: map[belvo.Resource]bool{}, again: map[belvo.Resource]bool{},
 	}
 }
-
-// fetchHeartbeat is how long a listing may go without a heartbeat (one per
-// page) before the engine retries it elsewhere: short, so a crashed worker's
-// page loop resumes from its last page within seconds.
-const fetchHeartbeat = 20 * time.Second
 
 var fetchRetry = &temporal.RetryPolicy{
 	InitialInterval:    3 * time.Second, // Belvo's advice: 3 s base, factor 2
@@ -88,6 +87,13 @@ func (h *historicalFetch) run(ctx workflow.Context) (Progress, error) {
 		h.onRequest(ctx, req)
 	}
 	h.loadStored(ctx)
+	if h.deleted {
+		// A late webhook for a link deleted earlier: end at once rather than
+		// wait for webhooks a deleted link will never get.
+		h.setStatus(ctx, StatusDeleted)
+		log.Info("link deleted: nothing to fetch", "link_id", h.in.LinkID)
+		return h.progress, nil
+	}
 	if !h.expectedKnown {
 		h.learnFromLink(ctx)
 	}
@@ -143,6 +149,11 @@ func (h *historicalFetch) run(ctx workflow.Context) (Progress, error) {
 		log.Warn(msg)
 		return h.progress, temporal.NewNonRetryableApplicationError(msg, "HistoricalFetchTimedOut", nil, h.progress)
 	}
+	if h.deleted {
+		h.setStatus(ctx, StatusDeleted)
+		log.Info("link deleted while its history was fetched: its data is gone", "link_id", h.in.LinkID)
+		return h.progress, nil
+	}
 	if h.failed() {
 		h.setStatus(ctx, StatusFailed)
 		return h.progress, temporal.NewNonRetryableApplicationError(
@@ -191,6 +202,7 @@ func (h *historicalFetch) loadStored(ctx workflow.Context) {
 		workflow.GetLogger(ctx).Warn("could not read what is already stored; waiting for webhooks", "link_id", h.in.LinkID, "error", err)
 		return
 	}
+	h.deleted = st.Deleted
 	for r, n := range st.Stored {
 		h.progress.Resources[r] = &ResourceProgress{State: StateStored, Stored: n}
 	}
@@ -203,7 +215,7 @@ func (h *historicalFetch) loadStored(ctx workflow.Context) {
 // the bridge started before the app asked for anything (widget flow).
 func (h *historicalFetch) learnFromLink(ctx workflow.Context) {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second, RetryPolicy: fetchRetry,
+		StartToCloseTimeout: CallTimeout, RetryPolicy: fetchRetry,
 		Summary: "GET the link: which resources will Belvo send",
 	})
 	var a *activities.Activities
@@ -291,7 +303,7 @@ func (h *historicalFetch) peek(ctx workflow.Context, r belvo.Resource) {
 	if h.inFlight[r] {
 		return
 	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: fetchRetry,
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: CallTimeout, RetryPolicy: fetchRetry,
 		Summary: fmt.Sprintf("webhook for %s late: ask Belvo whether it has rows", r)})
 	var a *activities.Activities
 	var count int
@@ -355,6 +367,12 @@ func (h *historicalFetch) onWebhook(ctx workflow.Context, ev WebhookEvent) {
 		return
 	}
 	h.seen[ev.DedupeKey()] = true
+	if ev.Code == "link_deleted" {
+		// Told by the link's LinkUpdates or a deletion request: nothing
+		// will come for this link any more.
+		h.deleted = true
+		return
+	}
 	r := belvo.Resource(ev.Type)
 	if ev.Code != "historical_update" || !r.Valid() {
 		h.progress.IgnoredWebhooks++
@@ -389,8 +407,8 @@ func (h *historicalFetch) fetch(ctx workflow.Context, r belvo.Resource, key stri
 			summary = fmt.Sprintf("list %s again: a newer webhook came while listing", r)
 		}
 		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			StartToCloseTimeout: time.Hour,
-			HeartbeatTimeout:    fetchHeartbeat,
+			StartToCloseTimeout: ListTimeout,
+			HeartbeatTimeout:    ListHeartbeat,
 			RetryPolicy:         fetchRetry,
 			Summary:             summary,
 		})
@@ -402,6 +420,10 @@ func (h *historicalFetch) fetch(ctx workflow.Context, r belvo.Resource, key stri
 		p.Fetches++
 		if err != nil {
 			p.State, p.Error = StateFailed, err.Error()
+			var appErr *temporal.ApplicationError
+			if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeLinkDeleted {
+				h.deleted = true
+			}
 			return
 		}
 		p.State, p.Stored, p.Pages, p.Error = StateStored, res.Stored, p.Pages+res.Pages, ""
@@ -414,6 +436,9 @@ func (h *historicalFetch) fetch(ctx workflow.Context, r belvo.Resource, key stri
 
 // settled reports whether every expected resource is stored or failed.
 func (h *historicalFetch) settled() bool {
+	if h.deleted {
+		return true
+	}
 	if !h.expectedKnown {
 		return false
 	}

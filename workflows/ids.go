@@ -14,6 +14,8 @@ const (
 	AsyncPostType        = "AsyncPost"
 	AsyncRequestType     = "AsyncRequest"
 	LinkUpdatesType      = "LinkUpdates"
+	LinkRequestsType     = "LinkRequests"
+	UnroutedWebhooksType = "UnroutedWebhooks"
 )
 
 // Signal and query names.
@@ -26,6 +28,11 @@ const (
 	AsyncDetailsSignal = "async-request"
 	// ProgressQuery answers the execution's progress.
 	ProgressQuery = "progress"
+	// RequestNoticeSignal carries a request's announcement or resolution
+	// (RequestNotice) to its link's LinkRequests.
+	RequestNoticeSignal = "request-notice"
+	// RetryFailedSignal asks a LinkUpdates to retry its failed steps now.
+	RetryFailedSignal = "retry-failed"
 )
 
 // HistoricalFetchWorkflowID is the one execution id of a link's historical
@@ -50,6 +57,15 @@ func AsyncRequestWorkflowID(belvoRequestID string) string { return "async-reques
 // LinkUpdatesWorkflowID is a link's long-lived handler of recurrent-link
 // webhooks.
 func LinkUpdatesWorkflowID(linkID string) string { return "link-updates-" + linkID }
+
+// LinkRequestsWorkflowID is a link's registry of requests in flight: it
+// runs while a request sent for the link may still cause a webhook whose
+// request_id this product does not know yet.
+func LinkRequestsWorkflowID(linkID string) string { return "link-requests-" + linkID }
+
+// UnroutedWebhooksWorkflowID keeps the webhooks no route handles, per link
+// (UnroutedKey).
+func UnroutedWebhooksWorkflowID(key string) string { return "unrouted-webhooks-" + key }
 
 // Search attributes, registered on the server (the local stack and the test
 // servers do it; see README for production). They make a link's executions

@@ -74,7 +74,7 @@ func (r *linkRegistration) mfa(ctx, actx workflow.Context, ch activities.MFAChal
 				fmt.Sprintf("no MFA token within the %s Belvo keeps the session: register again", wait), "MFASessionExpired", nil)
 		}
 		var info activities.LinkInfo
-		if err := workflow.ExecuteActivity(actx, a.CompleteLink, activities.CompleteLinkInput{Session: ch.Session, Token: token}).Get(ctx, &info); err != nil {
+		if err := workflow.ExecuteActivity(actx, a.CompleteLink, activities.CompleteLinkInput{Session: ch.Session, Link: ch.Link, Token: token}).Get(ctx, &info); err != nil {
 			_ = workflow.UpsertTypedSearchAttributes(ctx, StatusAttr.ValueSet("mfa_expired"))
 			return activities.LinkInfo{}, fmt.Errorf("complete registration with the MFA token: %w", err)
 		}
@@ -94,7 +94,7 @@ func (r *linkRegistration) run(ctx workflow.Context) (LinkRegistrationResult, er
 	// The call is not idempotent at Belvo: the activity lets only failures
 	// that prove nothing happened be retried (activities.classifyOnce).
 	regCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 3 * time.Minute, // well above the client's 60 s HTTP timeout
+		StartToCloseTimeout: SendTimeout,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 3 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 5},
 		Summary:             "POST /api/links/ at " + r.in.Link.Institution,
 	})

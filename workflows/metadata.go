@@ -77,6 +77,17 @@ func AsyncMemo(req belvo.AsyncRequest) map[string]any {
 	return m
 }
 
+// LinkRequestsSummary is the summary of a link's registry of requests in
+// flight.
+func LinkRequestsSummary(linkID string) string {
+	return "Requests in flight for Belvo link " + linkID + ": route their webhooks by request_id"
+}
+
+// UnroutedWebhooksSummary is the summary of a keeper of unrouted webhooks.
+func UnroutedWebhooksSummary(key string) string {
+	return "Webhooks no route handles yet, kept for replay (" + key + ")"
+}
+
 // LinkUpdatesSummary is the summary of a recurrent link's update handler.
 func LinkUpdatesSummary(linkID string) string {
 	return "Recurrent updates of Belvo link " + linkID

@@ -1,9 +1,15 @@
-// Package workflows holds the deterministic workflow code: one execution per
-// link's historical fetch and one per API link registration. Workflows only
-// decide; every side effect is an activity.
+// Package workflows holds the deterministic workflow code, one execution
+// per unit of Belvo's work: a link's historical fetch (HistoricalFetch), an
+// API link registration (LinkRegistration), an async request's sender
+// (AsyncPost) and waiter (AsyncRequest, per Belvo request_id), a link's
+// recurrent updates (LinkUpdates), a link's requests in flight
+// (LinkRequests) and webhooks no route handles yet (UnroutedWebhooks). The
+// routing of webhooks to them is routing.go. Workflows only decide; every
+// side effect is an activity.
 package workflows
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/belvo-temporal/backbone/belvo"
@@ -56,6 +62,9 @@ type WebhookEvent struct {
 	// IDs are the rows a transactions_updated or transactions_deleted
 	// webhook names.
 	IDs []string `json:"ids,omitempty"`
+	// Data is the webhook's whole data object, kept only for a webhook no
+	// route handles (RouteUnrouted), so a later version can replay it.
+	Data json.RawMessage `json:"data,omitempty"`
 }
 
 // DedupeKey identifies one webhook across Belvo's retries. Belvo does not
@@ -82,6 +91,8 @@ const (
 	StatusCompleted = "completed"
 	StatusTimedOut  = "timed_out"
 	StatusFailed    = "failed"
+	// StatusDeleted: the link was deleted; its data left the store.
+	StatusDeleted = "deleted"
 )
 
 // ResourceProgress is one resource's state.
@@ -91,6 +102,8 @@ type ResourceProgress struct {
 	Pages   int    `json:"pages"`
 	Fetches int    `json:"fetches"`
 	Error   string `json:"error,omitempty"`
+	// BelvoCount is the count Belvo's list reported (async requests).
+	BelvoCount int `json:"belvo_count,omitempty"`
 	// WithoutWebhook: stored after polling Belvo, its webhook never came.
 	WithoutWebhook bool `json:"without_webhook,omitempty"`
 }

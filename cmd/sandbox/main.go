@@ -44,7 +44,8 @@ func run() error {
 		ConnState: emu.ConnState}
 	return serve.Run(context.Background(), srv, 5*time.Second, func() {
 		log.Info("sandbox listening", zap.String("addr", cfg.SandboxListenAddr), zap.String("webhook_url", sc.WebhookURL),
-			zap.Int("transactions_per_link", sc.Transactions))
+			zap.Int("transactions_per_link", sc.Transactions), zap.String("completion_shape", string(sc.CompletionShape)),
+			zap.Int("rate_limit_posts", sc.RateLimitPosts))
 	})
 }
 
@@ -97,6 +98,21 @@ func sandboxConfig(cfg config.Config) (sandbox.Config, error) {
 	if v := os.Getenv("SANDBOX_LIST_FAULTS"); v != "" {
 		if sc.ListFaults, err = sandbox.ParseFaults(v); err != nil {
 			return sc, fmt.Errorf("SANDBOX_LIST_FAULTS: %w", err)
+		}
+	}
+	if sc.CompletionShape, err = sandbox.ParseCompletionShape(os.Getenv("SANDBOX_COMPLETION_SHAPE")); err != nil {
+		return sc, fmt.Errorf("SANDBOX_COMPLETION_SHAPE: %w", err)
+	}
+	if v := os.Getenv("SANDBOX_REFRESH_COOLDOWN"); v != "" {
+		if sc.RefreshCooldown, err = time.ParseDuration(v); err != nil || sc.RefreshCooldown <= 0 {
+			return sc, fmt.Errorf("SANDBOX_REFRESH_COOLDOWN=%q is not a positive Go duration such as 2s", v)
+		}
+	}
+	if v := os.Getenv("SANDBOX_RATE_LIMIT_POSTS"); v != "" {
+		// 1 would refuse every POST forever; the library takes it as 2, but
+		// a person who wrote 1 most likely meant something else: say so.
+		if sc.RateLimitPosts, err = strconv.Atoi(v); err != nil || sc.RateLimitPosts < 0 || sc.RateLimitPosts == 1 {
+			return sc, fmt.Errorf("SANDBOX_RATE_LIMIT_POSTS=%q must be 0 (off) or an integer of at least 2 (1 would refuse every POST)", v)
 		}
 	}
 	sc.FailAsync = os.Getenv("SANDBOX_FAIL_ASYNC")

@@ -1,0 +1,144 @@
+package workflows_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/belvo-temporal/backbone/activities"
+	"github.com/belvo-temporal/backbone/workflows"
+	"github.com/stretchr/testify/mock"
+)
+
+func announce(key string) workflows.RequestNotice {
+	return workflows.RequestNotice{Announce: &workflows.Announcement{Key: key, Request: txRequest}}
+}
+
+func resolved(key, requestID, outcome string) workflows.RequestNotice {
+	return workflows.RequestNotice{Resolve: &workflows.Resolution{Key: key, RequestID: requestID, Outcome: outcome}}
+}
+
+func linkHook(id, requestID string) workflows.WebhookEvent {
+	return workflows.WebhookEvent{WebhookID: id, Type: "TRANSACTIONS", ProcessType: "historical_update", Code: "historical_update",
+		LinkID: linkID, RequestID: requestID}
+}
+
+// timed is a signal sent at a time.
+type timed struct {
+	at     time.Duration
+	name   string
+	signal any
+}
+
+// TestLinkRequests drives a link's registry through the orders a request
+// and its webhook can take, and checks where every webhook went and when.
+func TestLinkRequests(t *testing.T) {
+	cases := []struct {
+		name    string
+		signals []timed
+		// senderRuns answers ExecutionOpen for an old announcement.
+		senderRuns bool
+		// want: the forwards, in order, as "webhook→target(known)".
+		want []string
+	}{
+		{name: "its webhook before the 202: held, then to its request", want: []string{"w1→async-request-Q1 known"},
+			signals: []timed{{0, workflows.RequestNoticeSignal, announce("P1")}, {time.Minute, workflows.WebhookSignal, linkHook("w1", "Q1")},
+				{2 * time.Minute, workflows.RequestNoticeSignal, resolved("P1", "Q1", workflows.OutcomeAccepted)}}},
+		{name: "a webhook of no request of ours waits, then takes its route by code", want: []string{"w9→async-request-Q9 or historical-fetch"},
+			signals: []timed{{0, workflows.RequestNoticeSignal, announce("P1")}, {time.Minute, workflows.WebhookSignal, linkHook("w9", "Q9")},
+				{2 * time.Minute, workflows.RequestNoticeSignal, resolved("P1", "Q1", workflows.OutcomeAccepted)}}},
+		{name: "a resolved request's webhook goes at once while another request is in flight",
+			want: []string{"w1→async-request-Q1 known", "w2→async-request-Q2 known"},
+			signals: []timed{{0, workflows.RequestNoticeSignal, announce("P1")}, {0, workflows.RequestNoticeSignal, announce("P2")},
+				{time.Minute, workflows.RequestNoticeSignal, resolved("P1", "Q1", workflows.OutcomeAccepted)},
+				{2 * time.Minute, workflows.WebhookSignal, linkHook("w1", "Q1")},
+				{3 * time.Minute, workflows.WebhookSignal, linkHook("w2", "Q2")},
+				{4 * time.Minute, workflows.RequestNoticeSignal, resolved("P2", "Q2", workflows.OutcomeAccepted)}}},
+		{name: "a refused request holds nothing and the registry ends",
+			signals: []timed{{0, workflows.RequestNoticeSignal, announce("P1")},
+				{time.Minute, workflows.RequestNoticeSignal, resolved("P1", "", workflows.OutcomeRefused)}}},
+		{name: "a sender that ended without resolving stops holding the link's webhooks", want: []string{"w9→async-request-Q9 or historical-fetch"},
+			signals: []timed{{0, workflows.RequestNoticeSignal, announce("P1")}, {time.Minute, workflows.WebhookSignal, linkHook("w9", "Q9")}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			env := newEnv(t)
+			var a *activities.Activities
+			env.RegisterActivity(a)
+			var mu sync.Mutex
+			var got []string
+			env.OnActivity(a.ForwardWebhook, mock.Anything, mock.Anything).Return(
+				func(_ context.Context, in activities.ForwardInput) (activities.ForwardResult, error) {
+					mu.Lock()
+					defer mu.Unlock()
+					var ev workflows.WebhookEvent
+					_ = json.Unmarshal(in.Fallback.Signal, &ev)
+					if in.RequestKnown {
+						got = append(got, ev.WebhookID+"→"+in.Request.WorkflowID+" known")
+					} else {
+						got = append(got, ev.WebhookID+"→"+in.Request.WorkflowID+" or historical-fetch")
+					}
+					if in.Fallback.WorkflowID != workflows.HistoricalFetchWorkflowID(linkID) {
+						t.Errorf("route by code %s, want the link's historical fetch", in.Fallback.WorkflowID)
+					}
+					return activities.ForwardResult{ToRequest: in.RequestKnown}, nil
+				}).Maybe()
+			env.OnActivity(a.ExecutionOpen, mock.Anything, mock.Anything).Return(c.senderRuns, nil).Maybe()
+			for _, s := range c.signals {
+				env.RegisterDelayedCallback(func() { env.SignalWorkflow(s.name, s.signal) }, s.at)
+			}
+			env.ExecuteWorkflow(workflows.LinkRequests, workflows.LinkRequestsInput{LinkID: linkID})
+			if err := env.GetWorkflowError(); err != nil {
+				t.Fatal(err)
+			}
+			var p workflows.LinkRequestsProgress
+			_ = env.GetWorkflowResult(&p)
+			if len(p.Pending) != 0 || p.Held != 0 {
+				t.Errorf("ended with %d pending and %d held", len(p.Pending), p.Held)
+			}
+			if len(got) != len(c.want) {
+				t.Fatalf("forwards %v, want %v", got, c.want)
+			}
+			for i := range got {
+				if got[i] != c.want[i] {
+					t.Errorf("forward %d: %s, want %s", i, got[i], c.want[i])
+				}
+			}
+		})
+	}
+}
+
+// ForwardFor builds one delivery per webhook: to the request's execution
+// when it carries a request_id, with the link's route by code behind it.
+func TestForwardFor(t *testing.T) {
+	cases := []struct {
+		ev           workflows.WebhookEvent
+		wantRequest  string
+		wantFallback string
+	}{
+		{linkHook("w", "Q"), "async-request-Q", workflows.HistoricalFetchWorkflowID(linkID)},
+		{workflows.WebhookEvent{WebhookID: "w", Type: "TRANSACTIONS", Code: "new_transactions_available", LinkID: linkID, RequestID: "Q"},
+			"async-request-Q", workflows.LinkUpdatesWorkflowID(linkID)},
+		{workflows.WebhookEvent{WebhookID: "w", Type: "LINK", Code: "link_deleted", LinkID: linkID}, "", workflows.LinkUpdatesWorkflowID(linkID)},
+		{workflows.WebhookEvent{WebhookID: "w", Type: "LINK", Code: "brand_new_code", LinkID: linkID}, "", workflows.UnroutedWebhooksWorkflowID(linkID)},
+		{workflows.WebhookEvent{WebhookID: "w", Type: "X", Code: "brand_new_code", RequestID: "Q"}, "async-request-Q", "unrouted-webhooks-request-Q"},
+	}
+	for _, c := range cases {
+		in, err := workflows.ForwardFor(c.ev, "q", workflows.RouteDefaults{}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotReq := ""
+		if in.Request != nil {
+			gotReq = in.Request.WorkflowID
+			if !in.Request.Once || in.Request.WorkflowType != workflows.AsyncRequestType {
+				t.Errorf("%s: request target %+v", c.ev.Code, in.Request)
+			}
+		}
+		if gotReq != c.wantRequest || in.Fallback.WorkflowID != c.wantFallback {
+			t.Errorf("%s: request %q fallback %q, want %q %q", c.ev.Code, gotReq, in.Fallback.WorkflowID, c.wantRequest, c.wantFallback)
+		}
+	}
+}
