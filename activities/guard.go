@@ -45,7 +45,8 @@ type sendGuard struct {
 // guardSend reads what earlier attempts of this activity recorded.
 func guardSend(ctx context.Context, what string) *sendGuard {
 	g := &sendGuard{ctx: ctx, what: what}
-	if activity.GetInfo(ctx).Attempt > 1 && activity.HasHeartbeatDetails(ctx) {
+	// Only a retried attempt has details: they are the earlier attempt's.
+	if activity.HasHeartbeatDetails(ctx) {
 		if err := activity.GetHeartbeatDetails(ctx, &g.prior); err != nil || g.prior.State == "" {
 			// Unreadable, or the bare "sending" string of earlier
 			// releases: the request may have left.

@@ -135,6 +135,10 @@ func FromEnv() (Config, error) {
 	if c.HistoricalWebhookGrace, err = duration("HISTORICAL_WEBHOOK_GRACE", 2*time.Hour); err != nil {
 		return Config{}, err
 	}
+	if c.HistoricalWebhookGrace >= c.HistoricalFetchTimeout {
+		return Config{}, fmt.Errorf("config: HISTORICAL_WEBHOOK_GRACE=%s must be shorter than HISTORICAL_FETCH_TIMEOUT=%s: "+
+			"a fetch must look for a late webhook's data before it gives up", c.HistoricalWebhookGrace, c.HistoricalFetchTimeout)
+	}
 	if c.AsyncTimeout, err = duration("ASYNC_REQUEST_TIMEOUT", DefaultAsyncTimeout); err != nil {
 		return Config{}, err
 	}

@@ -36,6 +36,7 @@ func TestBadValuesAreClearErrors(t *testing.T) {
 		{"WEBHOOK_DELIVERY_TIMEOUT", "6s", "5 s"},
 		{"WEBHOOK_MAX_IN_FLIGHT", "-1", "WEBHOOK_MAX_IN_FLIGHT"},
 		{"WEBHOOK_ALLOWED_NETWORKS", "10.0.0.0/8,nonsense", "nonsense"},
+		{"HISTORICAL_WEBHOOK_GRACE", "48h", "shorter than HISTORICAL_FETCH_TIMEOUT"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package starter
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"text/tabwriter"
 
@@ -35,7 +36,13 @@ func FormatAsync(w io.Writer, p workflows.AsyncProgress) {
 	fmt.Fprintf(tw, "status\t%s\n", p.Status)
 	fmt.Fprintf(tw, "operation\t%s (link %s, %s..%s %s)\n", p.Request.Op, p.Request.LinkID, p.Request.DateFrom, p.Request.DateTo, p.Request.Type)
 	fmt.Fprintf(tw, "webhooks\t%d (duplicates %d)\n", p.Webhooks, p.DuplicateWebhooks)
-	if p.Resource != "" {
+	switch {
+	case len(p.Resources) > 1:
+		for _, r := range slices.Sorted(maps.Keys(p.Resources)) {
+			rp := p.Resources[r]
+			fmt.Fprintf(tw, "%s\t%s: %d listed, %d pages; %d of the link's rows stored %s\n", r, rp.State, rp.BelvoCount, rp.Pages, rp.Stored, rp.Error)
+		}
+	case p.Resource != "":
 		fmt.Fprintf(tw, "%s\t%d produced by the request, %d pages; %d of the link's rows stored\n", p.Resource, p.BelvoCount, p.Pages, p.Stored)
 	}
 	if p.Error != "" {

@@ -87,8 +87,43 @@ func (s Starter) StartAsync(ctx context.Context, clientRequestID string, req bel
 	err := s.once(ctx, workflows.AsyncPostWorkflowID(clientRequestID), workflows.AsyncPostType,
 		temporal.NewSearchAttributes(workflows.LinkIDAttr.ValueSet(req.LinkID)),
 		workflows.AsyncPostSummary(req), workflows.AsyncMemo(req),
-		workflows.AsyncPostInput{ClientRequestID: clientRequestID, Request: req, Timeout: s.AsyncTimeout}, &res)
+		workflows.AsyncPostInput{ClientRequestID: clientRequestID, Request: req, Timeout: s.AsyncTimeout,
+			Routing: workflows.RouteDefaults{FetchTimeout: s.FetchTimeout, FetchGrace: s.FetchGrace}}, &res)
 	return res, err
+}
+
+// Refresh asks Belvo to fetch a link's history again (POST
+// /api/links/{id}/refresh/) for the resources named, or the link's own
+// fetch_resources when none are, and relists each into the store when its
+// webhook comes. It returns like StartAsync; Belvo's 10-minute cooldown
+// fails it with the non-retryable type BelvoLinkRefreshCooldown, whose
+// details (workflows.RefreshCooldown) say when Belvo takes the next one.
+func (s Starter) Refresh(ctx context.Context, clientRequestID, linkID string, resources []belvo.Resource) (workflows.AsyncPostResult, error) {
+	return s.StartAsync(ctx, clientRequestID, belvo.AsyncRequest{Op: belvo.OpLinkRefresh, LinkID: linkID, Resources: resources})
+}
+
+// RetryFailedSteps asks a link's LinkUpdates to apply again, now, the
+// webhooks whose steps failed after the engine's retries (they are also
+// retried by themselves, an hour later, then less and less often).
+func (s Starter) RetryFailedSteps(ctx context.Context, linkID string) error {
+	if linkID == "" {
+		return errors.New("starter: link id is required")
+	}
+	if err := s.Client.SignalWorkflow(ctx, workflows.LinkUpdatesWorkflowID(linkID), "", workflows.RetryFailedSignal, nil); err != nil {
+		return fmt.Errorf("starter: ask the link updates of %s to retry failed steps: %w", linkID, err)
+	}
+	return nil
+}
+
+// LinkUpdatesProgress queries a link's recurrent-update handler: its status,
+// counts and the steps that failed.
+func (s Starter) LinkUpdatesProgress(ctx context.Context, linkID string) (workflows.LinkUpdatesProgress, error) {
+	var p workflows.LinkUpdatesProgress
+	v, err := s.Client.QueryWorkflow(ctx, workflows.LinkUpdatesWorkflowID(linkID), "", workflows.ProgressQuery)
+	if err != nil {
+		return p, fmt.Errorf("starter: query link updates of %s: %w", linkID, err)
+	}
+	return p, v.Get(&p)
 }
 
 // WaitAsync waits for the execution of a Belvo request_id to end.

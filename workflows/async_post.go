@@ -65,6 +65,12 @@ func (p *asyncPost) run(ctx workflow.Context) (AsyncPostResult, error) {
 		if announce {
 			p.resolve(ctx, "", outcomeOf(err))
 		}
+		if cooldown, ok := refreshCooldown(ctx, err); ok {
+			return AsyncPostResult{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("link %s was refreshed less than %s ago: Belvo takes the next refresh in %s, at %s",
+					p.in.Request.LinkID, belvo.RefreshCooldown, cooldown.Wait, cooldown.RetryAt.Format(time.RFC3339)),
+				belvo.ClassRefreshCooldown, err, cooldown)
+		}
 		return AsyncPostResult{}, fmt.Errorf("send async %s: %w", p.in.Request.Op, err)
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, RequestIDAttr.ValueSet(rid)); err != nil {
@@ -202,6 +208,26 @@ func (p *asyncPost) resolve(ctx workflow.Context, rid, outcome string) {
 	if err := p.notify(ctx, n); err != nil {
 		workflow.GetLogger(ctx).Error("request not resolved at its link's registry", "request_id", rid, "error", err)
 	}
+}
+
+// RefreshCooldown is the failure detail of a refresh Belvo refused within
+// its cooldown: when to send it again.
+type RefreshCooldown struct {
+	Wait    time.Duration `json:"wait"`
+	RetryAt time.Time     `json:"retry_at"`
+}
+
+// refreshCooldown reads Belvo's 409 link_refreshed out of a failed send.
+func refreshCooldown(ctx workflow.Context, err error) (RefreshCooldown, bool) {
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != belvo.ClassRefreshCooldown {
+		return RefreshCooldown{}, false
+	}
+	wait := appErr.NextRetryDelay()
+	if wait <= 0 {
+		wait = belvo.RefreshCooldown
+	}
+	return RefreshCooldown{Wait: wait, RetryAt: workflow.Now(ctx).Add(wait).UTC()}, true
 }
 
 // outcomeOf tells from a failed send whether the request may have left:

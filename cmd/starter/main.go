@@ -7,8 +7,11 @@
 //	                 [--account ID] [--client-request-id KEY] [--wait]    (ops: transactions, invoices,
 //	                 employment_records, br_employments, financial_statements, cl_invoices,
 //	                 cl_debt_reports, link_deletion)
+//	starter refresh  --link-id ID [--resources …] [--client-request-id KEY] [--wait]
+//	                 (POST /api/links/{id}/refresh/; resources default to the link's own)
 //	starter status   --link-id ID | --request-id RID                      (the progress query)
 //	starter mfa      --request-id KEY --token T                           (a registration waiting for MFA)
+//	starter retry-failed --link-id ID                                     (a link's failed update steps, now)
 package main
 
 import (
@@ -21,6 +24,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/belvo-temporal/backbone/activities"
 	"github.com/belvo-temporal/backbone/belvo"
@@ -29,6 +33,7 @@ import (
 	"github.com/belvo-temporal/backbone/starter"
 	"github.com/belvo-temporal/backbone/workflows"
 	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
 )
 
 const usage = `usage: starter <command> [flags]
@@ -38,8 +43,13 @@ commands:
             (the bank password is read from $BELVO_LINK_PASSWORD, never a flag)
   fetch     fetch the history of an existing link (e.g. created by the Connect Widget)
   async     send an async Belvo request (X-Belvo-Request-Mode: async) and store its data
+  refresh   ask Belvo to fetch a link's history again and relist each resource into the store
+            (--resources, or the link's own fetch_resources; Belvo allows one refresh per link every 10 minutes)
   status    print the progress of a link's historical fetch (--link-id) or of an async request (--request-id)
   mfa       give a registration that Belvo paused for MFA the user's token (--request-id of register, --token)
+  retry-failed
+            apply again, now, a link's recurrent-update steps that failed (--link-id); they are also
+            retried by themselves after 1 h, then less and less often
 
 run 'starter <command> -h' for a command's flags`
 
@@ -84,7 +94,7 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 	clientRequestID := fs.String("client-request-id", "", "idempotency key for async (default: a new UUID)")
 	token := fs.String("token", "", "MFA token (mfa; or $BELVO_MFA_TOKEN)")
 	switch cmd {
-	case "register", "fetch", "status", "async", "mfa":
+	case "register", "fetch", "status", "async", "mfa", "refresh", "retry-failed":
 	case "-h", "--help", "help":
 		fmt.Fprintln(out, usage)
 		return nil
@@ -165,6 +175,55 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 		p, err := s.WaitAsync(ctx, res.RequestID)
 		starter.FormatAsync(out, p)
 		return err
+	case "refresh":
+		if *linkID == "" {
+			return usageError{"refresh needs --link-id"}
+		}
+		var named []belvo.Resource
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "resources" {
+				named = res // only when given: the default is the link's own
+			}
+		})
+		if *clientRequestID == "" {
+			*clientRequestID = uuid.NewString()
+		}
+		fmt.Fprintf(out, "asking Belvo to refresh link %s (client request id %s)…\n", *linkID, *clientRequestID)
+		res, err := s.Refresh(ctx, *clientRequestID, *linkID, named)
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.Type() == belvo.ClassRefreshCooldown {
+			var c workflows.RefreshCooldown
+			if appErr.Details(&c) == nil {
+				return fmt.Errorf("link %s was refreshed less than %s ago (Belvo's cooldown): try again in %s (at %s)", *linkID, belvo.RefreshCooldown,
+					c.Wait.Round(time.Second), c.RetryAt.Local().Format(time.Kitchen))
+			}
+		}
+		if err != nil {
+			return err
+		}
+		runID, _ := s.LatestRunID(ctx, res.RequestWorkflowID)
+		fmt.Fprintf(out, "belvo request id: %s\nworkflow id:      %s\nweb UI:           %s\n", res.RequestID, res.RequestWorkflowID,
+			starter.UIURL(cfg.TemporalUIURL, cfg.TemporalNamespace, res.RequestWorkflowID, runID))
+		if !*wait {
+			return nil
+		}
+		fmt.Fprintln(out, "waiting for Belvo's webhooks and the data…")
+		p, err := s.WaitAsync(ctx, res.RequestID)
+		starter.FormatAsync(out, p)
+		return err
+	case "retry-failed":
+		if *linkID == "" {
+			return usageError{"retry-failed needs --link-id"}
+		}
+		if err := s.RetryFailedSteps(ctx, *linkID); err != nil {
+			return err
+		}
+		p, err := s.LinkUpdatesProgress(ctx, *linkID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "asked link-updates-%s to retry its failed steps now (%d failed at the time of asking)\n", *linkID, len(p.Failed))
+		return nil
 	case "mfa":
 		if *token == "" {
 			*token = os.Getenv("BELVO_MFA_TOKEN")

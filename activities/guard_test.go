@@ -1,0 +1,160 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/belvo-temporal/backbone/activities"
+	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/sandbox"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+)
+
+// post runs the StartAsync activity with the engine's retries, as AsyncPost
+// does, in the SDK's test environment.
+func post(ctx workflow.Context, r belvo.AsyncRequest) (string, error) {
+	var a *activities.Activities
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Millisecond, MaximumAttempts: 5},
+	})
+	var id string
+	err := workflow.ExecuteActivity(actx, a.StartAsync, r).Get(ctx, &id)
+	return id, err
+}
+
+// The guard lets the engine retry a POST only when Belvo proves it did
+// nothing (429, too_many_sessions), and stops a retry after any answer
+// that does not prove it.
+func TestSendGuardRetriesOnlyWhatBelvoRefused(t *testing.T) {
+	cases := []struct {
+		name      string
+		first     func(w http.ResponseWriter)
+		wantPosts int64
+		wantErr   string
+	}{
+		{"429 with Retry-After: sent again", func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`[{"code":"too_many_requests","message":"slow down","request_id":"r"}]`))
+		}, 2, ""},
+		{"too_many_sessions: sent again", func(w http.ResponseWriter) {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`[{"code":"too_many_sessions","message":"busy","request_id":"r"}]`))
+		}, 2, ""},
+		{"500: Belvo may have acted, not sent again", func(w http.ResponseWriter) {
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`[{"code":"unexpected_error","message":"boom","request_id":"r"}]`))
+		}, 1, "BelvoUncertain"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			emu := sandbox.New(sandbox.Config{})
+			defer emu.Close()
+			var posts atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPost && r.URL.Path == "/api/transactions/" && posts.Add(1) == 1 {
+					c.first(w)
+					return
+				}
+				emu.Handler().ServeHTTP(w, r)
+			}))
+			defer srv.Close()
+			d := sandbox.Config{}.WithDefaults()
+			bc, err := belvo.New(belvo.Options{BaseURL: srv.URL, SecretID: d.SecretID, SecretPassword: d.SecretPassword})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := bc.RegisterLink(context.Background(), belvo.RegisterLinkRequest{Institution: "erebor_mx_retail", Username: d.BankUsername, Password: d.BankPassword})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s testsuite.WorkflowTestSuite
+			env := s.NewTestWorkflowEnvironment()
+			env.RegisterActivity(&activities.Activities{Belvo: bc})
+			env.RegisterWorkflow(post)
+			env.ExecuteWorkflow(post, belvo.AsyncRequest{Op: belvo.OpTransactions, LinkID: l.ID, DateFrom: "2026-10-01", DateTo: "2026-10-31"})
+			err = env.GetWorkflowError()
+			if got := posts.Load(); got != c.wantPosts {
+				t.Errorf("Belvo received %d POSTs, want %d", got, c.wantPosts)
+			}
+			if c.wantErr == "" {
+				var id string
+				if err != nil || env.GetWorkflowResult(&id) != nil || id == "" || emu.AsyncRequests() != 1 {
+					t.Fatalf("want one accepted request: id %q, %v (sandbox took %d)", id, err, emu.AsyncRequests())
+				}
+				return
+			}
+			var appErr *temporal.ApplicationError
+			if !errors.As(err, &appErr) || appErr.Type() != c.wantErr || !strings.Contains(err.Error(), "sending again") {
+				t.Fatalf("error %v, want %s", err, c.wantErr)
+			}
+		})
+	}
+}
+
+// A retried attempt reads what the earlier one recorded: "sending" (it may
+// have left) stops with BelvoUncertain without a POST; "answered" returns
+// the earlier answer without a POST; "refused" sends again.
+func TestSendGuardReadsTheEarlierAttempt(t *testing.T) {
+	cases := []struct {
+		name      string
+		prior     any
+		wantPosts int64
+		wantID    string
+		wantErr   string
+	}{
+		{"it may have left", map[string]any{"state": "sending"}, 0, "", "BelvoUncertain"},
+		{"the bare marker of earlier releases", "sending", 0, "", "BelvoUncertain"},
+		{"it was answered", map[string]any{"state": "answered", "answer": "3f58b8a6f025402f8de4a4cc55d38705"}, 0, "3f58b8a6f025402f8de4a4cc55d38705", ""},
+		{"Belvo refused it", map[string]any{"state": "refused"}, 1, "*", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			emu := sandbox.New(sandbox.Config{})
+			defer emu.Close()
+			var posts atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPost && r.URL.Path == "/api/transactions/" {
+					posts.Add(1)
+				}
+				emu.Handler().ServeHTTP(w, r)
+			}))
+			defer srv.Close()
+			d := sandbox.Config{}.WithDefaults()
+			bc, _ := belvo.New(belvo.Options{BaseURL: srv.URL, SecretID: d.SecretID, SecretPassword: d.SecretPassword})
+			l, err := bc.RegisterLink(context.Background(), belvo.RegisterLinkRequest{Institution: "erebor_mx_retail", Username: d.BankUsername, Password: d.BankPassword})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s testsuite.WorkflowTestSuite
+			env := s.NewTestActivityEnvironment()
+			a := &activities.Activities{Belvo: bc}
+			env.RegisterActivity(a)
+			env.SetHeartbeatDetails(c.prior)
+			val, err := env.ExecuteActivity(a.StartAsync, belvo.AsyncRequest{Op: belvo.OpTransactions, LinkID: l.ID, DateFrom: "2026-10-01", DateTo: "2026-10-31"})
+			if got := posts.Load(); got != c.wantPosts {
+				t.Errorf("Belvo received %d POSTs, want %d", got, c.wantPosts)
+			}
+			if c.wantErr != "" {
+				var appErr *temporal.ApplicationError
+				if !errors.As(err, &appErr) || appErr.Type() != c.wantErr {
+					t.Fatalf("error %v, want %s", err, c.wantErr)
+				}
+				return
+			}
+			var id string
+			if err != nil || val.Get(&id) != nil || id == "" || (c.wantID != "*" && id != c.wantID) {
+				t.Errorf("id %q, %v; want %s", id, err, c.wantID)
+			}
+		})
+	}
+}
