@@ -61,19 +61,20 @@ func ownDevServer(t *testing.T, addr, db string) *testsuite.DevServer {
 	return srv
 }
 
-// orphanWebhook is an async completion nobody claims: its execution waits
-// (no worker is needed), so the signal's presence is easy to check.
+// orphanWebhook is a historical_update of a link of its own (link-<rid>)
+// that no request of this product sent: it starts the link's fetch, which
+// waits (no worker is needed), so the signal's presence is easy to check.
 func orphanWebhook(rid string) sandbox.Webhook {
-	return sandbox.Webhook{WebhookID: "w-" + rid, WebhookType: "TRANSACTIONS", ProcessType: sandbox.ProcessTypeAsync,
-		WebhookCode: "historical_update", LinkID: uuid.NewString(), RequestID: rid, Data: map[string]any{}}
+	return sandbox.Webhook{WebhookID: "w-" + rid, WebhookType: "TRANSACTIONS", ProcessType: "historical_update",
+		WebhookCode: "historical_update", LinkID: "link-" + rid, RequestID: rid, Data: map[string]any{}}
 }
 
-// assertSignalled checks that the execution of each request id received its
-// webhook as a signal: nothing that got a 202 is missing.
+// assertSignalled checks that the execution of each webhook's link received
+// its webhook as a signal: nothing that got a 202 is missing.
 func assertSignalled(t *testing.T, c client.Client, rids []string) {
 	t.Helper()
 	for _, rid := range rids {
-		it := c.GetWorkflowHistory(context.Background(), workflows.AsyncRequestWorkflowID(rid), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		it := c.GetWorkflowHistory(context.Background(), workflows.HistoricalFetchWorkflowID("link-"+rid), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		found := false
 		for it.HasNext() {
 			ev, err := it.Next()

@@ -19,6 +19,7 @@ import (
 	"github.com/belvo-temporal/backbone/activities"
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/codec"
+	"github.com/belvo-temporal/backbone/internal/specval"
 	"github.com/belvo-temporal/backbone/internal/testenv"
 	"github.com/belvo-temporal/backbone/logging"
 	"github.com/belvo-temporal/backbone/sandbox"
@@ -151,8 +152,11 @@ func newStackWith(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration, b
 	sb.Logger = log.Named("sandbox")
 	emu := sandbox.New(sb)
 	sbd := sb.WithDefaults() // the credentials the emulator expects
-	sbSrv := httptest.NewServer(emu.Handler())
-	t.Cleanup(func() { emu.Close(); sbSrv.Close() })
+	// Every request the product sends to "Belvo" is checked against
+	// Belvo's published specs, not only answered by our emulator.
+	specs := specval.New(t, testenv.SpecDir(t))
+	sbSrv := httptest.NewServer(specs.Wrap(emu.Handler()))
+	t.Cleanup(func() { emu.Close(); sbSrv.Close(); specs.AssertNoViolations(t) })
 
 	var hc *http.Client
 	if bt.clientTimeout > 0 {

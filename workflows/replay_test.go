@@ -26,6 +26,12 @@ func TestReplay(t *testing.T) {
 		"testdata/link_updates_history.json",
 		"testdata/link_registration_history.json",
 		"testdata/async_post_history.json",
+		// Recorded after the request_id correlation (announce-requests,
+		// request-webhooks-by-resource, link-updates-retries versions).
+		"testdata/async_request_by_resource_history.json",
+		"testdata/async_post_announced_history.json",
+		"testdata/link_requests_history.json",
+		"testdata/link_updates_retries_history.json",
 	} {
 		t.Run(file, func(t *testing.T) {
 			r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{

@@ -12,11 +12,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/belvo-temporal/backbone/activities"
 	"github.com/belvo-temporal/backbone/workflows"
 	"github.com/google/uuid"
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 )
 
 type bench struct {
@@ -87,27 +86,36 @@ func (b *bench) rid(phase string) string {
 	return fmt.Sprintf("bench%s%07d%s", phase, b.seq.Add(1), uuid.NewString()[:8])
 }
 
-// direct is the baseline: exactly the call the bridge makes.
+// event is the benchmark's webhook: a link's historical_update carrying a
+// request_id that no request of this product sent, the common webhook,
+// one new link each so every delivery starts an execution.
+func event(rid string) workflows.WebhookEvent {
+	return workflows.WebhookEvent{WebhookID: "w-" + rid, Type: "TRANSACTIONS", ProcessType: "historical_update", Code: "historical_update",
+		LinkID: "link-" + rid, RequestID: rid}
+}
+
+// direct is the baseline: the SignalWithStart the bridge ends with, made
+// directly (same target, options and encoding). The bridge also makes the
+// two lookups that correlate a webhook with this product's requests (its
+// link's LinkRequests, its request's AsyncRequest): that is what the
+// ratio prices.
 func (b *bench) direct(rid string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
-	id := workflows.AsyncRequestWorkflowID(rid)
-	_, err := b.c.SignalWithStartWorkflow(ctx, id, workflows.WebhookSignal,
-		workflows.WebhookEvent{WebhookID: "w-" + rid, Type: "TRANSACTIONS", ProcessType: "async_request", Code: "historical_update", RequestID: rid},
-		client.StartWorkflowOptions{ID: id, TaskQueue: "bench",
-			// What the bridge sets too, so both paths cost the server the same.
-			WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-			TypedSearchAttributes: temporal.NewSearchAttributes(workflows.RequestIDAttr.ValueSet(rid), workflows.StatusAttr.ValueSet(workflows.StatusWaiting))},
-		workflows.AsyncRequestType, workflows.AsyncRequestInput{RequestID: rid})
+	in, err := workflows.ForwardFor(event(rid), "bench", workflows.RouteDefaults{}, false)
 	if err != nil {
+		return 500
+	}
+	if _, err := activities.SignalWithStart(ctx, b.c, in.Fallback); err != nil {
 		return 503
 	}
 	return 202
 }
 
 func (b *bench) viaBridge(rid string) int {
-	body, _ := json.Marshal(map[string]any{"webhook_id": "w-" + rid, "webhook_type": "TRANSACTIONS", "process_type": "async_request",
-		"webhook_code": "historical_update", "request_id": rid, "link_id": "8f2c1a3e-1111-4222-8333-444455556666", "data": map[string]any{}})
+	ev := event(rid)
+	body, _ := json.Marshal(map[string]any{"webhook_id": ev.WebhookID, "webhook_type": ev.Type, "process_type": ev.ProcessType,
+		"webhook_code": ev.Code, "request_id": rid, "link_id": ev.LinkID, "data": map[string]any{}})
 	req, _ := http.NewRequest(http.MethodPost, b.url, bytes.NewReader(body))
 	req.Header.Set("Authorization", auth)
 	req.Header.Set("Content-Type", "application/json")
@@ -172,7 +180,7 @@ func (b *bench) openLoop(name string, rate float64, d time.Duration) *result {
 func (b *bench) lost(r *result) int {
 	lost := 0
 	for _, rid := range r.ackedIDs {
-		if _, err := b.c.DescribeWorkflowExecution(context.Background(), workflows.AsyncRequestWorkflowID(rid), ""); err != nil {
+		if _, err := b.c.DescribeWorkflowExecution(context.Background(), workflows.HistoricalFetchWorkflowID(event(rid).LinkID), ""); err != nil {
 			lost++
 		}
 	}
