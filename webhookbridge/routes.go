@@ -82,9 +82,16 @@ func event(b webhookBody) workflows.WebhookEvent {
 // The order matters: LinkRequests ends only after its requests' AsyncRequest
 // executions exist, so a webhook that misses the first finds the second.
 func (b *Bridge) route(ctx context.Context, ev workflows.WebhookEvent) (activities.ForwardResult, error) {
+	return Route(ctx, b.o.Signaler, b.o.TaskQueue, b.routing, ev)
+}
+
+// Route is the bridge's delivery of one webhook, without HTTP: the same
+// Temporal calls in the same order (the benchmark measures the bridge's own
+// cost against it).
+func Route(ctx context.Context, c Signaler, taskQueue string, d workflows.RouteDefaults, ev workflows.WebhookEvent) (activities.ForwardResult, error) {
 	if ev.LinkID != "" && ev.RequestID != "" {
 		id := workflows.LinkRequestsWorkflowID(ev.LinkID)
-		err := b.o.Signaler.SignalWorkflow(ctx, id, "", workflows.WebhookSignal, ev)
+		err := c.SignalWorkflow(ctx, id, "", workflows.WebhookSignal, ev)
 		var notFound *serviceerror.NotFound
 		switch {
 		case err == nil:
@@ -93,11 +100,11 @@ func (b *Bridge) route(ctx context.Context, ev workflows.WebhookEvent) (activiti
 			return activities.ForwardResult{}, err
 		}
 	}
-	in, err := workflows.ForwardFor(ev, b.o.TaskQueue, b.routing, false)
+	in, err := workflows.ForwardFor(ev, taskQueue, d, false)
 	if err != nil {
 		return activities.ForwardResult{}, err
 	}
-	return activities.Forward(ctx, b.o.Signaler, in)
+	return activities.Forward(ctx, c, in)
 }
 
 // validID accepts Belvo's ids (UUIDs, 32-hex request ids) and anything of the

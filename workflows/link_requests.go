@@ -205,23 +205,24 @@ func (r *linkRequests) release(ctx workflow.Context) {
 	var keep []WebhookEvent
 	for _, ev := range r.held {
 		known := r.resolved[ev.RequestID]
-		if !known && len(r.pending) > 0 {
+		if (!known && len(r.pending) > 0) || !r.forward(ctx, ev, known) {
 			keep = append(keep, ev)
-			continue
 		}
-		r.forward(ctx, ev, known)
 	}
 	r.held = keep
 }
 
 // forward delivers one webhook (activities.Forward): known means its
 // request is ours; otherwise it goes to its request only if that request's
-// execution exists, else by its code.
-func (r *linkRequests) forward(ctx workflow.Context, ev WebhookEvent, known bool) {
+// execution exists, else by its code. It reports false when the webhook
+// must stay held (the execution is being cancelled).
+func (r *linkRequests) forward(ctx workflow.Context, ev WebhookEvent, known bool) bool {
 	in, err := ForwardFor(ev, workflow.GetInfo(ctx).TaskQueueName, r.in.Routing, known)
 	if err != nil {
-		workflow.GetLogger(ctx).Error("webhook cannot be encoded; dropped", "webhook_id", ev.WebhookID, "error", err)
-		return
+		// Only a webhook that cannot be encoded as JSON: the bridge built
+		// it from JSON, so this does not happen; say so loudly if it does.
+		workflow.GetLogger(ctx).Error("webhook cannot be encoded; not forwarded", "webhook_id", ev.WebhookID, "error", err)
+		return true
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
@@ -231,15 +232,14 @@ func (r *linkRequests) forward(ctx workflow.Context, ev WebhookEvent, known bool
 	var a *activities.Activities
 	var res activities.ForwardResult
 	if err := workflow.ExecuteActivity(actx, a.ForwardWebhook, in).Get(ctx, &res); err != nil {
-		// Only cancellation ends the retries: keep the webhook held.
-		r.held = append(r.held, ev)
-		return
+		return false // only cancellation ends the retries
 	}
 	if res.ToRequest {
 		r.progress.ToRequests++
 	} else {
 		r.progress.ByCode++
 	}
+	return true
 }
 
 // checkSenders drops the announcements whose sender no longer runs: it

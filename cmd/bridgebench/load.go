@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/belvo-temporal/backbone/activities"
+	"github.com/belvo-temporal/backbone/webhookbridge"
 	"github.com/belvo-temporal/backbone/workflows"
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
@@ -107,6 +108,18 @@ func (b *bench) direct(rid string) int {
 		return 500
 	}
 	if _, err := activities.SignalWithStart(ctx, b.c, in.Fallback); err != nil {
+		return 503
+	}
+	return 202
+}
+
+// sameCalls is the bridge's delivery made directly: the correlation
+// lookups and the SignalWithStart, without HTTP. Against it the ratio is the
+// bridge's own cost (HTTP, JSON, admission), as before correlation.
+func (b *bench) sameCalls(rid string) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	if _, err := webhookbridge.Route(ctx, b.c, "bench", workflows.RouteDefaults{}, event(rid)); err != nil {
 		return 503
 	}
 	return 202
