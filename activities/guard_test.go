@@ -57,32 +57,13 @@ func TestSendGuardRetriesOnlyWhatBelvoRefused(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			emu := sandbox.New(sandbox.Config{})
-			defer emu.Close()
-			var posts atomic.Int64
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.Method == http.MethodPost && r.URL.Path == "/api/transactions/" && posts.Add(1) == 1 {
-					c.first(w)
-					return
-				}
-				emu.Handler().ServeHTTP(w, r)
-			}))
-			defer srv.Close()
-			d := sandbox.Config{}.WithDefaults()
-			bc, err := belvo.New(belvo.Options{BaseURL: srv.URL, SecretID: d.SecretID, SecretPassword: d.SecretPassword})
-			if err != nil {
-				t.Fatal(err)
-			}
-			l, err := bc.RegisterLink(context.Background(), belvo.RegisterLinkRequest{Institution: "erebor_mx_retail", Username: d.BankUsername, Password: d.BankPassword})
-			if err != nil {
-				t.Fatal(err)
-			}
+			bc, emu, link, posts := guardedBelvo(t, c.first)
 			var s testsuite.WorkflowTestSuite
 			env := s.NewTestWorkflowEnvironment()
 			env.RegisterActivity(&activities.Activities{Belvo: bc})
 			env.RegisterWorkflow(post)
-			env.ExecuteWorkflow(post, belvo.AsyncRequest{Op: belvo.OpTransactions, LinkID: l.ID, DateFrom: "2026-10-01", DateTo: "2026-10-31"})
-			err = env.GetWorkflowError()
+			env.ExecuteWorkflow(post, belvo.AsyncRequest{Op: belvo.OpTransactions, LinkID: link, DateFrom: "2026-10-01", DateTo: "2026-10-31"})
+			err := env.GetWorkflowError()
 			if got := posts.Load(); got != c.wantPosts {
 				t.Errorf("Belvo received %d POSTs, want %d", got, c.wantPosts)
 			}
@@ -119,28 +100,13 @@ func TestSendGuardReadsTheEarlierAttempt(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			emu := sandbox.New(sandbox.Config{})
-			defer emu.Close()
-			var posts atomic.Int64
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.Method == http.MethodPost && r.URL.Path == "/api/transactions/" {
-					posts.Add(1)
-				}
-				emu.Handler().ServeHTTP(w, r)
-			}))
-			defer srv.Close()
-			d := sandbox.Config{}.WithDefaults()
-			bc, _ := belvo.New(belvo.Options{BaseURL: srv.URL, SecretID: d.SecretID, SecretPassword: d.SecretPassword})
-			l, err := bc.RegisterLink(context.Background(), belvo.RegisterLinkRequest{Institution: "erebor_mx_retail", Username: d.BankUsername, Password: d.BankPassword})
-			if err != nil {
-				t.Fatal(err)
-			}
+			bc, _, link, posts := guardedBelvo(t, nil)
 			var s testsuite.WorkflowTestSuite
 			env := s.NewTestActivityEnvironment()
 			a := &activities.Activities{Belvo: bc}
 			env.RegisterActivity(a)
 			env.SetHeartbeatDetails(c.prior)
-			val, err := env.ExecuteActivity(a.StartAsync, belvo.AsyncRequest{Op: belvo.OpTransactions, LinkID: l.ID, DateFrom: "2026-10-01", DateTo: "2026-10-31"})
+			val, err := env.ExecuteActivity(a.StartAsync, belvo.AsyncRequest{Op: belvo.OpTransactions, LinkID: link, DateFrom: "2026-10-01", DateTo: "2026-10-31"})
 			if got := posts.Load(); got != c.wantPosts {
 				t.Errorf("Belvo received %d POSTs, want %d", got, c.wantPosts)
 			}
@@ -157,4 +123,31 @@ func TestSendGuardReadsTheEarlierAttempt(t *testing.T) {
 			}
 		})
 	}
+}
+
+// guardedBelvo is the emulator behind a handler that counts async POSTs and
+// may answer the first one itself (first), with a client and a link.
+func guardedBelvo(t *testing.T, first func(w http.ResponseWriter)) (*belvo.Client, *sandbox.Server, string, *atomic.Int64) {
+	t.Helper()
+	emu := sandbox.New(sandbox.Config{})
+	t.Cleanup(emu.Close)
+	posts := &atomic.Int64{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/api/transactions/" && posts.Add(1) == 1 && first != nil {
+			first(w)
+			return
+		}
+		emu.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	d := sandbox.Config{}.WithDefaults()
+	bc, err := belvo.New(belvo.Options{BaseURL: srv.URL, SecretID: d.SecretID, SecretPassword: d.SecretPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := bc.RegisterLink(context.Background(), belvo.RegisterLinkRequest{Institution: "erebor_mx_retail", Username: d.BankUsername, Password: d.BankPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bc, emu, l.ID, posts
 }

@@ -165,16 +165,7 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		runID, _ := s.LatestRunID(ctx, res.RequestWorkflowID)
-		fmt.Fprintf(out, "belvo request id: %s\nworkflow id:      %s\nweb UI:           %s\n", res.RequestID, res.RequestWorkflowID,
-			starter.UIURL(cfg.TemporalUIURL, cfg.TemporalNamespace, res.RequestWorkflowID, runID))
-		if !*wait {
-			return nil
-		}
-		fmt.Fprintln(out, "waiting for Belvo's webhook and the data…")
-		p, err := s.WaitAsync(ctx, res.RequestID)
-		starter.FormatAsync(out, p)
-		return err
+		return followRequest(ctx, out, s, cfg, res, *wait)
 	case "refresh":
 		if *linkID == "" {
 			return usageError{"refresh needs --link-id"}
@@ -201,16 +192,7 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		runID, _ := s.LatestRunID(ctx, res.RequestWorkflowID)
-		fmt.Fprintf(out, "belvo request id: %s\nworkflow id:      %s\nweb UI:           %s\n", res.RequestID, res.RequestWorkflowID,
-			starter.UIURL(cfg.TemporalUIURL, cfg.TemporalNamespace, res.RequestWorkflowID, runID))
-		if !*wait {
-			return nil
-		}
-		fmt.Fprintln(out, "waiting for Belvo's webhooks and the data…")
-		p, err := s.WaitAsync(ctx, res.RequestID)
-		starter.FormatAsync(out, p)
-		return err
+		return followRequest(ctx, out, s, cfg, res, *wait)
 	case "retry-failed":
 		if *linkID == "" {
 			return usageError{"retry-failed needs --link-id"}
@@ -271,4 +253,19 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 	}
 	starter.FormatProgress(out, p)
 	return nil
+}
+
+// followRequest prints where an accepted request is waited for and, with
+// wait, waits for it and prints its progress.
+func followRequest(ctx context.Context, out io.Writer, s starter.Starter, cfg config.Config, res workflows.AsyncPostResult, wait bool) error {
+	runID, _ := s.LatestRunID(ctx, res.RequestWorkflowID)
+	fmt.Fprintf(out, "belvo request id: %s\nworkflow id:      %s\nweb UI:           %s\n", res.RequestID, res.RequestWorkflowID,
+		starter.UIURL(cfg.TemporalUIURL, cfg.TemporalNamespace, res.RequestWorkflowID, runID))
+	if !wait {
+		return nil
+	}
+	fmt.Fprintln(out, "waiting for Belvo's webhooks and the data…")
+	p, err := s.WaitAsync(ctx, res.RequestID)
+	starter.FormatAsync(out, p)
+	return err
 }
