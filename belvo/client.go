@@ -1,6 +1,10 @@
 // Package belvo is a small typed client for the parts of Belvo's API this
-// product uses: link registration and retrieval, widget tokens, and the
-// paginated list endpoints of every historical resource.
+// product uses: link registration (with MFA completion), retrieval and
+// listing, widget tokens, the paginated list and detail endpoints of every
+// resource, and the async operations (async POSTs, link refresh, async
+// deletion) in one table. Failed calls are typed (APIError) and classified
+// for retries (Classify). Every request it sends is one Belvo's OpenAPI
+// specs document (checked by spec_requests_test.go).
 package belvo
 
 import (
@@ -14,6 +18,10 @@ import (
 	"strings"
 	"time"
 )
+
+// DefaultHTTPTimeout bounds one call to Belvo unless Options.HTTPClient
+// says otherwise (BELVO_HTTP_TIMEOUT).
+const DefaultHTTPTimeout = 60 * time.Second
 
 // MaxPageSize is the largest page Belvo serves; the client always asks for it
 // to keep the number of round trips (and activity heartbeats) small.
@@ -32,7 +40,8 @@ type Options struct {
 	BaseURL        string
 	SecretID       string
 	SecretPassword string
-	// HTTPClient defaults to a client with a 60 s timeout and keep-alive.
+	// HTTPClient defaults to a client with DefaultHTTPTimeout and
+	// keep-alive.
 	HTTPClient *http.Client
 }
 
@@ -47,7 +56,7 @@ func New(o Options) (*Client, error) {
 	}
 	hc := o.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
+		hc = &http.Client{Timeout: DefaultHTTPTimeout}
 	}
 	return &Client{base: u, secretID: o.SecretID, password: o.SecretPassword, http: hc}, nil
 }

@@ -1,3 +1,5 @@
+//go:build integration
+
 package belvo_test
 
 import (

@@ -9,7 +9,7 @@ import (
 )
 
 // Class says how a failed Belvo call is retried. The table is in Classify
-// and in the README; activities turn it into the engine's retry decision.
+// and in docs/failure-semantics.md; activities turn it into the engine's retry decision.
 type Class struct {
 	// Name is the class, shown as the error type in the web UI.
 	Name string

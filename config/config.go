@@ -1,6 +1,10 @@
-// Package config reads the configuration contract of DESIGN.md from the
-// environment. Defaults serve the local stack; secrets are masked whenever the
-// configuration is printed.
+// Package config reads every process's configuration from the environment:
+// Temporal's address, namespace and task queue, Belvo's URL and secret keys,
+// the webhook Authorization value, the store's DSN, listen addresses, the
+// payload key ring, timeouts and the bridge's limits (docs/configuration.md
+// lists them). Defaults serve the local stack; secrets are masked whenever
+// the configuration is printed; Dial connects to Temporal with the payload
+// codec.
 package config
 
 import (
@@ -11,6 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/sandbox"
+	"github.com/belvo-temporal/backbone/workflows"
 )
 
 // Config is every setting the processes share.
@@ -74,24 +82,32 @@ type Config struct {
 	LogLevel  string // LOG_LEVEL: debug, info (default), warn, error
 }
 
-// Defaults for the local stack.
+// Defaults for the local stack. Each is defined once: where a package owns
+// the value (a workflow's timeout, the Belvo client's, the sandbox's
+// credentials), the constant here names that package's.
 const (
 	DefaultTemporalAddress      = "127.0.0.1:7233"
 	DefaultNamespace            = "default"
 	DefaultTaskQueue            = "belvo"
 	DefaultTemporalUIURL        = "http://127.0.0.1:8233"
-	DefaultBelvoBaseURL         = "http://127.0.0.1:8090"
-	DefaultSecretID             = "sandbox-secret-id"
-	DefaultSecretPassword       = "sandbox-secret-password"
+	DefaultSandboxListenAddr    = "127.0.0.1:8090"
+	DefaultBelvoBaseURL         = "http://" + DefaultSandboxListenAddr
+	DefaultSecretID             = sandbox.DefaultSecretID
+	DefaultSecretPassword       = sandbox.DefaultSecretPassword
 	DefaultWebhookAuthorization = "Bearer local-webhook-secret"
 	DefaultStoreDSN             = "sqlite:.local/belvo.db"
 	DefaultPayloadKeysFile      = ".local/payload-keys"
 	DefaultWebhookListenAddr    = "127.0.0.1:8080"
-	DefaultSandboxListenAddr    = "127.0.0.1:8090"
 	DefaultMetricsListenAddr    = "127.0.0.1:9091"
-	DefaultHistoricalTimeout    = 24 * time.Hour
-	DefaultAsyncTimeout         = 24 * time.Hour
-	DefaultAsyncOrphanTimeout   = time.Hour
+	DefaultHistoricalTimeout    = workflows.DefaultHistoricalFetchTimeout
+	DefaultWebhookGrace         = workflows.DefaultWebhookGrace
+	DefaultAsyncTimeout         = workflows.DefaultAsyncTimeout
+	DefaultAsyncOrphanTimeout   = workflows.DefaultOrphanTimeout
+	DefaultBelvoHTTPTimeout     = belvo.DefaultHTTPTimeout
+	// The bridge's limits (webhookbridge.New takes them as its defaults).
+	DefaultWebhookDeliveryTimeout = 4 * time.Second
+	DefaultWebhookMaxInFlight     = 128
+	DefaultWebhookMaxBodyBytes    = 1 << 20
 )
 
 // FromEnv reads the configuration; it fails on values it cannot parse.
@@ -129,10 +145,10 @@ func FromEnv() (Config, error) {
 	if c.HistoricalFetchTimeout, err = duration("HISTORICAL_FETCH_TIMEOUT", DefaultHistoricalTimeout); err != nil {
 		return Config{}, err
 	}
-	if c.BelvoHTTPTimeout, err = duration("BELVO_HTTP_TIMEOUT", 60*time.Second); err != nil {
+	if c.BelvoHTTPTimeout, err = duration("BELVO_HTTP_TIMEOUT", DefaultBelvoHTTPTimeout); err != nil {
 		return Config{}, err
 	}
-	if c.HistoricalWebhookGrace, err = duration("HISTORICAL_WEBHOOK_GRACE", 2*time.Hour); err != nil {
+	if c.HistoricalWebhookGrace, err = duration("HISTORICAL_WEBHOOK_GRACE", DefaultWebhookGrace); err != nil {
 		return Config{}, err
 	}
 	if c.HistoricalWebhookGrace >= c.HistoricalFetchTimeout {
@@ -145,18 +161,18 @@ func FromEnv() (Config, error) {
 	if c.AsyncOrphanTimeout, err = duration("ASYNC_ORPHAN_TIMEOUT", DefaultAsyncOrphanTimeout); err != nil {
 		return Config{}, err
 	}
-	if c.WebhookDeliveryTimeout, err = duration("WEBHOOK_DELIVERY_TIMEOUT", 4*time.Second); err != nil {
+	if c.WebhookDeliveryTimeout, err = duration("WEBHOOK_DELIVERY_TIMEOUT", DefaultWebhookDeliveryTimeout); err != nil {
 		return Config{}, err
 	}
 	if c.WebhookDeliveryTimeout >= 5*time.Second {
 		return Config{}, fmt.Errorf("config: WEBHOOK_DELIVERY_TIMEOUT=%s must stay under Belvo's 5 s acknowledgement limit", c.WebhookDeliveryTimeout)
 	}
-	n, err := positiveInt("WEBHOOK_MAX_IN_FLIGHT", 128)
+	n, err := positiveInt("WEBHOOK_MAX_IN_FLIGHT", DefaultWebhookMaxInFlight)
 	if err != nil {
 		return Config{}, err
 	}
 	c.WebhookMaxInFlight = n
-	if n, err = positiveInt("WEBHOOK_MAX_BODY_BYTES", 1<<20); err != nil {
+	if n, err = positiveInt("WEBHOOK_MAX_BODY_BYTES", DefaultWebhookMaxBodyBytes); err != nil {
 		return Config{}, err
 	}
 	c.WebhookMaxBodyBytes = int64(n)

@@ -1,3 +1,5 @@
+//go:build integration
+
 package integration
 
 import (
@@ -8,16 +10,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/sandbox"
 	"github.com/belvo-temporal/backbone/workflows"
-	"github.com/google/uuid"
-	"go.temporal.io/sdk/temporal"
 )
 
 // runAsync sends one async request through the starter and waits for its
 // execution to end.
-func (s *stack) runAsync(req belvo.AsyncRequest) (workflows.AsyncPostResult, workflows.AsyncProgress, error) {
+func (s *testStack) runAsync(req belvo.AsyncRequest) (workflows.AsyncPostResult, workflows.AsyncProgress, error) {
 	s.t.Helper()
 	res, err := s.starter.StartAsync(s.ctx(time.Minute), uuid.NewString(), req)
 	if err != nil {
@@ -29,7 +32,7 @@ func (s *stack) runAsync(req belvo.AsyncRequest) (workflows.AsyncPostResult, wor
 
 // assertAsyncStored checks that the store holds exactly the rows the request
 // produced at the sandbox (the link had none of that resource before).
-func (s *stack) assertAsyncStored(req belvo.AsyncRequest, p workflows.AsyncProgress) {
+func (s *testStack) assertAsyncStored(req belvo.AsyncRequest, p workflows.AsyncProgress) {
 	s.t.Helper()
 	op, _ := belvo.LookupAsyncOp(req.Op)
 	want := s.sandbox.Count(req.LinkID, op.Resource, req.ListFilters())
@@ -156,7 +159,7 @@ func TestAsyncWebhookOrders(t *testing.T) {
 				// request: seen exactly once, never processed twice.
 				waitFor(t, 10*time.Second, func() bool { return s.sandbox.Delivered() >= 2 })
 				copies := p.DuplicateWebhooks
-				if strings.Contains(metrics(t, s.bridge.URL), "belvo_bridge_duplicates_total 1") {
+				if strings.Contains(metrics(t, s.bridgeURL), "belvo_bridge_duplicates_total 1") {
 					copies++
 				}
 				if copies != 1 {
@@ -239,7 +242,7 @@ func TestAsyncStartIsIdempotent(t *testing.T) {
 }
 
 // firstSignal is the name of the first signal in an execution's history.
-func firstSignal(t *testing.T, s *stack, workflowID string) string {
+func firstSignal(t *testing.T, s *testStack, workflowID string) string {
 	t.Helper()
 	for _, ev := range fetchHistory(t, s.client, workflowID).GetEvents() {
 		if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
@@ -255,7 +258,7 @@ func isStatus(err error, status int) bool {
 }
 
 // workflowIDs are the ids of the executions a visibility query finds.
-func (s *stack) workflowIDs(query string) map[string]bool {
+func (s *testStack) workflowIDs(query string) map[string]bool {
 	resp, err := s.client.ListWorkflow(context.Background(), &workflowListRequest{Query: query})
 	if err != nil {
 		s.t.Fatalf("list %q: %v", query, err)
@@ -268,7 +271,7 @@ func (s *stack) workflowIDs(query string) map[string]bool {
 }
 
 // countExecutions counts executions of a type by a keyword search attribute.
-func (s *stack) countExecutions(attr, value, workflowType string) int {
+func (s *testStack) countExecutions(attr, value, workflowType string) int {
 	resp, err := s.client.ListWorkflow(context.Background(), &workflowListRequest{
 		Query: fmt.Sprintf("%s = '%s' AND WorkflowType = '%s'", attr, value, workflowType)})
 	if err != nil {
@@ -279,7 +282,7 @@ func (s *stack) countExecutions(attr, value, workflowType string) int {
 
 // assertStatus waits until the execution found by a search attribute shows
 // the BelvoStatus a person would see in the web UI.
-func assertStatus(t *testing.T, s *stack, attr, value, workflowType, status string) {
+func assertStatus(t *testing.T, s *testStack, attr, value, workflowType, status string) {
 	t.Helper()
 	q := fmt.Sprintf("%s = '%s' AND WorkflowType = '%s'", attr, value, workflowType)
 	waitFor(t, 20*time.Second, func() bool {
@@ -293,7 +296,7 @@ func assertStatus(t *testing.T, s *stack, attr, value, workflowType, status stri
 }
 
 // countRunning counts a link's running executions of a type.
-func (s *stack) countRunning(linkID, workflowType string) int {
+func (s *testStack) countRunning(linkID, workflowType string) int {
 	resp, err := s.client.ListWorkflow(context.Background(), &workflowListRequest{
 		Query: fmt.Sprintf("BelvoLinkID = '%s' AND WorkflowType = '%s' AND ExecutionStatus = 'Running'", linkID, workflowType)})
 	if err != nil {

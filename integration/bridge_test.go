@@ -1,3 +1,5 @@
+//go:build integration
+
 package integration
 
 import (
@@ -8,29 +10,28 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
 	"github.com/belvo-temporal/backbone/codec"
-	"github.com/belvo-temporal/backbone/internal/procs"
+	"github.com/belvo-temporal/backbone/config"
+	"github.com/belvo-temporal/backbone/internal/stack"
 	"github.com/belvo-temporal/backbone/internal/testenv"
 	"github.com/belvo-temporal/backbone/logging"
 	"github.com/belvo-temporal/backbone/sandbox"
 	"github.com/belvo-temporal/backbone/webhookbridge"
 	"github.com/belvo-temporal/backbone/workflows"
-	"github.com/google/uuid"
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
 )
 
 func freeAddr(t *testing.T) string {
@@ -45,16 +46,13 @@ func freeAddr(t *testing.T) string {
 
 // ownDevServer starts a dev server this test may stop and restart on the
 // same address and database file.
-func ownDevServer(t *testing.T, addr, db string) *testsuite.DevServer {
+func ownDevServer(t *testing.T, addr, db string) *stack.DevServer {
 	t.Helper()
-	args := []string{}
-	args = append(args, workflows.DevServerSearchAttributeFlags()...)
+	_, port, _ := strings.Cut(addr, ":")
+	p, _ := strconv.Atoi(port)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath: testenv.TemporalCLI(t), DBFilename: db, LogLevel: "error", ExtraArgs: args,
-		ClientOptions: &client.Options{HostPort: addr, Logger: logging.NewTemporal(zap.NewNop())},
-	})
+	srv, err := stack.StartDevServer(ctx, stack.DevServerOptions{CLI: testenv.TemporalCLI(t), Port: p, DBFile: db})
 	if err != nil {
 		t.Fatalf("start dev server on %s: %v", addr, err)
 	}
@@ -103,13 +101,14 @@ func TestTemporalOutageThenRecovery(t *testing.T) {
 	}
 	defer c.Close()
 	log := zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel))
-	br, _ := webhookbridge.New(webhookbridge.Options{Signaler: c, Health: c, TaskQueue: "outage", Authorization: webhookAuth,
-		DeliveryTimeout: 2 * time.Second, Logger: log})
-	bridge := httptest.NewServer(br.Handler())
-	defer bridge.Close()
-	emu := sandbox.New(sandbox.Config{WebhookURL: bridge.URL + "/webhooks/belvo", WebhookAuthorization: webhookAuth,
-		WebhookBackoff: 200 * time.Millisecond, WebhookMaxAttempts: 200, Logger: log})
-	defer emu.Close()
+	p, err := stack.StartInProcess(context.Background(), stack.InProcessOptions{Client: c, TaskQueue: "outage", Logger: log,
+		Bridge:  &webhookbridge.Options{Authorization: webhookAuth, DeliveryTimeout: 2 * time.Second},
+		Sandbox: &sandbox.Config{WebhookBackoff: 200 * time.Millisecond, WebhookMaxAttempts: 200}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	emu, bridgeURL := p.Sandbox, p.BridgeURL
 
 	var rids []string
 	send := func(n int) {
@@ -121,7 +120,7 @@ func TestTemporalOutageThenRecovery(t *testing.T) {
 	}
 	send(10)
 	waitFor(t, 30*time.Second, func() bool { return emu.Delivered() == 10 })
-	if code := get(t, bridge.URL+"/readyz"); code != 200 {
+	if code := get(t, bridgeURL+"/readyz"); code != 200 {
 		t.Fatalf("/readyz %d while Temporal is up", code)
 	}
 
@@ -129,8 +128,8 @@ func TestTemporalOutageThenRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	send(10)
-	waitFor(t, 30*time.Second, func() bool { return strings.Contains(metrics(t, bridge.URL), `status="503"`) })
-	if code := get(t, bridge.URL+"/readyz"); code != 503 {
+	waitFor(t, 30*time.Second, func() bool { return strings.Contains(metrics(t, bridgeURL), `status="503"`) })
+	if code := get(t, bridgeURL+"/readyz"); code != 503 {
 		t.Errorf("/readyz %d while Temporal is down, want 503", code)
 	}
 	if emu.Delivered() != 10 {
@@ -143,7 +142,7 @@ func TestTemporalOutageThenRecovery(t *testing.T) {
 	// /readyz caches its last check for a second, and the outage check may
 	// have been cached just before the deliveries drained: readiness is
 	// eventually consistent, as a probe sees it.
-	waitFor(t, 10*time.Second, func() bool { return get(t, bridge.URL+"/readyz") == 200 })
+	waitFor(t, 10*time.Second, func() bool { return get(t, bridgeURL+"/readyz") == 200 })
 	assertSignalled(t, c, rids)
 }
 
@@ -152,21 +151,20 @@ func TestTemporalOutageThenRecovery(t *testing.T) {
 // answered 202 is in Temporal.
 func TestBridgeSIGTERMDuringBurstLosesNothing(t *testing.T) {
 	srv := devServer(t)
-	bin := filepath.Join(t.TempDir(), "bridge")
+	bin := t.TempDir()
 	var out bytes.Buffer
-	if err := procs.Build(context.Background(), testenv.RepoRoot(), filepath.Dir(bin), &out, "bridge"); err != nil {
+	if err := stack.Build(context.Background(), testenv.RepoRoot(), bin, &out, "bridge"); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	addr := freeAddr(t)
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "TEMPORAL_ADDRESS="+srv.FrontendHostPort(), "TEMPORAL_TASK_QUEUE=sigterm",
-		"WEBHOOK_LISTEN_ADDR="+addr, "BELVO_WEBHOOK_AUTHORIZATION="+webhookAuth, "LOG_LEVEL=warn", "PAYLOAD_ENCRYPTION_KEYS="+testKeys(t))
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
+	st, err := stack.Start(context.Background(), stack.Options{Root: testenv.RepoRoot(), Bin: bin, Dir: t.TempDir(),
+		TemporalAddress: srv.Address(), Bridges: 1, Env: []string{"BELVO_WEBHOOK_AUTHORIZATION=" + webhookAuth, "LOG_LEVEL=warn"},
+		Config: func(c *config.Config) { c.TaskQueue = "sigterm" }})
+	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, func() bool { return get(t, "http://"+addr+"/healthz") == 200 })
+	defer st.Stop()
+	addr, bridge := st.Config.WebhookListenAddr, st.Bridges[0]
+	logs := func() string { b, _ := os.ReadFile(st.LogPath("bridge")); return string(b) }
 
 	var mu sync.Mutex
 	var acked []string
@@ -200,25 +198,17 @@ func TestBridgeSIGTERMDuringBurstLosesNothing(t *testing.T) {
 	}
 	waitFor(t, 30*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) >= 100 })
 	start := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	if !bridge.Stop(15 * time.Second) {
+		t.Fatalf("bridge did not exit within 15 s of SIGTERM\n%s", logs())
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("bridge exited with %v\n%s", err, logs.String())
-		}
-	case <-time.After(15 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("bridge did not exit within 15 s of SIGTERM\n%s", logs.String())
+	if err := bridge.Err(); err != nil {
+		t.Errorf("bridge exited with %v\n%s", err, logs())
 	}
 	t.Logf("bridge exited %s after SIGTERM", time.Since(start).Round(time.Millisecond))
 	close(stop)
 	wg.Wait()
 	t.Logf("%d acknowledged; other answers %v", len(acked), other)
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendHostPort(), Logger: logging.NewTemporal(zap.NewNop())})
+	c, err := client.Dial(client.Options{HostPort: srv.Address(), Logger: logging.NewTemporal(zap.NewNop())})
 	if err != nil {
 		t.Fatal(err)
 	}

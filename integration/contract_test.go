@@ -1,3 +1,5 @@
+//go:build integration
+
 package integration
 
 import (
@@ -9,12 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/belvo-temporal/backbone/belvo"
-	"github.com/belvo-temporal/backbone/sandbox"
-	"github.com/belvo-temporal/backbone/workflows"
 	"github.com/google/uuid"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/sandbox"
+	"github.com/belvo-temporal/backbone/workflows"
 )
 
 // These tests hold the product to Belvo's published contract rather than
@@ -145,14 +148,14 @@ func TestSlowPageLongerThanTheHeartbeatTimeout(t *testing.T) {
 func TestDeletedLinkLeavesNoRows(t *testing.T) {
 	cases := []struct {
 		name   string
-		delete func(s *stack, link string)
+		delete func(s *testStack, link string)
 	}{
-		{"async deletion", func(s *stack, link string) {
+		{"async deletion", func(s *testStack, link string) {
 			if _, _, err := s.runAsync(belvo.AsyncRequest{Op: belvo.OpLinkDeletion, LinkID: link}); err != nil {
 				s.t.Fatalf("async deletion: %v", err)
 			}
 		}},
-		{"link_deleted webhook", func(s *stack, link string) {
+		{"link_deleted webhook", func(s *testStack, link string) {
 			s.event(link, "link_deleted", 1)
 			waitFor(s.t, 30*time.Second, func() bool {
 				deleted, err := s.store.LinkDeleted(context.Background(), link)
@@ -238,7 +241,7 @@ func TestUnroutedWebhookIsKept(t *testing.T) {
 	link := uuid.NewString()
 	body := `{"webhook_id":"w-new","webhook_type":"LINK","webhook_code":"consent_renewed","link_id":"` + link +
 		`","request_id":"r-new","external_id":null,"data":{"renewed_until":"2027-11-29"}}`
-	req, _ := http.NewRequest(http.MethodPost, s.bridge.URL+"/webhooks/belvo", strings.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, s.bridgeURL+"/webhooks/belvo", strings.NewReader(body))
 	req.Header.Set("Authorization", webhookAuth) // and no Content-Type
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != http.StatusAccepted {

@@ -1,3 +1,5 @@
+//go:build integration
+
 package integration
 
 import (
@@ -6,12 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/belvo-temporal/backbone/activities"
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/sandbox"
 	"github.com/belvo-temporal/backbone/workflows"
-	"github.com/google/uuid"
-	"go.temporal.io/sdk/temporal"
 )
 
 // Belvo misbehaving while pages are listed: 500 and 503 answers, a 429 with
@@ -90,7 +93,7 @@ func TestMFASessionExpires(t *testing.T) {
 }
 
 // assertStatusByID waits until an execution's BelvoStatus is status.
-func assertStatusByID(t *testing.T, s *stack, workflowID, status string) {
+func assertStatusByID(t *testing.T, s *testStack, workflowID, status string) {
 	t.Helper()
 	waitFor(t, 20*time.Second, func() bool {
 		d, err := s.client.DescribeWorkflowExecution(s.ctx(5*time.Second), workflowID, "")

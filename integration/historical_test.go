@@ -1,3 +1,5 @@
+//go:build integration
+
 package integration
 
 import (
@@ -10,14 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/codec"
 	"github.com/belvo-temporal/backbone/sandbox"
 	wf "github.com/belvo-temporal/backbone/worker"
 	"github.com/belvo-temporal/backbone/workflows"
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/worker"
 )
 
 // The API flow end to end: registration, webhooks through the bridge, every
@@ -193,7 +196,7 @@ func TestTransientBelvoErrorsRetried(t *testing.T) {
 
 // assertFindable checks the execution is found by its link id search
 // attribute, with the expected BelvoStatus, as a person would in the web UI.
-func assertFindable(t *testing.T, s *stack, linkID, status string) {
+func assertFindable(t *testing.T, s *testStack, linkID, status string) {
 	t.Helper()
 	q := fmt.Sprintf("BelvoLinkID = '%s' AND WorkflowType = '%s'", linkID, workflows.HistoricalFetchType)
 	waitFor(t, 20*time.Second, func() bool {
@@ -210,7 +213,7 @@ func assertFindable(t *testing.T, s *stack, linkID, status string) {
 // onlyExecution is the id of a link's one execution of a workflow type, found
 // through visibility (the id of a registration or an async sender derives
 // from a key the helpers generate).
-func (s *stack) onlyExecution(workflowType, linkID string) string {
+func (s *testStack) onlyExecution(workflowType, linkID string) string {
 	s.t.Helper()
 	q := fmt.Sprintf("WorkflowType = '%s' AND BelvoLinkID = '%s'", workflowType, linkID)
 	var id string
@@ -227,7 +230,7 @@ func (s *stack) onlyExecution(workflowType, linkID string) string {
 // assertReplays replays an execution's real history against the current
 // workflow code (a change that breaks determinism fails here) and, with
 // UPDATE_REPLAY_HISTORY=1, saves it as workflows/testdata/<file>.
-func assertReplays(t *testing.T, s *stack, workflowID, file string) {
+func assertReplays(t *testing.T, s *testStack, workflowID, file string) {
 	t.Helper()
 	hist := fetchHistory(t, s.client, workflowID)
 	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{

@@ -1,3 +1,5 @@
+//go:build integration
+
 package integration
 
 import (
@@ -6,13 +8,14 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/belvo-temporal/backbone/internal/testenv"
 	commonpb "go.temporal.io/api/common/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/belvo-temporal/backbone/internal/testenv"
 )
 
 type workflowListRequest = workflowservice.ListWorkflowExecutionsRequest

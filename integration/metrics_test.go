@@ -1,3 +1,5 @@
+//go:build integration
+
 package integration
 
 import (
@@ -12,11 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/belvo-temporal/backbone/config"
 	"github.com/belvo-temporal/backbone/internal/testenv"
 	"github.com/belvo-temporal/backbone/sandbox"
 	"github.com/belvo-temporal/backbone/worker"
-	"go.uber.org/zap"
 )
 
 // After a link fetch, the worker's /metrics (served by worker.Run, as in
@@ -27,7 +30,7 @@ func TestMetricsEndpointsAfterARun(t *testing.T) {
 	s := newStackWith(t, sandbox.Config{Transactions: 1200}, 0, bridgeTuning{noWorker: true})
 	addr := freeAddr(t)
 	cfg := config.Config{
-		TemporalAddress: devServer(t).FrontendHostPort(), TemporalNamespace: "default", TaskQueue: s.starter.TaskQueue,
+		TemporalAddress: devServer(t).Address(), TemporalNamespace: "default", TaskQueue: s.starter.TaskQueue,
 		BelvoBaseURL: s.sbURL, BelvoSecretID: sandbox.Config{}.WithDefaults().SecretID,
 		BelvoSecretPassword: sandbox.Config{}.WithDefaults().SecretPassword, BelvoHTTPTimeout: 30 * time.Second,
 		StoreDSN:          "sqlite:" + filepath.Join(t.TempDir(), "worker.db"),
@@ -65,7 +68,7 @@ func TestMetricsEndpointsAfterARun(t *testing.T) {
 	if path := testenv.ArtifactPath(t, "worker-metrics.txt"); path != "" {
 		_ = os.WriteFile(path, []byte(worker), 0o644)
 	}
-	bridge := body(t, s.bridge.URL+"/metrics")
+	bridge := body(t, s.bridgeURL+"/metrics")
 	assertDashboardSeries(t, worker+bridge)
 	for _, want := range []string{`belvo_bridge_signals_total{route="HistoricalFetch",webhook_code="historical_update",webhook_type="TRANSACTIONS"}`,
 		`belvo_bridge_requests_total{status="202"}`, `belvo_bridge_delivery_seconds_bucket`} {

@@ -1,3 +1,5 @@
+//go:build integration
+
 package integration
 
 import (
@@ -13,7 +15,7 @@ import (
 )
 
 // linkUpdates queries the latest run of a link's LinkUpdates.
-func (s *stack) linkUpdates(linkID string) (workflows.LinkUpdatesProgress, bool) {
+func (s *testStack) linkUpdates(linkID string) (workflows.LinkUpdatesProgress, bool) {
 	var p workflows.LinkUpdatesProgress
 	v, err := s.client.QueryWorkflow(context.Background(), workflows.LinkUpdatesWorkflowID(linkID), "", workflows.ProgressQuery)
 	if err != nil || v.Get(&p) != nil {
@@ -22,7 +24,7 @@ func (s *stack) linkUpdates(linkID string) (workflows.LinkUpdatesProgress, bool)
 	return p, true
 }
 
-func (s *stack) waitHandled(linkID string, n int) workflows.LinkUpdatesProgress {
+func (s *testStack) waitHandled(linkID string, n int) workflows.LinkUpdatesProgress {
 	s.t.Helper()
 	var p workflows.LinkUpdatesProgress
 	waitFor(s.t, 30*time.Second, func() bool {
@@ -33,7 +35,7 @@ func (s *stack) waitHandled(linkID string, n int) workflows.LinkUpdatesProgress 
 	return p
 }
 
-func (s *stack) event(linkID, code string, n int) sandbox.Webhook {
+func (s *testStack) event(linkID, code string, n int) sandbox.Webhook {
 	s.t.Helper()
 	wh, err := s.sandbox.RecurrentEvent(linkID, code, n)
 	if err != nil {
@@ -42,7 +44,7 @@ func (s *stack) event(linkID, code string, n int) sandbox.Webhook {
 	return wh
 }
 
-func (s *stack) count(r belvo.Resource, linkID string) int {
+func (s *testStack) count(r belvo.Resource, linkID string) int {
 	s.t.Helper()
 	n, err := s.store.Count(context.Background(), r, linkID)
 	if err != nil {

@@ -1,3 +1,5 @@
+//go:build integration
+
 package integration
 
 import (
@@ -12,15 +14,16 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
+	"go.uber.org/zap/zapcore"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/codec"
 	"github.com/belvo-temporal/backbone/internal/testenv"
 	"github.com/belvo-temporal/backbone/sandbox"
 	"github.com/belvo-temporal/backbone/workflows"
-	commonpb "go.temporal.io/api/common/v1"
-	"go.uber.org/zap/zapcore"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 )
 
 // Every secret set to a distinctive value: the API registration, the fetch,
@@ -53,7 +56,7 @@ func TestSecretsStayOutOfHistoryAndLogs(t *testing.T) {
 		Username: secrets["bank username"], Password: "wrong-" + secrets["bank password"]}); err == nil {
 		t.Fatal("wrong bank password accepted")
 	}
-	req, _ := http.NewRequest(http.MethodPost, s.bridge.URL+"/webhooks/belvo", strings.NewReader(`{}`))
+	req, _ := http.NewRequest(http.MethodPost, s.bridgeURL+"/webhooks/belvo", strings.NewReader(`{}`))
 	req.Header.Set("Authorization", "Bearer "+secrets["bank password"])
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 401 {
 		t.Fatalf("webhook with a wrong Authorization: %v %v", err, resp)
@@ -135,7 +138,7 @@ func TestSecretsStayOutOfHistoryAndLogs(t *testing.T) {
 }
 
 // ownerRowID is the id of the link's only owner.
-func ownerRowID(t *testing.T, s *stack, linkID string) string {
+func ownerRowID(t *testing.T, s *testStack, linkID string) string {
 	t.Helper()
 	next, _ := s.belvo.FirstPageURL(belvo.Owners, linkID, nil)
 	page, err := s.belvo.ListPage(context.Background(), next)
@@ -148,7 +151,7 @@ func ownerRowID(t *testing.T, s *stack, linkID string) string {
 
 // regRequestID finds the registration request id of a link from the
 // registration execution's search attributes.
-func regRequestID(t *testing.T, s *stack, linkID string) string {
+func regRequestID(t *testing.T, s *testStack, linkID string) string {
 	t.Helper()
 	var id string
 	waitFor(t, 10*time.Second, func() bool {

@@ -1,3 +1,5 @@
+//go:build integration
+
 // Package integration runs the product's flows end to end against a real
 // Temporal dev server (the pinned CLI, started by the tests), the Belvo
 // sandbox emulator and the webhook bridge over real HTTP, and a real SQLite
@@ -8,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,53 +17,44 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/belvo-temporal/backbone/activities"
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/codec"
 	"github.com/belvo-temporal/backbone/internal/specval"
+	"github.com/belvo-temporal/backbone/internal/stack"
 	"github.com/belvo-temporal/backbone/internal/testenv"
 	"github.com/belvo-temporal/backbone/logging"
 	"github.com/belvo-temporal/backbone/sandbox"
 	"github.com/belvo-temporal/backbone/starter"
 	"github.com/belvo-temporal/backbone/store"
 	"github.com/belvo-temporal/backbone/webhookbridge"
-	"github.com/belvo-temporal/backbone/worker"
 	"github.com/belvo-temporal/backbone/workflows"
-	"github.com/google/uuid"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest"
-	"go.uber.org/zap/zaptest/observer"
 )
 
 const webhookAuth = "Bearer integration-webhook-secret"
 
 var (
 	serverOnce sync.Once
-	server     *testsuite.DevServer
+	server     *stack.DevServer
 	serverErr  error
 )
 
 // devServer starts one dev server for the package (it takes seconds) with
 // the product's search attributes registered.
-func devServer(t *testing.T) *testsuite.DevServer {
+func devServer(t *testing.T) *stack.DevServer {
 	t.Helper()
 	cli := testenv.TemporalCLI(t)
 	serverOnce.Do(func() {
-		args := []string{}
-		args = append(args, workflows.DevServerSearchAttributeFlags()...)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		server, serverErr = testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-			ExistingPath: cli,
-			LogLevel:     "error",
-			ExtraArgs:    args,
-			ClientOptions: &client.Options{
-				Logger: logging.NewTemporal(zap.NewNop()),
-			},
-		})
+		server, serverErr = stack.StartDevServer(ctx, stack.DevServerOptions{CLI: cli})
 	})
 	if serverErr != nil {
 		t.Fatalf("start Temporal dev server with %s: %v", cli, serverErr)
@@ -78,9 +70,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// stack is one test's private product: its own task queue, store, sandbox,
-// bridge and worker, sharing the package's dev server.
-type stack struct {
+// testStack is one test's private product, in this process
+// (stack.StartInProcess): its own task queue, store, sandbox, bridge and
+// worker, sharing the package's dev server.
+type testStack struct {
 	t       *testing.T
 	logs    *observer.ObservedLogs // every log line of every component
 	ring    *codec.KeyRing
@@ -88,9 +81,10 @@ type stack struct {
 	store   store.Store
 	sandbox *sandbox.Server
 	sbURL   string
-	bridge  *httptest.Server
-	starter starter.Starter
-	belvo   *belvo.Client
+	// bridgeURL is the bridge's base URL.
+	bridgeURL string
+	starter   starter.Starter
+	belvo     *belvo.Client
 	// bankUser and bankPassword are what the sandbox accepts for links.
 	bankUser, bankPassword string
 }
@@ -104,14 +98,14 @@ type bridgeTuning struct {
 	// noWorker leaves the task queue to a worker the test runs itself.
 	noWorker bool
 	// server replaces the package's shared dev server (e.g. one with a UI).
-	server *testsuite.DevServer
+	server *stack.DevServer
 }
 
-func newStack(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration) *stack {
+func newStack(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration) *testStack {
 	return newStackWith(t, sb, fetchTimeout, bridgeTuning{})
 }
 
-func newStackWith(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration, bt bridgeTuning) *stack {
+func newStackWith(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration, bt bridgeTuning) *testStack {
 	t.Helper()
 	srv := bt.server
 	if srv == nil {
@@ -126,61 +120,45 @@ func newStackWith(t *testing.T, sb sandbox.Config, fetchTimeout time.Duration, b
 	taskQueue := "it-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
 
 	ring := testRing(t)
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendHostPort(), Logger: logging.NewTemporal(log),
+	c, err := client.Dial(client.Options{HostPort: srv.Address(), Logger: logging.NewTemporal(log),
 		DataConverter: codec.DataConverter(ring), FailureConverter: codec.FailureConverter(ring)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
 
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "store.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-
-	br, err := webhookbridge.New(webhookbridge.Options{Signaler: c, TaskQueue: taskQueue, Authorization: webhookAuth,
-		FetchTimeout: fetchTimeout, OrphanTimeout: bt.orphanTimeout, LinkUpdatesEventsPerRun: bt.eventsPerRun, Health: c, Logger: log.Named("bridge")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bridgeSrv := httptest.NewServer(br.Handler())
-	t.Cleanup(bridgeSrv.Close)
-
-	sb.WebhookURL = bridgeSrv.URL + "/webhooks/belvo"
-	sb.WebhookAuthorization = webhookAuth
-	sb.Logger = log.Named("sandbox")
-	emu := sandbox.New(sb)
-	sbd := sb.WithDefaults() // the credentials the emulator expects
-	// Every request the product sends to "Belvo" is checked against
-	// Belvo's published specs, not only answered by our emulator.
-	specs := specval.New(t, testenv.SpecDir(t))
-	sbSrv := httptest.NewServer(specs.Wrap(emu.Handler()))
-	t.Cleanup(func() { emu.Close(); sbSrv.Close(); specs.AssertNoViolations(t) })
-
 	var hc *http.Client
 	if bt.clientTimeout > 0 {
 		hc = &http.Client{Timeout: bt.clientTimeout}
 	}
-	bc, err := belvo.New(belvo.Options{BaseURL: sbSrv.URL, SecretID: sbd.SecretID, SecretPassword: sbd.SecretPassword, HTTPClient: hc})
+	// Every request the product sends to "Belvo" is checked against
+	// Belvo's published specs, not only answered by our emulator.
+	specs := specval.New(t, testenv.SpecDir(t))
+	p, err := stack.StartInProcess(context.Background(), stack.InProcessOptions{
+		Client: c, TaskQueue: taskQueue, Logger: log,
+		Bridge: &webhookbridge.Options{Authorization: webhookAuth, FetchTimeout: fetchTimeout, OrphanTimeout: bt.orphanTimeout,
+			LinkUpdatesEventsPerRun: bt.eventsPerRun},
+		Sandbox: &sb, WrapSandbox: specs.Wrap,
+		Worker: !bt.noWorker, BelvoHTTP: hc, Dir: t.TempDir(),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bt.noWorker {
-		w := worker.New(c, taskQueue, &activities.Activities{Belvo: bc, Store: st, Temporal: c})
-		if err := w.Start(); err != nil {
+	t.Cleanup(func() { p.Close(); specs.AssertNoViolations(t) })
+	st := p.Store
+	if st == nil { // no worker: the test reads a store of its own
+		if st, err = store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "store.db")); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(w.Stop)
+		t.Cleanup(func() { st.Close() })
 	}
-
-	return &stack{t: t, logs: logs, ring: ring, client: c, store: st, sandbox: emu, sbURL: sbSrv.URL, bridge: bridgeSrv, belvo: bc,
-		starter:  starter.Starter{Client: c, TaskQueue: taskQueue, FetchTimeout: fetchTimeout},
-		bankUser: sbd.BankUsername, bankPassword: sbd.BankPassword}
+	return &testStack{t: t, logs: logs, ring: ring, client: c, store: st, sandbox: p.Sandbox, sbURL: p.SandboxURL, bridgeURL: p.BridgeURL,
+		belvo: p.Belvo, starter: starter.Starter{Client: c, TaskQueue: taskQueue, FetchTimeout: fetchTimeout},
+		bankUser: p.SandboxConfig.BankUsername, bankPassword: p.SandboxConfig.BankPassword}
 }
 
 // ctx bounds a test step.
-func (s *stack) ctx(d time.Duration) context.Context {
+func (s *testStack) ctx(d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	s.t.Cleanup(cancel)
 	return ctx
@@ -188,7 +166,7 @@ func (s *stack) ctx(d time.Duration) context.Context {
 
 // assertStored checks that the store holds exactly what the sandbox has for
 // each of the link's fetched resources, and returns the counts.
-func (s *stack) assertStored(linkID string) sandbox.ExpectedCounts {
+func (s *testStack) assertStored(linkID string) sandbox.ExpectedCounts {
 	s.t.Helper()
 	want, ok := s.sandbox.Expected(linkID)
 	if !ok {
@@ -207,7 +185,7 @@ func (s *stack) assertStored(linkID string) sandbox.ExpectedCounts {
 }
 
 // registerLink runs the API flow and waits for the fetch to end.
-func (s *stack) registerLink(external string) (workflows.LinkRegistrationResult, workflows.Progress, error) {
+func (s *testStack) registerLink(external string) (workflows.LinkRegistrationResult, workflows.Progress, error) {
 	s.t.Helper()
 	reg := s.registerOnly(external, "single", belvo.Accounts, belvo.Transactions, belvo.Owners)
 	p, err := s.starter.WaitFetch(s.ctx(2*time.Minute), reg.LinkID)
@@ -216,7 +194,7 @@ func (s *stack) registerLink(external string) (workflows.LinkRegistrationResult,
 
 // registerOnly registers a link by the API, asking Belvo for the history of
 // resources (none: no historical fetch at all).
-func (s *stack) registerOnly(external, mode string, resources ...belvo.Resource) workflows.LinkRegistrationResult {
+func (s *testStack) registerOnly(external, mode string, resources ...belvo.Resource) workflows.LinkRegistrationResult {
 	s.t.Helper()
 	// Request ids are unique per stack: the dev server is shared by tests.
 	reg, err := s.starter.RegisterLink(s.ctx(time.Minute), "req-"+external+"-"+uuid.NewString()[:8], activities.RegisterLinkInput{

@@ -1,26 +1,26 @@
+//go:build integration
+
 package integration
 
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/codec"
+	"github.com/belvo-temporal/backbone/internal/stack"
 	"github.com/belvo-temporal/backbone/internal/testenv"
-	"github.com/belvo-temporal/backbone/logging"
 	"github.com/belvo-temporal/backbone/sandbox"
 	"github.com/belvo-temporal/backbone/workflows"
-	"github.com/chromedp/chromedp"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
-	"go.uber.org/zap"
 )
 
 // People operate the product from the Temporal web UI: in a real browser
@@ -32,18 +32,14 @@ func TestWebUIFindsExecutionsBySearchAttributes(t *testing.T) {
 	chromium := testenv.Chromium(t)
 	uiPort := strings.Split(freeAddr(t), ":")[1]
 	uiOrigin := "http://127.0.0.1:" + uiPort
-	codecSrv := httptest.NewServer(codec.Handler(testRing(t), codec.ServerOptions{
-		AllowedOrigins: []string{uiOrigin, "http://localhost:" + uiPort}}))
-	defer codecSrv.Close()
-
-	args := []string{"--ui-codec-endpoint", codecSrv.URL}
-	args = append(args, workflows.DevServerSearchAttributeFlags()...)
+	codecURL, closeCodec := stack.ServeCodec(testRing(t), codec.ServerOptions{
+		AllowedOrigins: []string{uiOrigin, "http://localhost:" + uiPort}})
+	defer closeCodec()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath: testenv.TemporalCLI(t), EnableUI: true, UIPort: uiPort, LogLevel: "error", ExtraArgs: args,
-		ClientOptions: &client.Options{HostPort: freeAddr(t), Logger: logging.NewTemporal(zap.NewNop())},
-	})
+	port, _ := strconv.Atoi(strings.Split(freeAddr(t), ":")[1])
+	ui, _ := strconv.Atoi(uiPort)
+	srv, err := stack.StartDevServer(ctx, stack.DevServerOptions{CLI: testenv.TemporalCLI(t), Port: port, UIPort: ui, CodecEndpoint: codecURL})
 	if err != nil {
 		t.Fatalf("start dev server with UI: %v", err)
 	}

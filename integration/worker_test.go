@@ -1,3 +1,5 @@
+//go:build integration
+
 package integration
 
 import (
@@ -7,15 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/belvo-temporal/backbone/config"
-	"github.com/belvo-temporal/backbone/internal/testenv"
-	"github.com/belvo-temporal/backbone/logging"
-	"github.com/belvo-temporal/backbone/worker"
 	"github.com/google/uuid"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/belvo-temporal/backbone/config"
+	"github.com/belvo-temporal/backbone/internal/testenv"
+	"github.com/belvo-temporal/backbone/logging"
+	"github.com/belvo-temporal/backbone/worker"
 )
 
 // A worker refuses to start on a namespace that lacks the product's search
@@ -24,7 +27,7 @@ import (
 func TestWorkerRefusesANamespaceWithoutSearchAttributes(t *testing.T) {
 	srv := devServer(t)
 	ns := "no-attrs-" + uuid.NewString()[:8]
-	nc, err := client.NewNamespaceClient(client.Options{HostPort: srv.FrontendHostPort(), Logger: logging.NewTemporal(zap.NewNop())})
+	nc, err := client.NewNamespaceClient(client.Options{HostPort: srv.Address(), Logger: logging.NewTemporal(zap.NewNop())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +36,7 @@ func TestWorkerRefusesANamespaceWithoutSearchAttributes(t *testing.T) {
 		WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Config{TemporalAddress: srv.FrontendHostPort(), TemporalNamespace: ns, TaskQueue: "no-attrs",
+	cfg := config.Config{TemporalAddress: srv.Address(), TemporalNamespace: ns, TaskQueue: "no-attrs",
 		BelvoBaseURL: "http://127.0.0.1:1", BelvoSecretID: "id", BelvoSecretPassword: "pw", BelvoHTTPTimeout: time.Second, MetricsListenAddr: "off",
 		StoreDSN:        "sqlite:" + filepath.Join(t.TempDir(), "s.db"),
 		PayloadKeysFile: filepath.Join(testenv.RepoRoot(), "workflows", "testdata", "replay-keys")}

@@ -31,13 +31,20 @@ const (
 	SandboxPassword = "full"
 )
 
+// The secret keys the emulator expects by default: the local stack's
+// defaults (config.DefaultSecretID, config.DefaultSecretPassword).
+const (
+	DefaultSecretID       = "sandbox-secret-id"
+	DefaultSecretPassword = "sandbox-secret-password"
+)
+
 // Institutions the emulator knows.
 var institutions = map[string]bool{"erebor_mx_retail": true, "erebor_br_retail": true, "gringotts_co_retail": true}
 
 // Config sets the emulator's behaviour. Zero values take the defaults noted.
 type Config struct {
-	SecretID       string // Basic auth user Belvo expects (default "sandbox-secret-id")
-	SecretPassword string // Basic auth password (default "sandbox-secret-password")
+	SecretID       string // Basic auth user Belvo expects (default DefaultSecretID)
+	SecretPassword string // Basic auth password (default DefaultSecretPassword)
 
 	// BankUsername and BankPassword are the end-user credentials link
 	// registration accepts (default bnk100 / full, as in Belvo's sandbox).
@@ -123,10 +130,10 @@ func (c Config) WithDefaults() Config {
 
 func (c *Config) defaults() {
 	if c.SecretID == "" {
-		c.SecretID = "sandbox-secret-id"
+		c.SecretID = DefaultSecretID
 	}
 	if c.SecretPassword == "" {
-		c.SecretPassword = "sandbox-secret-password"
+		c.SecretPassword = DefaultSecretPassword
 	}
 	if c.BankUsername == "" {
 		c.BankUsername, c.BankPassword = SandboxUsername, SandboxPassword

@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
-# The one command that runs every test (README). It installs what the tests
-# need, fails loudly when something is missing, and never lets a test skip.
-#   1. the pinned Temporal CLI into bin/ (skipped when present); PostgreSQL
+# The one command that runs every test (README; make test-all; .ci/run). It
+# installs what the tests need, fails loudly when something is missing, and
+# never lets a test skip.
+#   1. no binary or file over 1 MiB tracked by git (scripts/check-files.sh)
+#   2. the pinned Temporal CLI into bin/ (skipped when present); PostgreSQL
 #      started when it is not running; Debian's chromium installed when
 #      missing (the web UI browser test)
-#   2. gofmt and go vet
-#   3. go test -race over every package (unit, spec validation, replay, and
-#      integration tests on real dev servers)
-#   4. a short fuzzing run of the webhook handler, the short forms of the
+#   3. golangci-lint v2 (gofmt, vet, staticcheck, revive, errcheck, gosec,
+#      misspell: .golangci.yml), installed into bin/ when missing
+#   4. the quick loop, go test -race ./... (unit tests, as `make test`), then
+#      the integration loop: the packages with tests under the integration
+#      build tag (real dev servers, PostgreSQL, Chromium, Belvo's specs)
+#   5. a short fuzzing run of the webhook handler, the short forms of the
 #      bridge, volume and end-to-end benchmarks and of the chaos suite (so
 #      none can rot; they assert correctness, never timings)
-#   5. the local stack's demo end to end (real processes, real HTTP)
-#   6. the multi-replica run on Temporal server v1.29.1 on PostgreSQL, short
+#   6. the local stack's demo end to end (real processes, real HTTP)
+#   7. the multi-replica run on Temporal server v1.29.1 on PostgreSQL, short
 #      form (deploy/prodstack builds the server into bin/server when missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+# The same version as internal/stack.TemporalCLIVersion (a test checks).
 TEMPORAL_CLI_VERSION=v1.5.1
 
 step() { printf '\n==> %s\n' "$*"; }
+
+step "tracked files"
+bash scripts/check-files.sh
 
 step "Temporal CLI $TEMPORAL_CLI_VERSION"
 if [ ! -x bin/temporal ]; then
@@ -64,53 +72,62 @@ if [ ! -f "$spec_dir/belvo-openapi-v1.223.0.json" ] || [ ! -f "$spec_dir/belvo-o
 fi
 export BELVO_OPENAPI_DIR=$spec_dir
 
-step "gofmt and go vet"
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*'))
-if [ -n "$unformatted" ]; then
-  echo "FAIL: gofmt would change:" >&2
-  echo "$unformatted" >&2
-  exit 1
-fi
-go vet ./...
+step "golangci-lint (.golangci.yml)"
+bash scripts/lint.sh
 
-step "go test -race ./..."
-log=$(mktemp)
-set +e
-go test -race -count=1 -timeout 30m -v ./... >"$log" 2>&1
-status=$?
-set -e
-grep -E '^(ok|FAIL|---|panic:)|^\s+--- FAIL' "$log" | grep -v -- '--- PASS' || true
-passed=$(grep -cE '^\s*--- PASS' "$log" || true)
-failed=$(grep -cE '^\s*--- FAIL' "$log" || true)
-skipped=$(grep -cE '^\s*--- SKIP' "$log" || true)
-if [ "$status" -ne 0 ]; then
-  echo "--- failing tests and their messages ---"
-  grep -nE '^\s*--- FAIL|^\s+[A-Za-z0-9_]+_test\.go:[0-9]+: |^panic:|^FAIL' "$log" | head -n 200
-  echo "--- go test output (last 80 lines) ---"
-  tail -n 80 "$log"
-fi
-if [ "$skipped" -ne 0 ]; then
-  echo "FAIL: $skipped tests skipped; every test must run here:" >&2
-  grep -E -A3 '^\s*--- SKIP' "$log" >&2
-  status=1
-fi
-echo "go-tests: $passed passed, $failed failed, $skipped skipped"
-[ "$status" -eq 0 ] || exit "$status"
+# run_tests runs go test with the given arguments, prints what failed, and
+# fails on any failure or skip.
+passed=0
+run_tests() {
+  local log status p f k
+  log=$(mktemp)
+  set +e
+  go test -race -count=1 -timeout 30m -v "$@" >"$log" 2>&1
+  status=$?
+  set -e
+  grep -E '^(ok|FAIL|---|panic:)|^\s+--- FAIL' "$log" | grep -v -- '--- PASS' || true
+  p=$(grep -cE '^\s*--- PASS' "$log" || true)
+  f=$(grep -cE '^\s*--- FAIL' "$log" || true)
+  k=$(grep -cE '^\s*--- SKIP' "$log" || true)
+  if [ "$status" -ne 0 ]; then
+    echo "--- failing tests and their messages ---"
+    grep -nE '^\s*--- FAIL|^\s+[A-Za-z0-9_]+_test\.go:[0-9]+: |^panic:|^FAIL' "$log" | head -n 200
+    echo "--- go test output (last 80 lines) ---"
+    tail -n 80 "$log"
+  fi
+  if [ "$k" -ne 0 ]; then
+    echo "FAIL: $k tests skipped; every test must run here:" >&2
+    grep -E -A3 '^\s*--- SKIP' "$log" >&2
+    status=1
+  fi
+  echo "go test $*: $p passed, $f failed, $k skipped"
+  passed=$((passed + p))
+  return "$status"
+}
+
+step "quick loop: go test -race ./... (make test)"
+run_tests ./...
+
+step "integration loop: go test -race -tags integration (dev servers, PostgreSQL, Chromium, Belvo's specs)"
+# The packages that have tests under the tag; their unit tests run again
+# with them, which costs seconds.
+mapfile -t tagged < <(grep -rl --include='*_test.go' '^//go:build integration' . | xargs -n1 dirname | sort -u)
+run_tests -tags integration "${tagged[@]}"
 
 step "fuzz the webhook handler (20 s; README has the long run)"
 go test -run='^$' -fuzz=FuzzWebhookHandler -fuzztime=20s ./webhookbridge
 
 step "bridge benchmark, short form (BENCHMARKS.md has the full run)"
-go run ./cmd/bridgebench -n 200 -seconds 1 -temporal-cli bin/temporal
+go run ./bench/bridge -n 200 -seconds 1 -temporal-cli bin/temporal
 
 step "volume benchmark, short form (BENCHMARKS.md has the 100k run)"
-go run ./cmd/volumebench -transactions 10000 -rounds 1
+go run ./bench/volume -transactions 10000 -rounds 1
 
 step "end-to-end benchmark, short form (BENCHMARKS.md has the full run)"
-go run ./cmd/e2ebench -links 40 -async 40 -large 20000 -temporal-cli bin/temporal
+go run ./bench/e2e -links 40 -async 40 -large 20000 -temporal-cli bin/temporal
 
 step "chaos suite, short form (README has the full run)"
-go run ./cmd/chaos -short -temporal-cli bin/temporal
+go run ./chaos -short -temporal-cli bin/temporal
 
 step "local stack demo (go run ./deploy/localstack -exit-after-demo)"
 demo_dir=$(mktemp -d)
@@ -131,4 +148,4 @@ step "multi-replica run on Temporal-on-PostgreSQL, short form (BENCHMARKS.md has
 go run ./deploy/prodstack -fresh -replica-test -links 60 -async 20 -db-prefix ci_prod \
   -temporal-port 17233 -webhook-addr 127.0.0.1:18080 -data-dir "$(mktemp -d)"
 echo
-echo "all: $((passed + 7)) passed, 0 failed, 0 skipped (go tests, fuzzing, three benchmarks', chaos and multi-replica short forms, local stack demo)"
+echo "all: $((passed + 7)) passed, 0 failed, 0 skipped (go tests, fuzzing, three benchmarks', chaos and multi-replica short forms, local stack demo), lint clean, no binary tracked"

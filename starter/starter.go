@@ -1,5 +1,7 @@
-// Package starter starts the product's executions programmatically; the
-// starter command is a thin shell over it.
+// Package starter starts and inspects the product's executions from Go: link
+// registration and its MFA token, a link's historical fetch, async requests
+// and refreshes, retries of failed link updates, and their progress; the
+// starter command (cmd/starter) is a thin shell over it.
 package starter
 
 import (
@@ -40,20 +42,14 @@ func (s Starter) FetchLink(ctx context.Context, linkID string, req workflows.Fet
 	if len(req.Resources) == 0 {
 		return "", errors.New("starter: at least one resource to fetch is required")
 	}
-	id := workflows.HistoricalFetchWorkflowID(linkID)
-	sa := []temporal.SearchAttributeUpdate{workflows.LinkIDAttr.ValueSet(linkID), workflows.StatusAttr.ValueSet(workflows.StatusWaiting),
-		workflows.ResourcesAttr.ValueSet(belvo.Names(req.Resources))}
-	if req.Institution != "" {
-		sa = append(sa, workflows.InstitutionAttr.ValueSet(req.Institution))
-	}
-	_, err := s.Client.SignalWithStartWorkflow(ctx, id, workflows.FetchRequestSignal, req, client.StartWorkflowOptions{
-		ID: id, TaskQueue: s.TaskQueue, TypedSearchAttributes: temporal.NewSearchAttributes(sa...),
-		StaticSummary: workflows.HistoricalFetchSummary(linkID), Memo: workflows.FetchMemo("starter", req),
-	}, workflows.HistoricalFetchType, workflows.HistoricalFetchInput{LinkID: linkID, Timeout: s.FetchTimeout, WebhookGrace: s.FetchGrace})
+	in, err := workflows.FetchStart(linkID, s.TaskQueue, req, workflows.RouteDefaults{FetchTimeout: s.FetchTimeout, FetchGrace: s.FetchGrace}, "starter", req)
 	if err != nil {
-		return "", fmt.Errorf("starter: signal-with-start %s: %w", id, err)
+		return "", fmt.Errorf("starter: %w", err)
 	}
-	return id, nil
+	if _, err := activities.SignalWithStart(ctx, s.Client, in); err != nil {
+		return "", fmt.Errorf("starter: %w", err)
+	}
+	return in.WorkflowID, nil
 }
 
 // RegisterLink registers a link by the API and hands it to its historical
@@ -126,11 +122,47 @@ func (s Starter) LinkUpdatesProgress(ctx context.Context, linkID string) (workfl
 	return p, v.Get(&p)
 }
 
-// WaitAsync waits for the execution of a Belvo request_id to end.
+// WaitAsync waits for the execution of a Belvo request_id to end. When it
+// ended in failure, the progress is the one its error details carry, if they
+// carry one (AsyncRequestTimedOut does), and empty otherwise.
 func (s Starter) WaitAsync(ctx context.Context, belvoRequestID string) (workflows.AsyncProgress, error) {
 	var p workflows.AsyncProgress
 	err := s.Client.GetWorkflow(ctx, workflows.AsyncRequestWorkflowID(belvoRequestID), "").Get(ctx, &p)
+	if err != nil {
+		p, _ = failureDetails[workflows.AsyncProgress](err, func(p workflows.AsyncProgress) bool { return p.Status != "" })
+	}
 	return p, err
+}
+
+// WaitLinkUpdates waits for a link's LinkUpdates to end (it runs until the
+// link is deleted) and returns its final progress: for an execution that
+// has closed, it is the result without a worker to answer a query.
+func (s Starter) WaitLinkUpdates(ctx context.Context, linkID string) (workflows.LinkUpdatesProgress, error) {
+	var p workflows.LinkUpdatesProgress
+	err := s.Client.GetWorkflow(ctx, workflows.LinkUpdatesWorkflowID(linkID), "").Get(ctx, &p)
+	if err != nil {
+		p = workflows.LinkUpdatesProgress{}
+	}
+	return p, err
+}
+
+// failureDetails reads the progress a failed execution put in its own
+// error's details (a timed-out or failed fetch, a timed-out async request
+// do), so a caller can say how far it got. Only the workflow's own failure
+// is read, never an activity's deeper in the chain: those carry other
+// details that could decode into a mostly empty T. valid rejects a T that
+// decoded but is not a progress.
+func failureDetails[T any](err error, valid func(T) bool) (T, bool) {
+	var zero, v T
+	var exec *temporal.WorkflowExecutionError
+	if !errors.As(err, &exec) {
+		return zero, false
+	}
+	appErr, ok := errors.Unwrap(exec).(*temporal.ApplicationError)
+	if !ok || !appErr.HasDetails() || appErr.Details(&v) != nil || !valid(v) {
+		return zero, false
+	}
+	return v, true
 }
 
 // once starts a workflow under an idempotency-derived id and waits for its
@@ -171,10 +203,15 @@ func (s Starter) SendMFAToken(ctx context.Context, requestID, token string) erro
 }
 
 // WaitFetch waits for a link's historical fetch to end and returns its
-// final progress.
+// final progress. When it ended in failure (HistoricalFetchTimedOut,
+// HistoricalFetchFailed), the progress is the one its error details carry,
+// so the caller can still say which resources were stored.
 func (s Starter) WaitFetch(ctx context.Context, linkID string) (workflows.Progress, error) {
 	var p workflows.Progress
 	err := s.Client.GetWorkflow(ctx, workflows.HistoricalFetchWorkflowID(linkID), "").Get(ctx, &p)
+	if err != nil {
+		p, _ = failureDetails[workflows.Progress](err, func(p workflows.Progress) bool { return p.Status != "" })
+	}
 	return p, err
 }
 

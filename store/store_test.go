@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/belvo-temporal/backbone/internal/testenv"
 
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/store"
@@ -23,15 +22,14 @@ type backend struct {
 	open func(t *testing.T) store.Store
 }
 
-// backends are the stores every behavioural test runs against. PostgreSQL is
-// not optional: CI starts it, and a test that cannot reach it fails.
-func backends() []backend {
-	return []backend{
-		{"sqlite", func(t *testing.T) store.Store {
-			return mustOpen(t, "sqlite:"+filepath.Join(t.TempDir(), "sub", "s.db"))
-		}},
-		{"postgres", func(t *testing.T) store.Store { return mustOpen(t, testenv.PostgresSchema(t)) }},
-	}
+// backends are the stores every behavioural test runs against: SQLite in
+// every test run, PostgreSQL too under the integration tag
+// (postgres_test.go), where it is not optional: CI starts it, and a test
+// that cannot reach it fails.
+var backends = []backend{
+	{"sqlite", func(t *testing.T) store.Store {
+		return mustOpen(t, "sqlite:"+filepath.Join(t.TempDir(), "sub", "s.db"))
+	}},
 }
 
 func mustOpen(t *testing.T, dsn string) store.Store {
@@ -46,7 +44,7 @@ func mustOpen(t *testing.T, dsn string) store.Store {
 
 // forEach runs a test once per backend.
 func forEach(t *testing.T, test func(t *testing.T, s store.Store)) {
-	for _, b := range backends() {
+	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) { test(t, b.open(t)) })
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/belvo-temporal/backbone/activities"
+	"github.com/belvo-temporal/backbone/config"
 	"github.com/belvo-temporal/backbone/workflows"
 	"github.com/gorilla/mux"
 	"go.temporal.io/sdk/client"
@@ -101,16 +102,16 @@ func New(o Options) (*Bridge, error) {
 		return nil, errors.New("webhookbridge: BELVO_WEBHOOK_AUTHORIZATION must be set; webhooks are authenticated by it")
 	}
 	if o.DeliveryTimeout <= 0 {
-		o.DeliveryTimeout = 4 * time.Second
+		o.DeliveryTimeout = config.DefaultWebhookDeliveryTimeout
 	}
 	if o.MaxBodyBytes <= 0 {
-		o.MaxBodyBytes = 1 << 20
+		o.MaxBodyBytes = config.DefaultWebhookMaxBodyBytes
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
 	if o.MaxInFlight <= 0 {
-		o.MaxInFlight = 128
+		o.MaxInFlight = config.DefaultWebhookMaxInFlight
 	}
 	return &Bridge{o: o, authHash: sha256.Sum256([]byte(o.Authorization)), prevHash: sha256.Sum256([]byte(o.PreviousAuthorization)),
 		log: o.Logger, metrics: newMetrics(), slots: make(chan struct{}, o.MaxInFlight),

@@ -1,6 +1,7 @@
-// Package worker runs the product's Temporal worker: it registers every
-// workflow and activity on the task queue and stops gracefully, letting
-// running activities finish.
+// Package worker runs the product's Temporal worker: it checks that its
+// timeouts fit together and that the namespace has the product's search
+// attributes, registers every workflow and activity on the task queue, serves
+// its metrics, and stops gracefully, letting running activities finish.
 package worker
 
 import (

@@ -38,7 +38,7 @@ const (
 // HistoricalFetchWorkflowID is the one execution id of a link's historical
 // fetch. It is derived from the link id that every historical_update carries,
 // so the bridge and the starter reach the same execution without a lookup:
-// that is what makes the webhook-first race harmless (see README).
+// that is what makes the webhook-first race harmless (docs/architecture.md).
 func HistoricalFetchWorkflowID(linkID string) string { return "historical-fetch-" + linkID }
 
 // LinkRegistrationWorkflowID is the execution id of an API link registration;
@@ -68,7 +68,7 @@ func LinkRequestsWorkflowID(linkID string) string { return "link-requests-" + li
 func UnroutedWebhooksWorkflowID(key string) string { return "unrouted-webhooks-" + key }
 
 // Search attributes, registered on the server (the local stack and the test
-// servers do it; see README for production). They make a link's executions
+// servers do it; docs/operations.md for production). They make a link's executions
 // findable in the web UI.
 var (
 	LinkIDAttr      = temporal.NewSearchAttributeKeyKeyword("BelvoLinkID")

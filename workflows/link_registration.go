@@ -1,12 +1,10 @@
 package workflows
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/belvo-temporal/backbone/activities"
-	"github.com/belvo-temporal/backbone/belvo"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
@@ -117,32 +115,23 @@ func (r *linkRegistration) run(ctx workflow.Context) (LinkRegistrationResult, er
 		return LinkRegistrationResult{LinkID: info.LinkID}, nil
 	}
 	fetchID := HistoricalFetchWorkflowID(info.LinkID)
-	signal, err := json.Marshal(FetchRequest{Resources: r.in.Link.FetchResources, ExternalID: r.in.Link.ExternalID, Institution: info.Institution})
+	req := FetchRequest{Resources: r.in.Link.FetchResources, ExternalID: r.in.Link.ExternalID, Institution: info.Institution}
+	handOver, err := FetchStart(info.LinkID, workflow.GetInfo(ctx).TaskQueueName, req,
+		RouteDefaults{FetchTimeout: r.in.FetchTimeout, FetchGrace: r.in.FetchGrace},
+		"link registration "+workflow.GetInfo(ctx).WorkflowExecution.ID, req)
 	if err != nil {
 		return LinkRegistrationResult{}, err
 	}
-	input, err := json.Marshal(HistoricalFetchInput{LinkID: info.LinkID, Timeout: r.in.FetchTimeout, WebhookGrace: r.in.FetchGrace})
-	if err != nil {
-		return LinkRegistrationResult{}, err
-	}
+	// Once: a retry of this hand-over whose first answer was lost (its
+	// worker died) must not start a second fetch after the first one
+	// completed; found by the multi-replica run.
+	handOver.Once = true
 	startCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 		Summary:             "hand link " + info.LinkID + " over to " + fetchID,
 	})
-	err = workflow.ExecuteActivity(startCtx, a.SignalWithStart, activities.SignalWithStartInput{
-		WorkflowID: fetchID, WorkflowType: HistoricalFetchType, TaskQueue: workflow.GetInfo(ctx).TaskQueueName,
-		SignalName: FetchRequestSignal, Signal: signal, Input: input,
-		Keywords:     map[string]string{LinkIDAttr.GetName(): info.LinkID, InstitutionAttr.GetName(): info.Institution, StatusAttr.GetName(): StatusWaiting},
-		KeywordLists: map[string][]string{ResourcesAttr.GetName(): belvo.Names(r.in.Link.FetchResources)},
-		Summary:      HistoricalFetchSummary(info.LinkID),
-		Memo: FetchMemo("link registration "+workflow.GetInfo(ctx).WorkflowExecution.ID,
-			FetchRequest{Resources: r.in.Link.FetchResources, ExternalID: r.in.Link.ExternalID, Institution: info.Institution}),
-		// Once: a retry of this hand-over whose first answer was lost (its
-		// worker died) must not start a second fetch after the first one
-		// completed; found by the multi-replica run.
-		Once: true,
-	}).Get(ctx, nil)
+	err = workflow.ExecuteActivity(startCtx, a.SignalWithStart, handOver).Get(ctx, nil)
 	if err != nil {
 		return LinkRegistrationResult{}, fmt.Errorf("start historical fetch %s: %w", fetchID, err)
 	}

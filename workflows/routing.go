@@ -112,10 +112,7 @@ func requestTarget(ev WebhookEvent, taskQueue string, d RouteDefaults) (activiti
 func routeTarget(ev WebhookEvent, taskQueue string, d RouteDefaults) (activities.SignalWithStartInput, error) {
 	switch RouteOf(ev) {
 	case RouteHistoricalFetch:
-		return target(HistoricalFetchWorkflowID(ev.LinkID), HistoricalFetchType, taskQueue, ev,
-			HistoricalFetchInput{LinkID: ev.LinkID, Timeout: d.FetchTimeout, WebhookGrace: d.FetchGrace},
-			map[string]string{LinkIDAttr.GetName(): ev.LinkID, StatusAttr.GetName(): StatusWaiting}, false,
-			HistoricalFetchSummary(ev.LinkID), FetchMemo(startedBy(ev), FetchRequest{}))
+		return FetchStart(ev.LinkID, taskQueue, FetchRequest{ExternalID: ev.ExternalID}, d, startedBy(ev), ev)
 	case RouteLinkUpdates:
 		return target(LinkUpdatesWorkflowID(ev.LinkID), LinkUpdatesType, taskQueue, ev,
 			LinkUpdatesInput{LinkID: ev.LinkID, EventsPerRun: d.LinkUpdatesEventsPerRun},

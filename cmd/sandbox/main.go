@@ -1,7 +1,7 @@
 // Command sandbox runs the offline Belvo emulator as its own process: Belvo's
 // API on SANDBOX_LISTEN_ADDR, webhooks posted to SANDBOX_WEBHOOK_URL with the
 // BELVO_WEBHOOK_AUTHORIZATION value. SANDBOX_* variables make it misbehave on
-// purpose (see README).
+// purpose (docs/configuration.md lists them).
 package main
 
 import (

@@ -1,6 +1,7 @@
 // Command worker runs the Temporal worker that executes the product's
-// workflows and activities. Configuration comes from the environment (see
-// README); SIGINT/SIGTERM stop it after running activities finish.
+// workflows and activities. Configuration comes from the environment
+// (docs/configuration.md); SIGINT/SIGTERM stop it after running activities
+// finish.
 package main
 
 import (

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belvo-temporal/backbone/internal/stack"
 	"github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -180,27 +181,20 @@ func TestComposeRejectsBrokenFiles(t *testing.T) {
 }
 
 // TestComposeTemporalMatchesProdstack keeps the two PostgreSQL stacks on one
-// Temporal server version: deploy/prodstack builds it from source, compose
-// pulls its images (server and admin tools must match the schema).
+// Temporal server version: deploy/prodstack builds it from source
+// (stack.TemporalServerVersion), compose pulls its images (server and admin
+// tools must match the schema).
 func TestComposeTemporalMatchesProdstack(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "prodstack", "temporal.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`TemporalServerVersion\s*=\s*"v?([0-9][0-9.]*)"`).FindSubmatch(src)
-	if m == nil {
-		t.Fatal("TemporalServerVersion not found in deploy/prodstack/temporal.go: update this test")
-	}
 	content, envs, _, _ := composeFixtures(t)
 	p, err := loadCompose(t.Context(), filepath.Join(repoRoot, composeDir), content, envs, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := string(m[1])
+	want := strings.TrimPrefix(stack.TemporalServerVersion, "v")
 	for _, name := range []string{"temporal", "temporal-search-attributes"} {
 		_, tag, _ := strings.Cut(p.AllServices()[name].Image, ":")
 		if tag != want && !strings.HasPrefix(tag, want+"-") {
-			t.Errorf("compose service %s runs %s, deploy/prodstack Temporal %s", name, p.AllServices()[name].Image, want)
+			t.Errorf("compose service %s runs %s, deploy/prodstack Temporal %s (internal/stack)", name, p.AllServices()[name].Image, want)
 		}
 	}
 }

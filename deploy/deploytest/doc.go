@@ -1,5 +1,6 @@
-// Package deploytest validates the deployment artifacts offline, in plain
-// `go test ./...`, since no container engine or cluster runs in CI: the
+// Package deploytest validates the deployment artifacts offline, in the
+// quick test loop (`go test ./...`), since no container engine or cluster
+// runs in CI: the
 // root Dockerfile and .dockerignore, deploy/compose (loaded with compose-go
 // and its JSON schema) and deploy/k8s (strictly decoded into the
 // k8s.io/api types). Beyond syntax it checks what breaks a deployment at

@@ -12,11 +12,11 @@ import (
 
 	"github.com/belvo-temporal/backbone/activities"
 	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/internal/stack"
 	"github.com/belvo-temporal/backbone/sandbox"
 	"github.com/belvo-temporal/backbone/starter"
 	"github.com/belvo-temporal/backbone/store"
 	"github.com/belvo-temporal/backbone/workflows"
-	"go.uber.org/zap"
 )
 
 var demoResources = []belvo.Resource{belvo.Accounts, belvo.Transactions, belvo.Owners}
@@ -29,13 +29,13 @@ type demoRun struct {
 // runDemo registers a link by the API and connects one through the widget
 // flow, waits for both historical fetches, and compares the store with the
 // sandbox's counts. It fails unless every count matches.
-func runDemo(ctx context.Context, st *stack) error {
-	c, err := st.cfg.DialTemporal(zap.NewNop())
+func runDemo(ctx context.Context, st *stack.Stack) error {
+	c, err := st.Dial(nil)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	s := starter.Starter{Client: c, TaskQueue: st.cfg.TaskQueue}
+	s := st.Starter(c)
 	stamp := time.Now().UTC().Format("20060102-150405")
 
 	fmt.Println("\n=== demo 1: register a link by the API (ACCOUNTS, TRANSACTIONS, OWNERS) ===")
@@ -74,7 +74,7 @@ func runDemo(ctx context.Context, st *stack) error {
 // asyncDemo sends one async transactions and two async invoices requests,
 // waits for Belvo's webhooks and the data, and checks each count against the
 // sandbox.
-func asyncDemo(ctx context.Context, st *stack, s starter.Starter, linkID, stamp string) error {
+func asyncDemo(ctx context.Context, st *stack.Stack, s starter.Starter, linkID, stamp string) error {
 	reqs := []belvo.AsyncRequest{
 		{Op: belvo.OpTransactions, LinkID: linkID, DateFrom: "2026-09-01", DateTo: "2026-10-31"},
 		{Op: belvo.OpInvoices, LinkID: linkID, DateFrom: "2026-09-01", DateTo: "2026-10-31", Type: "INFLOW"},
@@ -94,7 +94,7 @@ func asyncDemo(ctx context.Context, st *stack, s starter.Starter, linkID, stamp 
 			return fmt.Errorf("async %s request %s: %w", req.Op, res.RequestID, err)
 		}
 		op, _ := belvo.LookupAsyncOp(req.Op)
-		want, err := st.control().Count(ctx, linkID, op.Resource, req.ListFilters())
+		want, err := st.Control().Count(ctx, linkID, op.Resource, req.ListFilters())
 		if err != nil {
 			return err
 		}
@@ -108,7 +108,7 @@ func asyncDemo(ctx context.Context, st *stack, s starter.Starter, linkID, stamp 
 	tw.Flush()
 	for _, id := range ids {
 		runID, _ := s.LatestRunID(ctx, id)
-		fmt.Printf("  %s\n", starter.UIURL(st.uiURL(), st.cfg.TemporalNamespace, id, runID))
+		fmt.Printf("  %s\n", starter.UIURL(st.Config.TemporalUIURL, st.Config.TemporalNamespace, id, runID))
 	}
 	if bad > 0 {
 		return fmt.Errorf("%d async requests stored a count that differs from the sandbox", bad)
@@ -155,8 +155,8 @@ func progressLine(p workflows.Progress) string {
 
 // widgetConnect plays the user finishing the Connect Widget against the
 // sandbox: a widget token asking for the history, then the connection.
-func widgetConnect(ctx context.Context, st *stack, externalID string) (string, error) {
-	bc, err := belvo.New(belvo.Options{BaseURL: st.cfg.BelvoBaseURL, SecretID: st.cfg.BelvoSecretID, SecretPassword: st.cfg.BelvoSecretPassword})
+func widgetConnect(ctx context.Context, st *stack.Stack, externalID string) (string, error) {
+	bc, err := belvo.New(belvo.Options{BaseURL: st.Config.BelvoBaseURL, SecretID: st.Config.BelvoSecretID, SecretPassword: st.Config.BelvoSecretPassword})
 	if err != nil {
 		return "", err
 	}
@@ -164,7 +164,7 @@ func widgetConnect(ctx context.Context, st *stack, externalID string) (string, e
 	if err != nil {
 		return "", fmt.Errorf("widget token: %w", err)
 	}
-	link, err := st.control().WidgetLink(ctx, tok.Access, "erebor_mx_retail")
+	link, err := st.Control().WidgetLink(ctx, tok.Access, "erebor_mx_retail")
 	if err != nil {
 		return "", err
 	}
@@ -175,8 +175,8 @@ func widgetConnect(ctx context.Context, st *stack, externalID string) (string, e
 
 // summary prints, per link and resource, the rows in the store next to the
 // sandbox's own count, and fails on any difference.
-func summary(ctx context.Context, st *stack, s starter.Starter, runs []demoRun) error {
-	db, err := store.Open(ctx, st.cfg.StoreDSN)
+func summary(ctx context.Context, st *stack.Stack, s starter.Starter, runs []demoRun) error {
+	db, err := store.Open(ctx, st.Config.StoreDSN)
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ func summary(ctx context.Context, st *stack, s starter.Starter, runs []demoRun) 
 	fmt.Fprintln(tw, "FLOW\tRESOURCE\tSTORED\tIN BELVO (SANDBOX)\tOK")
 	bad := 0
 	for _, r := range runs {
-		want, err := st.control().Expected(ctx, r.linkID)
+		want, err := st.Control().Expected(ctx, r.linkID)
 		if err != nil {
 			return err
 		}
@@ -207,15 +207,12 @@ func summary(ctx context.Context, st *stack, s starter.Starter, runs []demoRun) 
 	for _, r := range runs {
 		id := workflows.HistoricalFetchWorkflowID(r.linkID)
 		runID, _ := s.LatestRunID(ctx, id)
-		fmt.Printf("%-17s workflow %s\n%-17s %s\n", r.flow, id, "", starter.UIURL(st.uiURL(), st.cfg.TemporalNamespace, id, runID))
+		fmt.Printf("%-17s workflow %s\n%-17s %s\n", r.flow, id, "", starter.UIURL(st.Config.TemporalUIURL, st.Config.TemporalNamespace, id, runID))
 	}
-	fmt.Printf("store: %s\n", strings.TrimPrefix(st.cfg.StoreDSN, "sqlite:"))
+	fmt.Printf("store: %s\n", strings.TrimPrefix(st.Config.StoreDSN, "sqlite:"))
 	if bad > 0 {
 		return fmt.Errorf("%d resource counts differ between the store and the sandbox", bad)
 	}
 	fmt.Println("DEMO PASSED: every resource stored with exact counts")
 	return nil
 }
-
-// control drives the stack's sandbox through its /_sandbox endpoints.
-func (s *stack) control() sandbox.Control { return sandbox.Control{BaseURL: s.cfg.BelvoBaseURL} }

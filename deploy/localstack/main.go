@@ -1,9 +1,9 @@
 // Command localstack runs the whole product on one machine with embedded
 // defaults: it installs the pinned Temporal CLI when missing, starts the
 // Temporal dev server (web UI, persistent SQLite file, search attributes),
-// the Belvo sandbox emulator, the worker and the webhook bridge as separate
-// processes, runs a demo, prints where to look, and stops everything on
-// Ctrl-C.
+// the codec server, the Belvo sandbox emulator, the worker and the webhook
+// bridge as separate processes (internal/stack), runs a demo, prints where
+// to look, and stops everything on Ctrl-C.
 //
 //	go run ./deploy/localstack                 # run, demo, keep running until Ctrl-C
 //	go run ./deploy/localstack -exit-after-demo
@@ -14,18 +14,20 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/belvo-temporal/backbone/internal/procs"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
+
+	"github.com/belvo-temporal/backbone/config"
+	"github.com/belvo-temporal/backbone/internal/stack"
 )
 
-// TemporalCLIVersion is the pinned Temporal CLI (the dev server).
-const TemporalCLIVersion = "v1.5.1"
+// codecAddr is where the codec server listens for the web UI.
+const codecAddr = "127.0.0.1:8081"
 
 type options struct {
-	root          string
 	dataDir       string
 	temporalPort  int
 	uiPort        int
@@ -48,35 +50,45 @@ func main() {
 }
 
 func run(o options) error {
-	root, err := procs.RepoRoot()
+	root, err := stack.RepoRoot()
 	if err != nil {
 		return err
 	}
-	o.root = root
 	if !filepath.IsAbs(o.dataDir) {
 		o.dataDir = filepath.Join(root, o.dataDir)
-	}
-	if err := os.MkdirAll(filepath.Join(o.dataDir, "logs"), 0o700); err != nil {
-		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	cli, err := ensureTemporalCLI(ctx, root)
+	cli, err := stack.EnsureCLI(ctx, root, os.Stdout)
 	if err != nil {
 		return err
 	}
-	if err := buildBinaries(ctx, root); err != nil {
+	fmt.Println("→ building worker, bridge, sandbox, codec server and starter…")
+	if err := stack.Build(ctx, root, filepath.Join(root, "bin"), os.Stdout, "worker", "bridge", "sandbox", "codec-server", "starter"); err != nil {
 		return err
 	}
-	st, err := newStack(o, cli)
+	// The addresses are the configuration's (docs/configuration.md): the local
+	// stack is what its defaults describe.
+	env, err := config.FromEnv()
 	if err != nil {
 		return err
 	}
-	defer st.stopAll()
-	if err := st.start(ctx); err != nil {
+	uiURL := "http://127.0.0.1:" + strconv.Itoa(o.uiPort)
+	st, err := stack.Start(ctx, stack.Options{
+		Root: root, Dir: o.dataDir, Out: os.Stdout,
+		DevServer: &stack.DevServerOptions{CLI: cli, Port: o.temporalPort, UIPort: o.uiPort, LogLevel: "warn",
+			DBFile: filepath.Join(o.dataDir, "temporal.db")},
+		Codec: true, Sandbox: true, Workers: 1, Bridges: 1,
+		WebhookAddr: env.WebhookListenAddr, SandboxAddr: env.SandboxListenAddr, CodecAddr: codecAddr,
+		StoreDSN: "sqlite:" + filepath.Join(o.dataDir, "belvo.db"),
+		Env: []string{"SANDBOX_TRANSACTIONS=" + strconv.Itoa(o.transactions),
+			"CODEC_ALLOWED_ORIGINS=" + uiURL + ",http://localhost:" + strconv.Itoa(o.uiPort)},
+	})
+	if err != nil {
 		return err
 	}
+	defer st.Stop()
 	demoErr := runDemo(ctx, st)
 	if demoErr != nil {
 		fmt.Printf("\nDEMO FAILED: %v\nlogs: %s\n", demoErr, filepath.Join(o.dataDir, "logs"))
@@ -84,12 +96,12 @@ func run(o options) error {
 	if o.exitAfterDemo || errors.Is(demoErr, context.Canceled) {
 		return demoErr
 	}
-	fmt.Printf("\nEverything is running. Web UI: %s  (Ctrl-C stops every process)\n", st.uiURL())
-	fmt.Printf("Metrics: worker http://%s/metrics, bridge http://%s/metrics (deploy/prometheus scrapes both)\n",
-		st.cfg.MetricsListenAddr, st.cfg.WebhookListenAddr)
+	fmt.Printf("\nEverything is running. Web UI: %s  (Ctrl-C stops every process)\n", st.Config.TemporalUIURL)
+	fmt.Printf("Metrics: worker %s, bridge http://%s/metrics (deploy/prometheus scrapes both)\n",
+		st.WorkerMetrics[0], st.Config.WebhookListenAddr)
 	select {
 	case <-ctx.Done():
-	case err := <-st.exited:
+	case err := <-st.Exited():
 		return fmt.Errorf("a process stopped on its own: %w", err)
 	}
 	fmt.Println("\nstopping…")

@@ -25,11 +25,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/belvo-temporal/backbone/internal/procs"
+	"github.com/belvo-temporal/backbone/internal/stack"
 )
 
 type options struct {
-	root, dataDir    string
+	dataDir          string
 	postgres, prefix string
 	temporalPort     int
 	webhookAddr      string
@@ -70,57 +70,58 @@ func run(o options) error {
 	if o.replicaTest && (o.workers < 2 || o.bridges < 2) {
 		return errors.New("the multi-replica test kills one worker and one bridge: it needs at least 2 of each")
 	}
-	root, err := procs.RepoRoot()
+	root, err := stack.RepoRoot()
 	if err != nil {
 		return err
 	}
-	o.root = root
 	if !filepath.IsAbs(o.dataDir) {
 		o.dataDir = filepath.Join(root, o.dataDir)
 	}
-	if err := os.MkdirAll(filepath.Join(o.dataDir, "logs"), 0o700); err != nil {
-		return err
-	}
-	pg, err := newPostgres(o.postgres, o.prefix)
+	pg, err := stack.NewPostgres(o.postgres, o.prefix)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	server, sqlTool, err := ensureServer(ctx, root)
+	server, sqlTool, err := stack.EnsureServer(ctx, root, os.Stdout)
 	if err != nil {
 		return err
 	}
-	if err := buildBinaries(ctx, root); err != nil {
+	fmt.Println("→ building worker, bridge, sandbox and starter…")
+	if err := stack.Build(ctx, root, filepath.Join(root, "bin"), os.Stdout, "worker", "bridge", "sandbox", "starter"); err != nil {
 		return err
 	}
 	if o.fresh {
-		fmt.Printf("→ dropping databases %s, %s, %s\n", pg.temporalDB, pg.visibilityDB, pg.appDB)
-		if err := pg.recreate(ctx); err != nil {
+		fmt.Printf("→ dropping databases %s, %s, %s\n", pg.TemporalDB, pg.VisibilityDB, pg.StoreDB)
+		if err := pg.Recreate(ctx); err != nil {
 			return err
 		}
 	}
-	sandboxAddr, err := procs.FreeAddr()
+	if _, err := pg.EnsureDB(ctx, pg.StoreDB); err != nil {
+		return err
+	}
+	s, err := stack.Start(ctx, stack.Options{
+		Root: root, Dir: o.dataDir, Out: os.Stdout,
+		Server:  &stack.ServerOptions{Binary: server, SQLTool: sqlTool, Postgres: pg, PortBase: o.temporalPort, Retention: o.retention},
+		Sandbox: true, Workers: o.workers, Bridges: o.bridges, WebhookAddr: o.webhookAddr,
+		StoreDSN: pg.DSN(pg.StoreDB),
+		Env:      []string{"SANDBOX_TRANSACTIONS=" + strconv.Itoa(o.transactions), "LOG_FORMAT=json"},
+	})
 	if err != nil {
 		return err
 	}
-	s := &stack{o: o, pg: pg, temporal: "127.0.0.1:" + strconv.Itoa(o.temporalPort), sandbox: sandboxAddr}
-	defer s.stop()
-	if err := s.start(ctx, server, sqlTool); err != nil {
-		return err
+	defer s.Stop()
+	fmt.Printf("  metrics: workers %v, bridges", s.WorkerMetrics)
+	for _, b := range s.BridgeAddrs {
+		fmt.Printf(" http://%s/metrics", b)
 	}
+	fmt.Println()
 	if o.replicaTest {
-		return replicaTest(ctx, s)
+		return replicaTest(ctx, s, o, pg)
 	}
 	fmt.Printf("\nTemporal frontend %s (use `bin/temporal workflow list --address %s`), webhooks %s, store %s\nCtrl-C stops everything.\n",
-		s.temporal, s.temporal, "http://"+o.webhookAddr+"/webhooks/belvo", pg.appDB)
+		s.Config.TemporalAddress, s.Config.TemporalAddress, s.WebhookURL(), pg.StoreDB)
 	<-ctx.Done()
 	fmt.Println("\nstopping…")
 	return nil
-}
-
-// buildBinaries builds the product's commands into bin/.
-func buildBinaries(ctx context.Context, root string) error {
-	fmt.Println("→ building worker, bridge and sandbox…")
-	return procs.Build(ctx, root, filepath.Join(root, "bin"), os.Stdout, "worker", "bridge", "sandbox", "starter")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -14,7 +15,7 @@ import (
 
 	"github.com/belvo-temporal/backbone/activities"
 	"github.com/belvo-temporal/backbone/belvo"
-	"github.com/belvo-temporal/backbone/config"
+	"github.com/belvo-temporal/backbone/internal/stack"
 	"github.com/belvo-temporal/backbone/sandbox"
 	"github.com/belvo-temporal/backbone/starter"
 	"github.com/belvo-temporal/backbone/store"
@@ -45,35 +46,35 @@ type replicaRun struct {
 // replicaTest drives links and async requests through two workers and two
 // bridges, SIGKILLs one of each mid-run, and checks the store against the
 // sandbox: exact counts, one execution per link, no resource listed twice.
-func replicaTest(ctx context.Context, s *stack) error {
+func replicaTest(ctx context.Context, s *stack.Stack, o options, pg stack.Postgres) error {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 	defer cancel()
-	cfg := config.Config{TemporalAddress: s.temporal, TemporalNamespace: config.DefaultNamespace, PayloadKeysFile: s.keysFile}
+	cfg := s.Config
 	c, err := cfg.DialTemporal(zap.NewNop())
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	st := starter.Starter{Client: c, TaskQueue: config.DefaultTaskQueue}
-	ctl := sandbox.Control{BaseURL: "http://" + s.sandbox}
+	st := s.Starter(c)
+	ctl := s.Control()
 	defaults := sandbox.Config{}.WithDefaults()
-	bc, err := belvo.New(belvo.Options{BaseURL: "http://" + s.sandbox, SecretID: defaults.SecretID, SecretPassword: defaults.SecretPassword})
+	bc, err := belvo.New(belvo.Options{BaseURL: s.Config.BelvoBaseURL, SecretID: defaults.SecretID, SecretPassword: defaults.SecretPassword})
 	if err != nil {
 		return err
 	}
-	run := &replicaRun{links: make([]string, s.o.links), asyncLink: map[string]string{}, asyncReq: map[string]belvo.AsyncRequest{}}
+	run := &replicaRun{links: make([]string, o.links), asyncLink: map[string]string{}, asyncReq: map[string]belvo.AsyncRequest{}}
 	stamp := strconv.FormatInt(time.Now().Unix(), 36)
 	fmt.Printf("\n=== multi-replica test: %d links (half by the API, half by the widget) and %d async requests, %d workers, %d bridges\n",
-		s.o.links, s.o.async, len(s.workers), len(s.bridges))
+		o.links, o.async, len(s.Workers), len(s.Bridges))
 
 	// Links start from 8 clients at once; at 40 % one worker and one bridge
 	// die (SIGKILL: no graceful shutdown, in-flight work is lost).
 	var started atomic.Int64
 	var once sync.Once
-	killAt := int64(s.o.links * 40 / 100)
+	killAt := int64(o.links * 40 / 100)
 	jobs := make(chan int)
-	errs := make(chan error, s.o.links)
+	errs := make(chan error, o.links)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)
@@ -90,14 +91,14 @@ func replicaTest(ctx context.Context, s *stack) error {
 					once.Do(func() {
 						run.killedAt = int(started.Load())
 						fmt.Printf("   kill -9 worker-1 and bridge-1 after %d links started\n", run.killedAt)
-						s.workers[0].Kill()
-						s.bridges[0].Kill()
+						s.Workers[0].Kill()
+						s.Bridges[0].Kill()
 					})
 				}
 			}
 		}()
 	}
-	for i := range s.o.links {
+	for i := range o.links {
 		jobs <- i
 	}
 	close(jobs)
@@ -110,7 +111,7 @@ func replicaTest(ctx context.Context, s *stack) error {
 
 	// Async invoice requests on the first links: their rows land in a table
 	// the historical fetch does not touch, so each request's count is exact.
-	for i := range s.o.async {
+	for i := range o.async {
 		req := belvo.AsyncRequest{Op: belvo.OpInvoices, LinkID: run.links[i], DateFrom: "2026-08-01", DateTo: "2026-10-31", Type: "INFLOW"}
 		res, err := st.StartAsync(ctx, "replica-"+stamp+"-"+strconv.Itoa(i), req)
 		if err != nil {
@@ -124,7 +125,7 @@ func replicaTest(ctx context.Context, s *stack) error {
 	if err := waitAll(ctx, st, run); err != nil {
 		return err
 	}
-	if err := tally(ctx, s, c, ctl, run); err != nil {
+	if err := tally(ctx, s, pg, c, ctl, run); err != nil {
 		return err
 	}
 	run.elapsed = time.Since(start)
@@ -198,8 +199,8 @@ func waitAll(ctx context.Context, st starter.Starter, run *replicaRun) error {
 
 // tally compares the store (PostgreSQL) with the sandbox, and counts
 // executions and listings per link through Temporal's visibility and queries.
-func tally(ctx context.Context, s *stack, c client.Client, ctl sandbox.Control, run *replicaRun) error {
-	db, err := store.Open(ctx, s.pg.dsn(s.pg.appDB))
+func tally(ctx context.Context, s *stack.Stack, pg stack.Postgres, c client.Client, ctl sandbox.Control, run *replicaRun) error {
+	db, err := store.Open(ctx, pg.DSN(pg.StoreDB))
 	if err != nil {
 		return err
 	}
@@ -239,7 +240,7 @@ func tally(ctx context.Context, s *stack, c client.Client, ctl sandbox.Control, 
 	runs := map[string][]string{}
 	var token []byte
 	for {
-		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: config.DefaultNamespace,
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: s.Config.TemporalNamespace,
 			Query: fmt.Sprintf("WorkflowType = '%s'", workflows.HistoricalFetchType), NextPageToken: token})
 		if err != nil {
 			return fmt.Errorf("list executions: %w", err)
@@ -284,7 +285,7 @@ func tally(ctx context.Context, s *stack, c client.Client, ctl sandbox.Control, 
 
 // report prints the summary table (pasted into BENCHMARKS.md) and fails on
 // any difference.
-func report(s *stack, run *replicaRun) error {
+func report(s *stack.Stack, run *replicaRun) error {
 	host, _ := os.Hostname()
 	lost := max(run.expected-run.stored, 0) + max(run.asyncExpected-run.asyncStored, 0)
 	dupes := max(run.stored-run.expected, 0) + max(run.asyncStored-run.asyncExpected, 0) + run.duplicateExecutions + run.refetch
@@ -293,16 +294,16 @@ func report(s *stack, run *replicaRun) error {
 	if !ok {
 		verdict = "FAIL"
 	}
-	fmt.Printf("\n### Multi-replica run on Temporal %s on PostgreSQL (%s, %s, %d CPUs)\n\n", TemporalServerVersion,
+	fmt.Printf("\n### Multi-replica run on Temporal %s on PostgreSQL (%s, %s, %d CPUs)\n\n", stack.TemporalServerVersion,
 		time.Now().UTC().Format("2006-01-02"), host, runtime.NumCPU())
 	fmt.Println("| links | async requests | workers / bridges | killed (SIGKILL) | rows expected | rows stored | async rows expected | async rows stored | duplicate executions | resources listed twice | late copies absorbed | registrations retried (uncertain outcome) | lost | webhooks per bridge | time | result |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	fmt.Printf("| %d | %d | %d / %d | worker-1 and bridge-1 after %d links | %d | %d | %d | %d | %d | %d | %d | %d | %d | %v | %s | %s |\n",
-		len(run.links), len(run.async), len(s.workers), len(s.bridges), run.killedAt, run.expected, run.stored,
-		run.asyncExpected, run.asyncStored, run.duplicateExecutions, run.refetch, run.absorbed, run.uncertain.Load(), lost, s.lb.Sent(),
+		len(run.links), len(run.async), len(s.Workers), len(s.Bridges), run.killedAt, run.expected, run.stored,
+		run.asyncExpected, run.asyncStored, run.duplicateExecutions, run.refetch, run.absorbed, run.uncertain.Load(), lost, s.Balancer.Sent(),
 		run.elapsed.Round(time.Second), verdict)
 	if !ok {
-		return fmt.Errorf("multi-replica test failed: %d rows lost, %d duplicates (logs in %s)", lost, dupes, s.logPath(""))
+		return fmt.Errorf("multi-replica test failed: %d rows lost, %d duplicates (logs in %s)", lost, dupes, filepath.Dir(s.LogPath("worker")))
 	}
 	fmt.Println("\nmulti-replica: pass")
 	return nil

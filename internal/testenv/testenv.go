@@ -1,6 +1,7 @@
 // Package testenv finds what tests need outside the module (the Temporal CLI,
-// Belvo's OpenAPI specs) and fails loudly when it is missing: CI must never
-// pass by skipping.
+// Belvo's OpenAPI specs, PostgreSQL, Chromium) and fails loudly when it is
+// missing: CI must never pass by skipping. Tests that need any of them carry
+// the integration build tag.
 package testenv
 
 import (

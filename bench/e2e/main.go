@@ -1,0 +1,121 @@
+// Command e2ebench measures the product end to end on the local stack (the
+// Temporal dev server, the sandbox, the worker and the bridge as separate
+// processes, SQLite): N links registered by the API, each fetching 3
+// resources through webhooks, and M async POSTs; next to a baseline measured
+// in the same run on the same server — workflows of the same shape (starts,
+// signals, activities) whose activities do nothing, run through the plain
+// SDK — which is the engine-bound estimate. It also reads back the history of
+// executions to count events and Temporal actions per flow, and compares a
+// link of 1k transactions with one of 100k.
+//
+//	go run ./bench/e2e                                  # 1,000 links + 1,000 async (BENCHMARKS.md)
+//	go run ./bench/e2e -links 40 -async 40 -large 20000 # short form (CI)
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+)
+
+type options struct {
+	links, async, concurrency int
+	transactions, large       int
+	cli                       string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.links, "links", 1000, "links registered by the API, 3 resources each")
+	flag.IntVar(&o.async, "async", 1000, "async POST requests (invoices), spread over the links")
+	flag.IntVar(&o.concurrency, "concurrency", 32, "clients starting work at once")
+	flag.IntVar(&o.transactions, "transactions", 1000, "transactions per link in the main run")
+	flag.IntVar(&o.large, "large", 100_000, "transactions of the large link whose history is compared with a 1k one")
+	flag.StringVar(&o.cli, "temporal-cli", filepath.Join("bin", "temporal"), "pinned Temporal CLI (scripts/test.sh installs it)")
+	flag.Parse()
+	if o.links < 1 || o.async < 0 || o.concurrency < 1 {
+		fmt.Fprintln(os.Stderr, "e2ebench: need -links ≥ 1, -async ≥ 0, -concurrency ≥ 1")
+		os.Exit(2)
+	}
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "e2ebench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Hour)
+	defer cancel()
+	s, err := newStack(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+
+	fmt.Fprintf(os.Stderr, "baseline: %d link-shaped and %d async-shaped executions through the plain SDK…\n", o.links, o.async)
+	base, err := s.baseline(ctx, o)
+	if err != nil {
+		return fmt.Errorf("baseline: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "product: %d links and %d async requests…\n", o.links, o.async)
+	prod, err := s.product(ctx, o)
+	if err != nil {
+		return fmt.Errorf("product: %w", err)
+	}
+	costs, err := s.historyCosts(ctx, prod)
+	if err != nil {
+		return err
+	}
+	sizes, err := s.sizeIndependence(ctx, o)
+	if err != nil {
+		return err
+	}
+	report(o, base, prod, costs, sizes)
+	if prod.lost > 0 {
+		return fmt.Errorf("%d rows missing from the store", prod.lost)
+	}
+	// Not a timing: a history that grows with the number of pages would
+	// mean per-page work leaked into the workflow.
+	if sizes[0].work != sizes[1].work {
+		return fmt.Errorf("the fetch history depends on the link's size: %d non-task events at %d transactions, %d at %d",
+			sizes[0].work, sizes[0].transactions, sizes[1].work, sizes[1].transactions)
+	}
+	return nil
+}
+
+func report(o options, base, prod timing, costs []flowCost, sizes []sizeCost) {
+	host, _ := os.Hostname()
+	fmt.Printf("\n### End to end: %d links × 3 resources + %d async requests (%s, %s, %d CPUs, %s)\n\n", o.links, o.async,
+		time.Now().UTC().Format("2006-01-02"), host, runtime.NumCPU(), runtime.Version())
+	fmt.Printf("Command: `go run ./bench/e2e -links %d -async %d -concurrency %d -transactions %d -large %d`\n\n",
+		o.links, o.async, o.concurrency, o.transactions, o.large)
+	fmt.Println("| run | links phase | links/s | async phase | async/s | total | ratio to baseline (time) |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
+	for _, t := range []timing{base, prod} {
+		fmt.Printf("| %s | %s | %.1f | %s | %.1f | %s | %.2f |\n", t.name, t.links.Round(time.Millisecond), float64(o.links)/t.links.Seconds(),
+			t.async.Round(time.Millisecond), float64(o.async)/max(t.async.Seconds(), 1e-9), (t.links + t.async).Round(time.Millisecond),
+			(t.links+t.async).Seconds()/(base.links+base.async).Seconds())
+	}
+	fmt.Printf("\nRows: %d expected, %d stored, %d lost. Belvo (the sandbox) served %d API requests over %d connections.\n",
+		prod.expected, prod.stored, prod.lost, prod.belvoRequests, prod.belvoConns)
+	wall := prod.links + prod.async
+	fmt.Printf("\nCPU during the product run (%s wall, %d cores): ", wall.Round(time.Second), runtime.NumCPU())
+	for _, k := range []string{"worker", "bridge", "sandbox", "benchmark client"} {
+		fmt.Printf("%s %s; ", k, prod.cpu[k].Round(100*time.Millisecond))
+	}
+	fmt.Println("the Temporal dev server has the rest.")
+	fmt.Println("\n| flow | executions read | history events (mean / max) | actions (mean / max) |")
+	fmt.Println("| --- | --- | --- | --- |")
+	for _, c := range costs {
+		fmt.Printf("| %s | %d | %.1f / %d | %.1f / %d |\n", c.flow, c.n, c.meanEvents(), c.maxEvents, c.meanActions(), c.maxActions)
+	}
+	fmt.Println("\n| link size | historical-fetch history events | of which not workflow-task bookkeeping | actions | pages listed |")
+	fmt.Println("| --- | --- | --- | --- | --- |")
+	for _, sz := range sizes {
+		fmt.Printf("| %d transactions | %d | %d | %d | %d |\n", sz.transactions, sz.events, sz.work, sz.actions, sz.pages)
+	}
+}

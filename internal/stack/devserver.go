@@ -1,0 +1,85 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/belvo-temporal/backbone/logging"
+	"github.com/belvo-temporal/backbone/workflows"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+	"go.uber.org/zap"
+)
+
+// DevServerOptions configure a Temporal dev server (the pinned CLI's
+// `server start-dev`, started through the SDK's testsuite.StartDevServer).
+type DevServerOptions struct {
+	// CLI is the path of the pinned Temporal CLI (EnsureCLI installs it).
+	CLI string
+	// Port fixes the frontend's port (0: a free one). A fixed port and a
+	// DBFile let a stopped server start again as the same cluster.
+	Port int
+	// DBFile keeps the cluster in a SQLite file ("" : in memory).
+	DBFile string
+	// UIPort serves the web UI on this port (0: no UI).
+	UIPort int
+	// CodecEndpoint makes the web UI decode payloads through this codec
+	// server ("" : none).
+	CodecEndpoint string
+	// LogLevel of the server (default "error").
+	LogLevel string
+	// Log receives the server's output (nil: discarded).
+	Log io.Writer
+}
+
+// DevServer is a running dev server with the product's search attributes
+// registered.
+type DevServer struct {
+	o   DevServerOptions
+	srv *testsuite.DevServer
+}
+
+// StartDevServer starts a dev server and waits until it answers.
+func StartDevServer(ctx context.Context, o DevServerOptions) (*DevServer, error) {
+	d := &DevServer{o: o}
+	return d, d.Start(ctx)
+}
+
+// Start (re)starts the server: on the same port and database file as
+// before when those were fixed.
+func (d *DevServer) Start(ctx context.Context) error {
+	args := append([]string{}, workflows.DevServerSearchAttributeFlags()...)
+	if d.o.CodecEndpoint != "" {
+		args = append(args, "--ui-codec-endpoint", d.o.CodecEndpoint)
+	}
+	level := d.o.LogLevel
+	if level == "" {
+		level = "error"
+	}
+	out := d.o.Log
+	if out == nil {
+		out = io.Discard
+	}
+	opts := testsuite.DevServerOptions{ExistingPath: d.o.CLI, DBFilename: d.o.DBFile, LogLevel: level, ExtraArgs: args,
+		Stdout: out, Stderr: out, ClientOptions: &client.Options{Logger: logging.NewTemporal(zap.NewNop())}}
+	if d.o.Port != 0 {
+		opts.ClientOptions.HostPort = "127.0.0.1:" + strconv.Itoa(d.o.Port)
+	}
+	if d.o.UIPort != 0 {
+		opts.EnableUI, opts.UIPort = true, strconv.Itoa(d.o.UIPort)
+	}
+	srv, err := testsuite.StartDevServer(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("start the Temporal dev server (%s): %w", d.o.CLI, err)
+	}
+	d.srv = srv
+	return nil
+}
+
+// Address is the frontend's host:port.
+func (d *DevServer) Address() string { return d.srv.FrontendHostPort() }
+
+// Stop stops the server; Start brings it back.
+func (d *DevServer) Stop() error { return d.srv.Stop() }

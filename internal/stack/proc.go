@@ -1,0 +1,176 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Proc is one child process: in its own process group (a terminal's Ctrl-C
+// reaches only the parent, which stops children in order), dying with its
+// parent, logging to a file.
+type Proc struct {
+	Name string
+	// extra is the environment the stack added for this process, kept so
+	// that a restart gives it the same (its address, its metrics port).
+	extra []string
+	cmd   *exec.Cmd
+	done  chan struct{}
+	err   error
+}
+
+// startProc launches bin with args in dir, with env, its output appended
+// to logPath.
+func startProc(name, bin string, args []string, dir string, env []string, logPath string) (*Proc, error) {
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir, cmd.Env = dir, env
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &Proc{Name: name, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		f.Close()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// Done is closed when the process has exited; Err is then its exit error.
+func (p *Proc) Done() <-chan struct{} { return p.done }
+
+// Err is the exit error, once Done is closed.
+func (p *Proc) Err() error { return p.err }
+
+// Running reports whether the process has not exited.
+func (p *Proc) Running() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Stop sends SIGTERM and waits up to grace, then kills; it reports whether
+// the process stopped by itself.
+func (p *Proc) Stop(grace time.Duration) bool {
+	if !p.Running() {
+		return true
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		return true
+	case <-time.After(grace):
+		p.Kill()
+		return false
+	}
+}
+
+// Kill ends the process at once (kill -9) and waits for it.
+func (p *Proc) Kill() {
+	if p.Running() {
+		_ = p.cmd.Process.Kill()
+	}
+	<-p.done
+}
+
+// PortFree fails with a clear message when addr is taken.
+func PortFree(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s is already in use (another local stack or dev server running?): %w", addr, err)
+	}
+	return l.Close()
+}
+
+// FreeAddr is a loopback address with a free port.
+func FreeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// WaitTCP waits until addr accepts connections.
+func WaitTCP(ctx context.Context, addr string, limit time.Duration) error {
+	return poll(ctx, limit, func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, addr+" not reachable")
+}
+
+// WaitHTTP waits until url answers 200.
+func WaitHTTP(ctx context.Context, url string, limit time.Duration) error {
+	return poll(ctx, limit, func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, url+" not healthy")
+}
+
+func poll(ctx context.Context, limit time.Duration, ok func() bool, what string) error {
+	deadline := time.Now().Add(limit)
+	for !ok() {
+		if time.Now().After(deadline) {
+			return errors.New(what + " after " + limit.String())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// CPU is the processor time the process has used so far (user + system, from
+// /proc on Linux; 0 elsewhere or once it has exited), for benchmarks that
+// show where time goes.
+func (p *Proc) CPU() time.Duration {
+	if p.cmd.Process == nil {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces; fields after its closing
+	// parenthesis are fixed: utime and stime are the 12th and 13th there.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * time.Second / 100 // USER_HZ is 100 on Linux
+}
