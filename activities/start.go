@@ -8,7 +8,6 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 )
@@ -50,7 +49,7 @@ type SignalWithStartResult struct {
 type Temporal interface {
 	SignalWithStartWorkflow(ctx context.Context, workflowID, signalName string, signalArg any,
 		options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error)
-	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
+	DescribeWorkflow(ctx context.Context, workflowID, runID string) (*client.WorkflowExecutionDescription, error)
 	GetWorkflow(ctx context.Context, workflowID, runID string) client.WorkflowRun
 }
 
@@ -136,7 +135,7 @@ func Forward(ctx context.Context, c Temporal, in ForwardInput) (ForwardResult, e
 	if in.Request != nil {
 		ours := in.RequestKnown
 		if !ours {
-			_, err := c.DescribeWorkflowExecution(ctx, in.Request.WorkflowID, "")
+			_, err := c.DescribeWorkflow(ctx, in.Request.WorkflowID, "")
 			var notFound *serviceerror.NotFound
 			switch {
 			case err == nil:
@@ -164,7 +163,7 @@ func Forward(ctx context.Context, c Temporal, in ForwardInput) (ForwardResult, e
 // (a link's request registry asks it of a sender whose announcement is
 // old, before it stops holding webhooks for it).
 func (a *Activities) ExecutionOpen(ctx context.Context, workflowID string) (bool, error) {
-	d, err := a.Temporal.DescribeWorkflowExecution(ctx, workflowID, "")
+	d, err := a.Temporal.DescribeWorkflow(ctx, workflowID, "")
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		return false, nil
@@ -172,5 +171,5 @@ func (a *Activities) ExecutionOpen(ctx context.Context, workflowID string) (bool
 	if err != nil {
 		return false, fmt.Errorf("describe %s: %w", workflowID, err)
 	}
-	return d.GetWorkflowExecutionInfo().GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
+	return d.Status == enums.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
 }

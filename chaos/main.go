@@ -60,7 +60,7 @@ func main() {
 
 func run(o opts, cli, only string) error {
 	if _, err := os.Stat(cli); err != nil {
-		return fmt.Errorf("Temporal CLI not found at %s (run scripts/test.sh once): %w", cli, err)
+		return fmt.Errorf("the Temporal CLI is not at %s (run scripts/test.sh once): %w", cli, err)
 	}
 	cli, _ = filepath.Abs(cli)
 	root, err := stack.RepoRoot()

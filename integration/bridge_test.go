@@ -24,7 +24,6 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/belvo-temporal/backbone/codec"
 	"github.com/belvo-temporal/backbone/config"
 	"github.com/belvo-temporal/backbone/internal/stack"
 	"github.com/belvo-temporal/backbone/internal/testenv"
@@ -137,7 +136,7 @@ func TestTemporalOutageThenRecovery(t *testing.T) {
 	}
 
 	srv2 := ownDevServer(t, addr, db)
-	defer srv2.Stop()
+	defer func() { _ = srv2.Stop() }()
 	waitFor(t, 90*time.Second, func() bool { return emu.Delivered() == 20 })
 	// /readyz caches its last check for a second, and the outage check may
 	// have been cached just before the deliveries drained: readiness is
@@ -251,14 +250,4 @@ func metrics(t *testing.T, base string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
-}
-
-// testKeys is a fresh key ring in PAYLOAD_ENCRYPTION_KEYS form.
-func testKeys(t *testing.T) string {
-	t.Helper()
-	k, err := codec.NewKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return codec.FormatKeys(k)
 }

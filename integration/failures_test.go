@@ -96,11 +96,11 @@ func TestMFASessionExpires(t *testing.T) {
 func assertStatusByID(t *testing.T, s *testStack, workflowID, status string) {
 	t.Helper()
 	waitFor(t, 20*time.Second, func() bool {
-		d, err := s.client.DescribeWorkflowExecution(s.ctx(5*time.Second), workflowID, "")
+		d, err := s.client.DescribeWorkflow(s.ctx(5*time.Second), workflowID, "")
 		if err != nil {
 			return false
 		}
-		got, _ := searchKeyword(d.GetWorkflowExecutionInfo(), "BelvoStatus")
+		got, _ := searchKeyword(d.RawResponse.GetWorkflowExecutionInfo(), "BelvoStatus")
 		return got == status
 	})
 }

@@ -43,13 +43,13 @@ type PendingActivity struct {
 }
 
 // Describe reads what the server records of an execution's latest run
-// (DescribeWorkflowExecution).
+// (DescribeWorkflow).
 func (s Starter) Describe(ctx context.Context, workflowID string) (Execution, error) {
-	d, err := s.Client.DescribeWorkflowExecution(ctx, workflowID, "")
+	d, err := s.Client.DescribeWorkflow(ctx, workflowID, "")
 	if err != nil {
 		return Execution{}, fmt.Errorf("starter: describe %s: %w", workflowID, err)
 	}
-	info := d.GetWorkflowExecutionInfo()
+	info := d.RawResponse.GetWorkflowExecutionInfo()
 	e := Execution{
 		WorkflowID:    workflowID,
 		RunID:         info.GetExecution().GetRunId(),
@@ -65,7 +65,7 @@ func (s Starter) Describe(ctx context.Context, workflowID string) (Execution, er
 		e.Close = t.AsTime()
 	}
 	e.SearchAttributes = productAttributes(info.GetSearchAttributes().GetIndexedFields())
-	for _, pa := range d.GetPendingActivities() {
+	for _, pa := range d.RawResponse.GetPendingActivities() {
 		e.Pending = append(e.Pending, PendingActivity{
 			Type: pa.GetActivityType().GetName(), Attempt: pa.GetAttempt(), LastFailure: pa.GetLastFailure().GetMessage(),
 		})

@@ -247,9 +247,9 @@ func UIURL(uiBase, namespace, workflowID, runID string) string {
 
 // LatestRunID is the run id of an execution's latest run.
 func (s Starter) LatestRunID(ctx context.Context, workflowID string) (string, error) {
-	d, err := s.Client.DescribeWorkflowExecution(ctx, workflowID, "")
+	d, err := s.Client.DescribeWorkflow(ctx, workflowID, "")
 	if err != nil {
 		return "", fmt.Errorf("starter: describe %s: %w", workflowID, err)
 	}
-	return d.GetWorkflowExecutionInfo().GetExecution().GetRunId(), nil
+	return d.WorkflowExecution.RunID, nil
 }

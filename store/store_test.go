@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/store"
 )

@@ -7,7 +7,6 @@ import (
 
 	"github.com/belvo-temporal/backbone/workflows"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 )
 
@@ -19,7 +18,7 @@ type recorder struct {
 	calls []call
 	err   error
 	// running executions take SignalWorkflow; existing ones are found by
-	// DescribeWorkflowExecution; completed ones refuse SignalWithStart
+	// DescribeWorkflow; completed ones refuse SignalWithStart
 	// under the Once policy.
 	running, existing, completed map[string]bool
 }
@@ -62,14 +61,14 @@ func (r *recorder) SignalWorkflow(_ context.Context, id, _, signal string, arg a
 	return nil
 }
 
-func (r *recorder) DescribeWorkflowExecution(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+func (r *recorder) DescribeWorkflow(_ context.Context, id, _ string) (*client.WorkflowExecutionDescription, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.err != nil {
 		return nil, r.err
 	}
 	if r.existing[id] || r.completed[id] {
-		return &workflowservice.DescribeWorkflowExecutionResponse{}, nil
+		return &client.WorkflowExecutionDescription{}, nil
 	}
 	return nil, serviceerror.NewNotFound("workflow execution not found")
 }
@@ -100,7 +99,7 @@ func (idle) SignalWorkflow(context.Context, string, string, string, any) error {
 	return serviceerror.NewNotFound("workflow execution not found")
 }
 
-func (idle) DescribeWorkflowExecution(context.Context, string, string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+func (idle) DescribeWorkflow(context.Context, string, string) (*client.WorkflowExecutionDescription, error) {
 	return nil, serviceerror.NewNotFound("workflow execution not found")
 }
 

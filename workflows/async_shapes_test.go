@@ -26,7 +26,7 @@ func reqHook(id, typ, processType, code string) workflows.WebhookEvent {
 // webhooks arrive a minute apart, with FetchResource answering 10 rows per
 // resource (failing for failRes), and returns the result, the error and
 // the listings made.
-func asyncRun(t *testing.T, req belvo.AsyncRequest, hooks []workflows.WebhookEvent, failRes belvo.Resource) (workflows.AsyncProgress, error, []activities.FetchResourceInput, int) {
+func asyncRun(t *testing.T, req belvo.AsyncRequest, hooks []workflows.WebhookEvent, failRes belvo.Resource) (workflows.AsyncProgress, []activities.FetchResourceInput, int, error) {
 	t.Helper()
 	env := newEnv(t)
 	var a *activities.Activities
@@ -59,7 +59,7 @@ func asyncRun(t *testing.T, req belvo.AsyncRequest, hooks []workflows.WebhookEve
 	if err == nil {
 		_ = env.GetWorkflowResult(&p)
 	}
-	return p, err, listed, deletions
+	return p, listed, deletions, err
 }
 
 // An async request completes on its webhook whatever the webhook's code
@@ -73,7 +73,7 @@ func TestAsyncRequestCompletesUnderEveryWebhookShape(t *testing.T) {
 		reqHook("w1", "TRANSACTIONS", "", "historical_update"),
 	} {
 		t.Run(h.ProcessType+"/"+h.Code, func(t *testing.T) {
-			p, err, listed, _ := asyncRun(t, txRequest, []workflows.WebhookEvent{h}, "")
+			p, listed, _, err := asyncRun(t, txRequest, []workflows.WebhookEvent{h}, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,7 +123,7 @@ func TestRefreshListsEveryResourceItNames(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p, err, listed, _ := asyncRun(t, refresh, c.hooks, c.failRes)
+			p, listed, _, err := asyncRun(t, refresh, c.hooks, c.failRes)
 			var names []string
 			for _, in := range listed {
 				if len(in.Filters) != 0 {
@@ -168,7 +168,7 @@ func TestAsyncDeletionRemovesTheLinksData(t *testing.T) {
 		reqHook("d", "LINK", "historical_update", "link_deleted"),
 		reqHook("d", "LINK", "", "historical_update"),
 	} {
-		p, err, listed, deletions := asyncRun(t, del, []workflows.WebhookEvent{h}, "")
+		p, listed, deletions, err := asyncRun(t, del, []workflows.WebhookEvent{h}, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -193,7 +193,7 @@ func (b *bench) openLoop(name string, rate float64, d time.Duration) *result {
 func (b *bench) lost(r *result) int {
 	lost := 0
 	for _, rid := range r.ackedIDs {
-		if _, err := b.c.DescribeWorkflowExecution(context.Background(), workflows.HistoricalFetchWorkflowID(event(rid).LinkID), ""); err != nil {
+		if _, err := b.c.DescribeWorkflow(context.Background(), workflows.HistoricalFetchWorkflowID(event(rid).LinkID), ""); err != nil {
 			lost++
 		}
 	}

@@ -61,7 +61,7 @@ func main() {
 
 func run(n, conc int, phase time.Duration, cli string) error {
 	if _, err := os.Stat(cli); err != nil {
-		return fmt.Errorf("Temporal CLI not found at %s (run scripts/test.sh once, or pass -temporal-cli): %w", cli, err)
+		return fmt.Errorf("the Temporal CLI is not at %s (run scripts/test.sh once, or pass -temporal-cli): %w", cli, err)
 	}
 	// Each phase gets a fresh dev server: its SQLite database grows by
 	// thousands of executions per phase and slows down, which would

@@ -33,7 +33,7 @@ type benchStack struct {
 
 func newStack(ctx context.Context, o options) (*benchStack, error) {
 	if _, err := os.Stat(o.cli); err != nil {
-		return nil, fmt.Errorf("Temporal CLI not found at %s (run scripts/test.sh once, or pass -temporal-cli): %w", o.cli, err)
+		return nil, fmt.Errorf("the Temporal CLI is not at %s (run scripts/test.sh once, or pass -temporal-cli): %w", o.cli, err)
 	}
 	root, err := stack.RepoRoot()
 	if err != nil {

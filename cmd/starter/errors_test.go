@@ -109,7 +109,7 @@ func TestFailurePrintsOnce(t *testing.T) {
 	failed := fmt.Errorf("starter: async-post-K: %w", workflowError(t, belvoRejected, func(ctx workflow.Context) error {
 		return fmt.Errorf("send async transactions: %w", callActivity(ctx))
 	}))
-	r := runCLI(t, context.Background(), &fake{asyncErr: failed}, nil,
+	r := runCLI(context.Background(), t, &fake{asyncErr: failed}, nil,
 		"async", "--op", "transactions", "--link-id", "L", "--from", "2026-09-01", "--to", "2026-10-31", "--key", "K")
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1", r.code)
@@ -132,7 +132,7 @@ func TestRefreshCooldown(t *testing.T) {
 		return temporal.NewNonRetryableApplicationError("link L was refreshed less than 10m0s ago", belvo.ClassRefreshCooldown, nil,
 			workflows.RefreshCooldown{Wait: 7 * time.Minute, RetryAt: retryAt})
 	})
-	r := runCLI(t, context.Background(), &fake{refreshErr: fmt.Errorf("starter: async-post-K: %w", cooldown)}, nil,
+	r := runCLI(context.Background(), t, &fake{refreshErr: fmt.Errorf("starter: async-post-K: %w", cooldown)}, nil,
 		"refresh", "--link-id", "L", "--key", "K")
 	want := fmt.Sprintf("starter: link L was refreshed less than %s ago (Belvo's cooldown): try again in 7m0s (at %s)\n",
 		belvo.RefreshCooldown, retryAt.Local().Format(time.Kitchen))
@@ -147,7 +147,7 @@ func TestRefreshCooldown(t *testing.T) {
 // TestUsageErrorExit2: a refused command line exits 2 with the one line and
 // the command's usage hint, and never prints a failure's ids.
 func TestUsageErrorExit2(t *testing.T) {
-	r := runCLI(t, context.Background(), &fake{}, nil, "status", "--link-id")
+	r := runCLI(context.Background(), t, &fake{}, nil, "status", "--link-id")
 	if r.code != 2 {
 		t.Fatalf("exit %d, want 2", r.code)
 	}

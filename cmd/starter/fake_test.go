@@ -182,7 +182,7 @@ type result struct {
 }
 
 // runCLI runs the command line against f with env as the environment.
-func runCLI(t *testing.T, ctx context.Context, f *fake, env map[string]string, args ...string) result {
+func runCLI(ctx context.Context, t *testing.T, f *fake, env map[string]string, args ...string) result {
 	t.Helper()
 	a := &app{
 		getenv: func(k string) string { return env[k] },

@@ -99,7 +99,7 @@ func TestCommandLines(t *testing.T) {
 			f := &fake{progress: workflows.Progress{LinkID: "L", Status: workflows.StatusCompleted},
 				asyncProg: workflows.AsyncProgress{RequestID: "rid-1", Status: workflows.StatusCompleted},
 				updates:   workflows.LinkUpdatesProgress{LinkID: "L", Status: workflows.StatusWaiting}}
-			r := runCLI(t, context.Background(), f, tc.env, tc.args...)
+			r := runCLI(context.Background(), t, f, tc.env, tc.args...)
 			if tc.wantErr != nil {
 				if r.code != 2 {
 					t.Fatalf("exit %d, want 2; stderr:\n%s", r.code, r.stderr)
@@ -128,7 +128,7 @@ func TestCommandLines(t *testing.T) {
 // command. Help is not an error.
 func TestHelp(t *testing.T) {
 	commands := []string{"register", "fetch", "async", "refresh", "status", "mfa", "retry-failed"}
-	r := runCLI(t, context.Background(), &fake{}, nil, "-h")
+	r := runCLI(context.Background(), t, &fake{}, nil, "-h")
 	if r.code != 0 {
 		t.Fatalf("starter -h: exit %d", r.code)
 	}
@@ -138,7 +138,7 @@ func TestHelp(t *testing.T) {
 		}
 	}
 	for _, c := range commands {
-		r := runCLI(t, context.Background(), &fake{}, nil, c, "-h")
+		r := runCLI(context.Background(), t, &fake{}, nil, c, "-h")
 		if r.code != 0 || !strings.Contains(r.stdout, "Examples:\n  ") || !strings.Contains(r.stdout, "starter "+c) {
 			t.Errorf("starter %s -h: exit %d, no example:\n%s", c, r.code, r.stdout)
 		}

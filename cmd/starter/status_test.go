@@ -58,7 +58,7 @@ func TestStatusSources(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runCLI(t, context.Background(), tc.f, nil, "status", "--link-id", "L")
+			r := runCLI(context.Background(), t, tc.f, nil, "status", "--link-id", "L")
 			if r.code != 0 {
 				t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
 			}
@@ -80,7 +80,7 @@ func TestStatusSources(t *testing.T) {
 // line, without a web UI link to a page that would be empty.
 func TestStatusUnknownExecution(t *testing.T) {
 	nf := serviceerror.NewNotFound("workflow not found for ID: link-updates-L")
-	r := runCLI(t, context.Background(), &fake{queryErr: nf, execErr: nf}, nil, "status", "--updates", "--link-id", "L")
+	r := runCLI(context.Background(), t, &fake{queryErr: nf, execErr: nf}, nil, "status", "--updates", "--link-id", "L")
 	want := "starter: status of the recurrent updates of link L: workflow not found for ID: link-updates-L\n  workflow id: link-updates-L\n"
 	if r.code != 1 || r.stderr != want {
 		t.Errorf("exit %d, stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
@@ -99,7 +99,7 @@ func TestInterruptedWait(t *testing.T) {
 		cancel()
 		return workflows.Progress{}, context.Canceled
 	}}
-	r := runCLI(t, ctx, f, nil, "fetch", "--link-id", "L", "--wait")
+	r := runCLI(ctx, t, f, nil, "fetch", "--link-id", "L", "--wait")
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1; stderr:\n%s", r.code, r.stderr)
 	}
@@ -124,7 +124,7 @@ func TestFailedWait(t *testing.T) {
 	f := &fake{asyncProg: failedReq, waitAsync: func() (workflows.AsyncProgress, error) {
 		return workflows.AsyncProgress{}, temporal.NewNonRetryableApplicationError("async link_refresh request rid-1: ACCOUNTS: boom", "AsyncRequestFailed", nil)
 	}}
-	r := runCLI(t, context.Background(), f, nil, "refresh", "--link-id", "L", "--key", "K", "--wait")
+	r := runCLI(context.Background(), t, f, nil, "refresh", "--link-id", "L", "--key", "K", "--wait")
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1", r.code)
 	}

@@ -132,10 +132,10 @@ func checkDockerfile(df dockerfile, root string) error {
 		}
 	}
 	final := df.stages[len(df.stages)-1]
-	switch u, _, _ := strings.Cut(final.user, ":"); {
-	case u == "":
+	switch u, _, _ := strings.Cut(final.user, ":"); u {
+	case "":
 		errs = append(errs, errors.New("dockerfile: the final stage has no USER: it would run as root"))
-	case u == "root" || u == "0":
+	case "root", "0":
 		errs = append(errs, fmt.Errorf("dockerfile: the final stage runs as %q", final.user))
 	}
 	if final.entrypoint {

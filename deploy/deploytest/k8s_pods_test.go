@@ -161,7 +161,7 @@ func checkBridgePod(b *bundle, d *appsv1.Deployment, ct corev1.Container) []erro
 	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
 		errs = append(errs, fmt.Errorf("%s: WEBHOOK_LISTEN_ADDR %q must listen on all interfaces (0.0.0.0)", cid, addr))
 	}
-	port, err := strconv.Atoi(portText)
+	port, err := strconv.ParseInt(portText, 10, 32)
 	if err != nil || !hasContainerPort(ct, int32(port)) {
 		errs = append(errs, fmt.Errorf("%s: WEBHOOK_LISTEN_ADDR port %s is not a containerPort", cid, portText))
 	}
@@ -174,7 +174,7 @@ func checkBridgePod(b *bundle, d *appsv1.Deployment, ct corev1.Container) []erro
 			errs = append(errs, fmt.Errorf("%s: %s must be httpGet %s", cid, pr.kind, pr.path))
 			continue
 		}
-		if got, ok := resolvePort(ct, pr.p.HTTPGet.Port); !ok || int(got) != port {
+		if got, ok := resolvePort(ct, pr.p.HTTPGet.Port); !ok || int64(got) != port {
 			errs = append(errs, fmt.Errorf("%s: %s %s hits port %s, not the listen port %d", cid, pr.kind, pr.path, pr.p.HTTPGet.Port.String(), port))
 		}
 	}

@@ -68,10 +68,11 @@ func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "roundrobin: request body unreadable or over 2 MiB", http.StatusRequestEntityTooLarge)
 		return
 	}
-	start := b.next.Add(1)
+	n := uint64(len(b.backends))
+	start := b.next.Add(1) % n
 	var lastErr error
-	for i := range len(b.backends) {
-		idx := int((start + uint64(i)) % uint64(len(b.backends)))
+	for i := range n {
+		idx := (start + i) % n
 		resp, err := b.forward(r, body, b.backends[idx])
 		if err == nil {
 			b.tried[idx].Add(1)

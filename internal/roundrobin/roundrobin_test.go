@@ -19,7 +19,7 @@ func TestSpreadsAndSkipsDeadBackends(t *testing.T) {
 			b, _ := io.ReadAll(r.Body)
 			w.Header().Set("X-Backend", string(rune('a'+i)))
 			w.WriteHeader(http.StatusAccepted)
-			w.Write(append([]byte(r.Header.Get("Authorization")+" "), b...))
+			_, _ = w.Write(append([]byte(r.Header.Get("Authorization")+" "), b...))
 		}))
 	}
 	a, b := backend(0), backend(1)

@@ -402,7 +402,7 @@ func authenticate(_ context.Context, in *openapi3filter.AuthenticationInput) err
 			return in.NewError(errors.New("no Authorization header"))
 		}
 		if _, _, ok := req.BasicAuth(); !ok {
-			return in.NewError(errors.New("Authorization is not HTTP Basic"))
+			return in.NewError(errors.New("the Authorization header is not HTTP Basic"))
 		}
 		return nil
 	}

@@ -166,7 +166,7 @@ func ServeSandbox(cfg sandbox.Config, wrap func(http.Handler) http.Handler) (sb 
 
 func serveSandbox(cfg sandbox.Config, wrap func(http.Handler) http.Handler, closers []func()) (*sandbox.Server, string, []func()) {
 	emu := sandbox.New(cfg)
-	var h http.Handler = emu.Handler()
+	h := emu.Handler()
 	if wrap != nil {
 		h = wrap(h)
 	}

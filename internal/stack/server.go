@@ -240,7 +240,7 @@ func startServer(ctx context.Context, root string, o ServerOptions, logDir strin
 	}
 	if err := WaitTCP(ctx, addr, 2*time.Minute); err != nil {
 		proc.Stop(5 * time.Second)
-		return nil, fmt.Errorf("Temporal server: %w (see %s)", err, logPath)
+		return nil, fmt.Errorf("the Temporal server does not answer: %w (see %s)", err, logPath)
 	}
 	if err := prepareNamespace(ctx, addr, config.DefaultNamespace, o.Retention, out); err != nil {
 		proc.Stop(5 * time.Second)
