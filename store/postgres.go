@@ -180,7 +180,7 @@ func (p *Postgres) Count(ctx context.Context, r belvo.Resource, linkID string) (
 
 // MarkFetched implements Store; nothing is recorded for a deleted link.
 func (p *Postgres) MarkFetched(ctx context.Context, linkID string, r belvo.Resource, rows int) error {
-	_, err := p.pool.Exec(ctx,
+	err := p.execShared(ctx, linkID,
 		`INSERT INTO fetch_state (link_id, resource, rows, fetched_at)
 		 SELECT $1, $2, $3, now() WHERE NOT EXISTS (SELECT 1 FROM deleted_links WHERE link_id = $1)
 		 ON CONFLICT (link_id, resource) DO UPDATE SET rows = EXCLUDED.rows, fetched_at = EXCLUDED.fetched_at`,
@@ -189,6 +189,25 @@ func (p *Postgres) MarkFetched(ctx context.Context, linkID string, r belvo.Resou
 		return fmt.Errorf("store: mark %s fetched: %w", r, err)
 	}
 	return nil
+}
+
+// execShared runs one statement under the link's shared lock, in one round
+// trip and one implicit transaction (as UpsertRows does): a deletion is
+// wholly before it, so its tombstone check sees the deletion, or wholly
+// after it, so the deletion removes what it wrote.
+func (p *Postgres) execShared(ctx context.Context, linkID, sql string, args ...any) error {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock_shared($1, hashtext($2))`, linkLockClass, linkID)
+	b.Queue(sql, args...)
+	br := p.pool.SendBatch(ctx, b)
+	_, err := br.Exec()
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Fetched implements Store.
@@ -215,7 +234,7 @@ func (p *Postgres) Fetched(ctx context.Context, linkID string) (map[belvo.Resour
 
 // MarkWebhook implements Store; nothing is recorded for a deleted link.
 func (p *Postgres) MarkWebhook(ctx context.Context, linkID, key string) error {
-	_, err := p.pool.Exec(ctx,
+	err := p.execShared(ctx, linkID,
 		`INSERT INTO processed_webhooks (link_id, key, processed_at)
 		 SELECT $1, $2, now() WHERE NOT EXISTS (SELECT 1 FROM deleted_links WHERE link_id = $1) ON CONFLICT DO NOTHING`,
 		linkID, key)

@@ -323,8 +323,9 @@ func testDeleteLink(t *testing.T, s store.Store) {
 	}
 }
 
-// A deletion racing listings that are still writing pages: once both are
-// done, none of the link's rows is left, whatever the interleaving.
+// A deletion racing listings that are still writing pages and marking
+// them fetched: once both are done, none of the link's rows, fetch states
+// or processed webhooks is left, whatever the interleaving.
 func TestDeleteLinkRacingUpserts(t *testing.T) { forEach(t, testDeleteLinkRacingUpserts) }
 
 func testDeleteLinkRacingUpserts(t *testing.T, s store.Store) {
@@ -347,6 +348,12 @@ func testDeleteLinkRacingUpserts(t *testing.T, s store.Store) {
 					}
 					return
 				}
+				if err := s.MarkFetched(ctx, "LR", belvo.Transactions, (p+1)*50); err != nil {
+					t.Errorf("mark fetched: %v", err)
+				}
+				if err := s.MarkWebhook(ctx, "LR", fmt.Sprintf("w%d-%d", w, p)); err != nil {
+					t.Errorf("mark webhook: %v", err)
+				}
 			}
 		}()
 	}
@@ -357,5 +364,11 @@ func testDeleteLinkRacingUpserts(t *testing.T, s store.Store) {
 	wg.Wait()
 	if got, _ := s.Count(ctx, belvo.Transactions, "LR"); got != 0 {
 		t.Errorf("%d rows of the deleted link survived the race", got)
+	}
+	if f, _ := s.Fetched(ctx, "LR"); len(f) != 0 {
+		t.Errorf("fetch states of the deleted link survived the race: %v", f)
+	}
+	if w, _ := s.Webhooks(ctx, "LR"); len(w) != 0 {
+		t.Errorf("processed webhooks of the deleted link survived the race: %v", w)
 	}
 }
