@@ -179,6 +179,32 @@ func FromEnv() (Config, error) {
 	return c, nil
 }
 
+// Environ is the configuration as the environment FromEnv reads, one
+// NAME=value per setting, for the processes a parent starts (the local
+// stack): FromEnv over it gives c back. It carries the secrets in the
+// clear: pass it to a child process, never print it (String masks them).
+func (c Config) Environ() []string {
+	nets := make([]string, len(c.WebhookAllowedNetworks))
+	for i, n := range c.WebhookAllowedNetworks {
+		nets[i] = n.String()
+	}
+	return []string{
+		"TEMPORAL_ADDRESS=" + c.TemporalAddress, "TEMPORAL_NAMESPACE=" + c.TemporalNamespace, "TEMPORAL_TASK_QUEUE=" + c.TaskQueue,
+		"TEMPORAL_UI_URL=" + c.TemporalUIURL,
+		"BELVO_BASE_URL=" + c.BelvoBaseURL, "BELVO_SECRET_ID=" + c.BelvoSecretID, "BELVO_SECRET_PASSWORD=" + c.BelvoSecretPassword,
+		"BELVO_HTTP_TIMEOUT=" + c.BelvoHTTPTimeout.String(),
+		"BELVO_WEBHOOK_AUTHORIZATION=" + c.WebhookAuthorization, "BELVO_WEBHOOK_AUTHORIZATION_PREVIOUS=" + c.WebhookAuthorizationPrevious,
+		"WEBHOOK_ALLOWED_NETWORKS=" + strings.Join(nets, ","),
+		"PAYLOAD_ENCRYPTION_KEYS=" + c.PayloadKeys, "PAYLOAD_ENCRYPTION_KEYS_FILE=" + c.PayloadKeysFile,
+		"STORE_DSN=" + c.StoreDSN, "WEBHOOK_LISTEN_ADDR=" + c.WebhookListenAddr, "SANDBOX_LISTEN_ADDR=" + c.SandboxListenAddr,
+		"HISTORICAL_FETCH_TIMEOUT=" + c.HistoricalFetchTimeout.String(), "HISTORICAL_WEBHOOK_GRACE=" + c.HistoricalWebhookGrace.String(),
+		"ASYNC_REQUEST_TIMEOUT=" + c.AsyncTimeout.String(), "ASYNC_ORPHAN_TIMEOUT=" + c.AsyncOrphanTimeout.String(),
+		"WEBHOOK_DELIVERY_TIMEOUT=" + c.WebhookDeliveryTimeout.String(),
+		"WEBHOOK_MAX_IN_FLIGHT=" + strconv.Itoa(c.WebhookMaxInFlight), "WEBHOOK_MAX_BODY_BYTES=" + strconv.FormatInt(c.WebhookMaxBodyBytes, 10),
+		"METRICS_LISTEN_ADDR=" + c.MetricsListenAddr, "LOG_FORMAT=" + c.LogFormat, "LOG_LEVEL=" + c.LogLevel,
+	}
+}
+
 func env(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok && strings.TrimSpace(v) != "" {
 		return strings.TrimSpace(v)

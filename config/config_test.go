@@ -1,8 +1,11 @@
 package config
 
 import (
+	"net"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestStringMasksEverySecret(t *testing.T) {
@@ -45,5 +48,37 @@ func TestBadValuesAreClearErrors(t *testing.T) {
 				t.Errorf("%s=%s: error %v, want one mentioning %q", c.name, c.value, err, c.want)
 			}
 		})
+	}
+}
+
+// Environ is FromEnv's inverse: every setting, none forgotten (a field
+// added to Config without its variable fails here).
+func TestEnvironRoundTrips(t *testing.T) {
+	_, nets, _ := net.ParseCIDR("10.0.0.0/8")
+	c := Config{
+		TemporalAddress: "t:1", TemporalNamespace: "ns", TaskQueue: "q", TemporalUIURL: "http://ui:1",
+		BelvoBaseURL: "https://sandbox.belvo.com", BelvoSecretID: "id", BelvoSecretPassword: "pw", BelvoHTTPTimeout: 7 * time.Second,
+		WebhookAuthorization: "Bearer a", WebhookAuthorizationPrevious: "Bearer b", WebhookAllowedNetworks: []*net.IPNet{nets},
+		PayloadKeys: "k1:AAAA", PayloadKeysFile: "/keys", StoreDSN: "postgres://h/db", WebhookListenAddr: "w:1", SandboxListenAddr: "s:1",
+		HistoricalFetchTimeout: 5 * time.Hour, HistoricalWebhookGrace: time.Hour, AsyncTimeout: 3 * time.Hour, AsyncOrphanTimeout: 2 * time.Hour,
+		WebhookDeliveryTimeout: 3 * time.Second, WebhookMaxInFlight: 9, WebhookMaxBodyBytes: 99, MetricsListenAddr: "m:1",
+		LogFormat: "json", LogLevel: "debug",
+	}
+	v := reflect.ValueOf(c)
+	for i := range v.NumField() {
+		if v.Field(i).IsZero() {
+			t.Fatalf("test config leaves %s unset: set it, so the round trip covers it", v.Type().Field(i).Name)
+		}
+	}
+	for _, kv := range c.Environ() {
+		name, value, _ := strings.Cut(kv, "=")
+		t.Setenv(name, value)
+	}
+	got, err := FromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, c) {
+		t.Errorf("FromEnv(Environ(c)) = %+v\nwant %+v", got, c)
 	}
 }

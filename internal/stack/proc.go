@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -25,6 +26,8 @@ type Proc struct {
 	cmd   *exec.Cmd
 	done  chan struct{}
 	err   error
+	// stopped: the stack ended it on purpose (Stop, Kill).
+	stopped atomic.Bool
 }
 
 // startProc launches bin with args in dir, with env, its output appended
@@ -37,6 +40,10 @@ func startProc(name, bin string, args []string, dir string, env []string, logPat
 	cmd := exec.Command(bin, args...)
 	cmd.Dir, cmd.Env = dir, env
 	cmd.Stdout, cmd.Stderr = f, f
+	// Pdeathsig is tied to the OS thread that forked the child, not to the
+	// process: the Go runtime keeps its threads unless a goroutine locked
+	// to one exits, which nothing here does. It covers a parent killed
+	// with SIGKILL; Stop stays the orderly path.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		f.Close()
@@ -73,6 +80,7 @@ func (p *Proc) Stop(grace time.Duration) bool {
 	if !p.Running() {
 		return true
 	}
+	p.stopped.Store(true)
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
@@ -86,6 +94,7 @@ func (p *Proc) Stop(grace time.Duration) bool {
 // Kill ends the process at once (kill -9) and waits for it.
 func (p *Proc) Kill() {
 	if p.Running() {
+		p.stopped.Store(true)
 		_ = p.cmd.Process.Kill()
 	}
 	<-p.done

@@ -101,6 +101,8 @@ type Stack struct {
 	Balancer *roundrobin.Balancer
 
 	lb *http.Server
+	// devLog is the dev server's log file when the stack opened it.
+	devLog *os.File
 }
 
 // Start builds nothing (see Build and EnsureCLI) and starts the stack's
@@ -167,21 +169,13 @@ func (s *Stack) configure() error {
 }
 
 // processEnv is the environment every product process gets: the
-// documented variables (docs/configuration.md) from s.Config, then
-// Options.Env.
+// documented variables (docs/configuration.md) from s.Config, what only the
+// stack's wiring adds (where the sandbox posts webhooks, the codec
+// server's address and allowed origin), then Options.Env, which wins.
 func (s *Stack) processEnv() []string {
-	c := s.Config
-	env := append(os.Environ(),
-		"TEMPORAL_ADDRESS="+c.TemporalAddress, "TEMPORAL_NAMESPACE="+c.TemporalNamespace, "TEMPORAL_TASK_QUEUE="+c.TaskQueue,
-		"TEMPORAL_UI_URL="+c.TemporalUIURL, "BELVO_BASE_URL="+c.BelvoBaseURL, "BELVO_SECRET_ID="+c.BelvoSecretID,
-		"BELVO_SECRET_PASSWORD="+c.BelvoSecretPassword, "BELVO_WEBHOOK_AUTHORIZATION="+c.WebhookAuthorization,
-		"STORE_DSN="+c.StoreDSN, "WEBHOOK_LISTEN_ADDR="+c.WebhookListenAddr, "SANDBOX_LISTEN_ADDR="+c.SandboxListenAddr,
-		"SANDBOX_WEBHOOK_URL=http://"+c.WebhookListenAddr+"/webhooks/belvo",
-		"PAYLOAD_ENCRYPTION_KEYS_FILE="+c.PayloadKeysFile, "CODEC_LISTEN_ADDR="+s.o.CodecAddr,
-		"CODEC_ALLOWED_ORIGINS="+c.TemporalUIURL)
-	if c.PayloadKeys != "" {
-		env = append(env, "PAYLOAD_ENCRYPTION_KEYS="+c.PayloadKeys)
-	}
+	env := append(os.Environ(), s.Config.Environ()...)
+	env = append(env, "SANDBOX_WEBHOOK_URL="+s.WebhookURL(), "CODEC_LISTEN_ADDR="+s.o.CodecAddr,
+		"CODEC_ALLOWED_ORIGINS="+s.Config.TemporalUIURL)
 	return append(env, s.o.Env...)
 }
 
@@ -232,7 +226,7 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			o.Log = f
+			o.Log, s.devLog = f, f
 		}
 		if o.UIPort != 0 && s.o.Codec && o.CodecEndpoint == "" {
 			o.CodecEndpoint = "http://" + s.o.CodecAddr
@@ -338,10 +332,13 @@ func (s *Stack) launch(ctx context.Context, name string, extra []string, p **Pro
 		return err
 	}
 	proc.extra = extra
-	*p = proc
 	if err := s.waitReady(ctx, kind, extra); err != nil {
+		// Not ready: stopped here, since no field of the stack holds it
+		// for Stop to find.
+		proc.Stop(5 * time.Second)
 		return fmt.Errorf("%s: %w (see %s)", name, err, s.LogPath(name))
 	}
+	*p = proc
 	return nil
 }
 
@@ -429,9 +426,15 @@ func (s *Stack) Stop() {
 	if s.Dev != nil {
 		_ = s.Dev.Stop()
 	}
+	if s.devLog != nil {
+		_ = s.devLog.Close()
+	}
 }
 
-// Exited reports the first product process that ended by itself.
+// Exited reports the first product process that ended by itself, among
+// those running when it is called; one the stack stopped or killed on
+// purpose (Stop, Restart, StartSandbox) is not reported. Call it again
+// after a Restart to watch the new process.
 func (s *Stack) Exited() <-chan error {
 	out := make(chan error, 1)
 	var all []*Proc
@@ -443,6 +446,9 @@ func (s *Stack) Exited() <-chan error {
 		}
 		go func() {
 			<-p.Done()
+			if p.stopped.Load() {
+				return
+			}
 			select {
 			case out <- fmt.Errorf("%s exited: %v (see %s)", p.Name, p.Err(), s.LogPath(p.Name)):
 			default:
