@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -51,6 +52,7 @@ type Temporal interface {
 		options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error)
 	DescribeWorkflow(ctx context.Context, workflowID, runID string) (*client.WorkflowExecutionDescription, error)
 	GetWorkflow(ctx context.Context, workflowID, runID string) client.WorkflowRun
+	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
 }
 
 // SignalWithStart delivers a signal to a workflow, starting it first when it
@@ -98,13 +100,17 @@ func SignalWithStart(ctx context.Context, c Temporal, in SignalWithStartInput) (
 // route its code decides (Fallback).
 type ForwardInput struct {
 	// Request is the execution of the webhook's request_id (nil when the
-	// webhook has none).
+	// webhook has none). Forward only signals it, never starts it: its
+	// sender started it before learning the request_id.
 	Request *SignalWithStartInput `json:"request,omitempty"`
 	// RequestKnown: the request is known to be ours (its sender announced
-	// it and learned its request_id), so Request is used without asking
-	// whether it exists.
+	// it and learned its request_id). Kept for the record: Forward asks
+	// Temporal in either case, since only a running execution takes it.
 	RequestKnown bool `json:"request_known,omitempty"`
-	// Fallback is the webhook's route when it belongs to no request of ours.
+	// DedupeKey identifies the webhook: a copy for a request that completed
+	// is a duplicate only when the request processed this key.
+	DedupeKey string `json:"dedupe_key,omitempty"`
+	// Fallback is the webhook's route when no running request takes it.
 	Fallback SignalWithStartInput `json:"fallback"`
 }
 
@@ -114,8 +120,8 @@ type ForwardResult struct {
 	WorkflowType string `json:"workflow_type"`
 	// ToRequest: it went to its request's execution.
 	ToRequest bool `json:"to_request,omitempty"`
-	// Duplicate: the request's execution had already completed, so this is
-	// a copy of a webhook it processed; nothing was signalled.
+	// Duplicate: the request's execution had completed after processing
+	// this very webhook; nothing was signalled.
 	Duplicate bool `json:"duplicate,omitempty"`
 }
 
@@ -125,38 +131,94 @@ func (a *Activities) ForwardWebhook(ctx context.Context, in ForwardInput) (Forwa
 	return Forward(ctx, a.Temporal, in)
 }
 
-// Forward delivers a webhook by request first: the request's execution is
-// signalled when it exists (any state: a copy for one that completed is a
-// duplicate), because an execution per request_id exists exactly when this
-// product sent that request and Belvo accepted it; otherwise the webhook
-// takes its Fallback route. The caller makes sure no announced request can
-// still claim it (see workflows.LinkRequests).
+// forwardAttempts bounds how often Forward looks again at a request whose
+// execution closed between the look and the signal.
+const forwardAttempts = 3
+
+// Forward delivers a webhook by request first. The request's execution
+// decides by its state:
+//
+//   - running: it is signalled;
+//   - completed: the webhook is a duplicate if the request processed its
+//     dedupe key (its result's "processed"), else it takes its Fallback
+//     route, so a late webhook the request never handled is not lost;
+//   - failed, timed out, terminated or cancelled, or none at all: the
+//     Fallback route (the request can no longer handle it; no new run
+//     starts without its sender's details).
+//
+// The caller makes sure no announced request can still claim it (see
+// workflows.LinkRequests).
 func Forward(ctx context.Context, c Temporal, in ForwardInput) (ForwardResult, error) {
 	if in.Request != nil {
-		ours := in.RequestKnown
-		if !ours {
-			_, err := c.DescribeWorkflow(ctx, in.Request.WorkflowID, "")
-			var notFound *serviceerror.NotFound
-			switch {
-			case err == nil:
-				ours = true
-			case !errors.As(err, &notFound):
-				return ForwardResult{}, fmt.Errorf("look up %s: %w", in.Request.WorkflowID, err)
-			}
-		}
-		if ours {
-			res, err := SignalWithStart(ctx, c, *in.Request)
-			if err != nil {
-				return ForwardResult{}, err
-			}
-			return ForwardResult{WorkflowID: in.Request.WorkflowID, WorkflowType: in.Request.WorkflowType, ToRequest: true,
-				Duplicate: res.ClosedResult != nil}, nil
+		res, delivered, err := toRequest(ctx, c, in)
+		if err != nil || delivered {
+			return res, err
 		}
 	}
 	if _, err := SignalWithStart(ctx, c, in.Fallback); err != nil {
 		return ForwardResult{}, err
 	}
 	return ForwardResult{WorkflowID: in.Fallback.WorkflowID, WorkflowType: in.Fallback.WorkflowType}, nil
+}
+
+// toRequest is Forward's first half: delivered is false when the webhook
+// must take its Fallback route.
+func toRequest(ctx context.Context, c Temporal, in ForwardInput) (res ForwardResult, delivered bool, err error) {
+	id := in.Request.WorkflowID
+	res = ForwardResult{WorkflowID: id, WorkflowType: in.Request.WorkflowType, ToRequest: true}
+	var notFound *serviceerror.NotFound
+	for range forwardAttempts {
+		d, err := c.DescribeWorkflow(ctx, id, "")
+		if errors.As(err, &notFound) {
+			return ForwardResult{}, false, nil
+		}
+		if err != nil {
+			return ForwardResult{}, false, fmt.Errorf("look up %s: %w", id, err)
+		}
+		switch d.Status {
+		case enums.WORKFLOW_EXECUTION_STATUS_RUNNING:
+			err := c.SignalWorkflow(ctx, id, d.WorkflowExecution.RunID, in.Request.SignalName, in.Request.Signal)
+			if errors.As(err, &notFound) {
+				continue // it closed since the look: look again
+			}
+			if err != nil {
+				return ForwardResult{}, false, fmt.Errorf("signal %s: %w", id, err)
+			}
+			return res, true, nil
+		case enums.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+			dup, err := processed(ctx, c, id, d.WorkflowExecution.RunID, in.DedupeKey)
+			if err != nil || !dup {
+				return ForwardResult{}, false, err
+			}
+			res.Duplicate = true
+			return res, true, nil
+		case enums.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
+			continue // the new run shows on the next look
+		default:
+			return ForwardResult{}, false, nil
+		}
+	}
+	return ForwardResult{}, false, fmt.Errorf("%s kept changing state while a webhook was delivered to it; delivery retries", id)
+}
+
+// processed reports whether a completed request's result lists the
+// webhook's dedupe key. A result without "processed" (a request from
+// before it was recorded) took only its first webhook, so any later copy
+// is a duplicate.
+func processed(ctx context.Context, c Temporal, id, runID, key string) (bool, error) {
+	var res map[string]json.RawMessage
+	if err := c.GetWorkflow(ctx, id, runID).Get(ctx, &res); err != nil {
+		return false, fmt.Errorf("read the result of %s: %w", id, err)
+	}
+	raw, ok := res["processed"]
+	if !ok {
+		return true, nil
+	}
+	var keys []string
+	if err := json.Unmarshal(raw, &keys); err != nil {
+		return false, fmt.Errorf("read the processed webhooks of %s: %w", id, err)
+	}
+	return slices.Contains(keys, key), nil
 }
 
 // ExecutionOpen reports whether a workflow's latest run is still running

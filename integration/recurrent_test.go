@@ -107,7 +107,7 @@ func TestRecurrentLinkWebhooksChangeTheStore(t *testing.T) {
 	if final.Status != "deleted" || final.Handled != 6 {
 		t.Errorf("final %+v", final)
 	}
-	assertReplays(t, s, workflows.LinkUpdatesWorkflowID(link), "link_updates_retries_history.json")
+	assertReplays(t, s, workflows.LinkUpdatesWorkflowID(link), "link_updates_end_checks_history.json")
 }
 
 // Many webhooks at once against a handler that continues as new every three:

@@ -14,6 +14,9 @@ import (
 
 const auth = "Bearer s3cr3t-value"
 
+// r7webhook is a webhook of request R7, process_type async_request.
+const r7webhook = `{"webhook_id":"w2","webhook_type":"TRANSACTIONS","process_type":"async_request","webhook_code":"historical_update","link_id":"L1","request_id":"R7"}`
+
 const valid = `{"webhook_id":"w1","webhook_type":"TRANSACTIONS","webhook_code":"historical_update","link_id":"L1","request_id":"r1","external_id":null,"data":{"total_transactions":3}}`
 
 func TestWebhookHandler(t *testing.T) {
@@ -30,8 +33,10 @@ func TestWebhookHandler(t *testing.T) {
 		wantTarget  string
 		wantIDs     int
 		wantData    string
-		// running, existing, completed: an execution in that state.
-		running, existing, completed string
+		// running, failed: an execution in that state; completed: an
+		// execution that completed with result.
+		running, failed string
+		completed       map[string]string
 	}{
 		{name: "valid historical_update", body: valid, wantStatus: 202, wantInBody: `"workflow_id":"historical-fetch-L1"`, wantSignals: 1},
 		{name: "missing Authorization", auth: "-", body: valid, wantStatus: 401},
@@ -57,13 +62,21 @@ func TestWebhookHandler(t *testing.T) {
 			body:    `{"webhook_id":"w2","webhook_type":"TRANSACTIONS","process_type":"historical_update","webhook_code":"historical_update","link_id":"L1","request_id":"R7"}`,
 			running: "link-requests-L1", wantStatus: 202, wantInBody: `"workflow_id":"link-requests-L1"`, wantSignals: 1, wantTarget: "link-requests-L1"},
 		{name: "historical_update of our request goes to it, not to the link's fetch", body: `{"webhook_id":"w2","webhook_type":"TRANSACTIONS","process_type":"historical_update","webhook_code":"historical_update","link_id":"L1","request_id":"R7"}`,
-			existing: "async-request-R7", wantStatus: 202, wantInBody: `"workflow_id":"async-request-R7"`, wantSignals: 1, wantTarget: "async-request-R7"},
+			running: "async-request-R7", wantStatus: 202, wantInBody: `"workflow_id":"async-request-R7"`, wantSignals: 1, wantTarget: "async-request-R7"},
 		{name: "new_transactions_available of our request goes to it, not to the link's updates", body: `{"webhook_id":"w2","webhook_type":"TRANSACTIONS","process_type":"recurrent_update","webhook_code":"new_transactions_available","link_id":"L1","request_id":"R7"}`,
-			existing: "async-request-R7", wantStatus: 202, wantInBody: `"workflow_id":"async-request-R7"`, wantSignals: 1, wantTarget: "async-request-R7"},
+			running: "async-request-R7", wantStatus: 202, wantInBody: `"workflow_id":"async-request-R7"`, wantSignals: 1, wantTarget: "async-request-R7"},
 		{name: "our request's webhook without process_type goes to it", body: `{"webhook_id":"w2","webhook_type":"TRANSACTIONS","webhook_code":"historical_update","link_id":"L1","request_id":"R7"}`,
-			existing: "async-request-R7", wantStatus: 202, wantInBody: `"workflow_id":"async-request-R7"`, wantSignals: 1, wantTarget: "async-request-R7"},
-		{name: "a copy for our request that completed is a duplicate", body: `{"webhook_id":"w2","webhook_type":"TRANSACTIONS","process_type":"async_request","webhook_code":"historical_update","link_id":"L1","request_id":"R7"}`,
-			completed: "async-request-R7", wantStatus: 202, wantInBody: `"status":"duplicate"`},
+			running: "async-request-R7", wantStatus: 202, wantInBody: `"workflow_id":"async-request-R7"`, wantSignals: 1, wantTarget: "async-request-R7"},
+		{name: "a copy of a webhook our completed request processed is a duplicate", body: r7webhook,
+			completed:  map[string]string{"async-request-R7": `{"processed":["w2|TRANSACTIONS|historical_update|L1|R7"]}`},
+			wantStatus: 202, wantInBody: `"status":"duplicate"`},
+		{name: "a webhook our completed request never processed takes its route by code", body: r7webhook,
+			completed:  map[string]string{"async-request-R7": `{"processed":["w1|TRANSACTIONS|historical_update|L1|R7"]}`},
+			wantStatus: 202, wantInBody: `"workflow_id":"historical-fetch-L1"`, wantSignals: 1, wantTarget: "historical-fetch-L1"},
+		{name: "a completed request from before processed keys were recorded took only its first webhook", body: r7webhook,
+			completed: map[string]string{"async-request-R7": `{"request_id":"R7"}`}, wantStatus: 202, wantInBody: `"status":"duplicate"`},
+		{name: "a webhook of our request that failed takes its route by code", body: r7webhook,
+			failed: "async-request-R7", wantStatus: 202, wantInBody: `"workflow_id":"historical-fetch-L1"`, wantSignals: 1, wantTarget: "historical-fetch-L1"},
 		{name: "process_type async_request of no request of ours keeps its route by code", body: `{"webhook_id":"w2","webhook_type":"TRANSACTIONS","process_type":"async_request","webhook_code":"historical_update","link_id":"L1","request_id":"R8"}`,
 			wantStatus: 202, wantInBody: `"workflow_id":"historical-fetch-L1"`, wantSignals: 1, wantTarget: "historical-fetch-L1"},
 		{name: "recurrent webhook goes to the link's updates", body: `{"webhook_id":"w3","webhook_type":"TRANSACTIONS","process_type":"recurrent_update","webhook_code":"transactions_deleted","link_id":"L1","data":{"deleted_transactions":["t1","t2"]}}`,
@@ -75,8 +88,8 @@ func TestWebhookHandler(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			rec := &recorder{err: c.signalErr, running: map[string]bool{c.running: true}, existing: map[string]bool{c.existing: true},
-				completed: map[string]bool{c.completed: true}}
+			rec := &recorder{err: c.signalErr, running: map[string]bool{c.running: true}, failed: map[string]bool{c.failed: true},
+				completed: c.completed}
 			b, err := New(Options{Signaler: rec, TaskQueue: "q", Authorization: auth, MaxBodyBytes: 1024})
 			if err != nil {
 				t.Fatal(err)

@@ -6,21 +6,23 @@ import (
 	"sync"
 
 	"github.com/belvo-temporal/backbone/workflows"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 )
 
 // recorder stands in for Temporal in these handler tests (the integration
-// tests use the real server). It knows which executions run or exist, and
+// tests use the real server). It knows the state of some executions, and
 // records every signal it accepted.
 type recorder struct {
 	mu    sync.Mutex
 	calls []call
 	err   error
-	// running executions take SignalWorkflow; existing ones are found by
-	// DescribeWorkflow; completed ones refuse SignalWithStart
-	// under the Once policy.
-	running, existing, completed map[string]bool
+	// running executions take SignalWorkflow; completed ones answer their
+	// result (JSON) to GetWorkflow; failed ones are closed otherwise.
+	running   map[string]bool
+	completed map[string]string
+	failed    map[string]bool
 }
 
 type call struct {
@@ -34,9 +36,6 @@ func (r *recorder) SignalWithStartWorkflow(_ context.Context, id, signal string,
 	defer r.mu.Unlock()
 	if r.err != nil {
 		return nil, r.err
-	}
-	if r.completed[id] {
-		return nil, &serviceerror.WorkflowExecutionAlreadyStarted{RunId: "closed-run"}
 	}
 	var ev workflows.WebhookEvent
 	if raw, ok := arg.(json.RawMessage); ok {
@@ -56,7 +55,10 @@ func (r *recorder) SignalWorkflow(_ context.Context, id, _, signal string, arg a
 	if !r.running[id] {
 		return serviceerror.NewNotFound("workflow execution not found")
 	}
-	ev, _ := arg.(workflows.WebhookEvent)
+	ev, ok := arg.(workflows.WebhookEvent)
+	if raw, isRaw := arg.(json.RawMessage); !ok && isRaw {
+		_ = json.Unmarshal(raw, &ev)
+	}
 	r.calls = append(r.calls, call{id: id, signal: signal, ev: ev})
 	return nil
 }
@@ -67,24 +69,41 @@ func (r *recorder) DescribeWorkflow(_ context.Context, id, _ string) (*client.Wo
 	if r.err != nil {
 		return nil, r.err
 	}
-	if r.existing[id] || r.completed[id] {
-		return &client.WorkflowExecutionDescription{}, nil
+	var status enums.WorkflowExecutionStatus
+	switch _, done := r.completed[id]; {
+	case r.running[id]:
+		status = enums.WORKFLOW_EXECUTION_STATUS_RUNNING
+	case done:
+		status = enums.WORKFLOW_EXECUTION_STATUS_COMPLETED
+	case r.failed[id]:
+		status = enums.WORKFLOW_EXECUTION_STATUS_FAILED
+	default:
+		return nil, serviceerror.NewNotFound("workflow execution not found")
 	}
-	return nil, serviceerror.NewNotFound("workflow execution not found")
+	d := &client.WorkflowExecutionDescription{}
+	d.Status = status
+	return d, nil
 }
 
-func (r *recorder) GetWorkflow(context.Context, string, string) client.WorkflowRun { return run{} }
+func (r *recorder) GetWorkflow(_ context.Context, id, _ string) client.WorkflowRun {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return run{result: r.completed[id]}
+}
 
-// run is a workflow run whose result is an empty JSON object.
-type run struct{ client.WorkflowRun }
+// run is a workflow run; its result is the JSON given, or an empty object.
+type run struct {
+	client.WorkflowRun
+	result string
+}
 
 func (run) GetRunID() string { return "run" }
 
-func (run) Get(_ context.Context, out any) error {
-	if raw, ok := out.(*json.RawMessage); ok {
-		*raw = json.RawMessage(`{}`)
+func (r run) Get(_ context.Context, out any) error {
+	if r.result == "" {
+		r.result = `{}`
 	}
-	return nil
+	return json.Unmarshal([]byte(r.result), out)
 }
 
 // idle is a Temporal where nothing runs or exists: every webhook takes its

@@ -39,6 +39,8 @@ func AsyncPost(ctx workflow.Context, in AsyncPostInput) (AsyncPostResult, error)
 
 type asyncPost struct {
 	in AsyncPostInput
+	// cancelSafe: the resolution is sent also when the sender is cancelled.
+	cancelSafe bool
 }
 
 // announceVersion gates the announcement of a request to its link's
@@ -46,12 +48,17 @@ type asyncPost struct {
 // started before it replay without them.
 const announceVersion = "announce-requests"
 
+// cancelSafeVersion gates resolving the announcement on a disconnected
+// context, so that a cancelled sender still releases its link's webhooks.
+const cancelSafeVersion = "resolve-when-cancelled"
+
 func (p *asyncPost) run(ctx workflow.Context) (AsyncPostResult, error) {
 	if err := p.in.Request.Validate(); err != nil {
 		return AsyncPostResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", nil)
 	}
 	announce := workflow.GetVersion(ctx, announceVersion, workflow.DefaultVersion, 1) >= 1
 	if announce {
+		p.cancelSafe = workflow.GetVersion(ctx, cancelSafeVersion, workflow.DefaultVersion, 1) >= 1
 		if err := p.nameRefreshResources(ctx); err != nil {
 			return AsyncPostResult{}, err
 		}
@@ -201,11 +208,16 @@ func (p *asyncPost) notify(ctx workflow.Context, n RequestNotice) error {
 	}).Get(ctx, nil)
 }
 
-// resolve ends the request's announcement. It is retried until Temporal
-// takes it; an error here can only be cancellation, logged.
+// resolve ends the request's announcement, also when the sender is being
+// cancelled (on a disconnected context): a pending announcement holds the
+// link's webhooks. It is retried until Temporal takes it.
 func (p *asyncPost) resolve(ctx workflow.Context, rid, outcome string) {
+	nctx := ctx
+	if p.cancelSafe {
+		nctx, _ = workflow.NewDisconnectedContext(ctx)
+	}
 	n := RequestNotice{Resolve: &Resolution{Key: workflow.GetInfo(ctx).WorkflowExecution.ID, RequestID: rid, Outcome: outcome}}
-	if err := p.notify(ctx, n); err != nil {
+	if err := p.notify(nctx, n); err != nil {
 		workflow.GetLogger(ctx).Error("request not resolved at its link's registry", "request_id", rid, "error", err)
 	}
 }
@@ -231,11 +243,13 @@ func refreshCooldown(ctx workflow.Context, err error) (RefreshCooldown, bool) {
 }
 
 // outcomeOf tells from a failed send whether the request may have left:
-// the guard said so, or the last attempt timed out mid-call.
+// the guard said so, the last attempt timed out mid-call, or the sender was
+// cancelled while sending.
 func outcomeOf(err error) string {
 	var appErr *temporal.ApplicationError
 	var timeout *temporal.TimeoutError
-	if errors.As(err, &appErr) && appErr.Type() == "BelvoUncertain" || errors.As(err, &timeout) {
+	var canceled *temporal.CanceledError
+	if errors.As(err, &appErr) && appErr.Type() == "BelvoUncertain" || errors.As(err, &timeout) || errors.As(err, &canceled) {
 		return OutcomeUncertain
 	}
 	return OutcomeRefused

@@ -66,8 +66,10 @@ type AsyncProgress struct {
 	// Resources is each expected resource's state (a refresh has several).
 	Resources map[belvo.Resource]*ResourceProgress `json:"resources,omitempty"`
 	// Processed are the dedupe keys of the webhooks the request acted on:
-	// a copy that comes after it completed is recognised by them.
-	Processed []string `json:"processed,omitempty"`
+	// a copy that comes after it completed is recognised by them
+	// (activities.Forward reads them; always present, even when empty, so
+	// it can tell this result from one of a release before the field).
+	Processed []string `json:"processed"`
 	// IgnoredWebhooks carried this request_id but named no resource the
 	// request expects.
 	IgnoredWebhooks int `json:"ignored_webhooks,omitempty"`
@@ -107,6 +109,11 @@ type asyncRequest struct {
 // refresh sends one per resource), of the link's data on a deletion, and
 // of the Processed keys: executions started before it replay the old way.
 const anyShapeVersion = "request-webhooks-by-resource"
+
+// lateWebhooksVersion gates handling the webhooks that reach a settled
+// request before it completes: executions started before it counted them
+// and completed.
+const lateWebhooksVersion = "handle-late-webhooks"
 
 func newAsyncRequest(in AsyncRequestInput) *asyncRequest {
 	if in.Timeout <= 0 {
@@ -207,7 +214,13 @@ func (a *asyncRequest) complete(ctx workflow.Context, webhooks, detailsCh workfl
 					fmt.Sprintf("async %s request %s: %s after %s", a.details.Request.Op, a.in.RequestID, a.missing(expected), a.in.Timeout),
 					"AsyncRequestTimedOut", nil, a.progress)
 			}
-			break // settled, nothing left to handle
+			// Settled. Webhooks that reached the execution meanwhile are
+			// handled too, not dropped with it.
+			a.drain(ctx, webhooks, detailsCh)
+			if len(a.queue) > 0 && workflow.GetVersion(ctx, lateWebhooksVersion, workflow.DefaultVersion, 1) >= 1 {
+				continue
+			}
+			break
 		}
 		ev := a.queue[0]
 		a.queue = a.queue[1:]
@@ -243,7 +256,6 @@ func (a *asyncRequest) complete(ctx workflow.Context, webhooks, detailsCh workfl
 		}
 		a.progress.Processed = append(a.progress.Processed, ev.DedupeKey())
 	}
-	a.drain(ctx, webhooks, detailsCh) // copies already delivered are counted, not dropped
 	var failed []string
 	for _, r := range expected {
 		if p := a.progress.Resources[r]; p.State == StateFailed {
@@ -329,6 +341,7 @@ func (a *asyncRequest) completeFirstWebhook(ctx workflow.Context, webhooks, deta
 	if a.details.Request.Op == belvo.OpLinkDeletion {
 		a.tellLinkUpdates(ctx, *wh)
 	}
+	a.progress.Processed = append(a.progress.Processed, wh.DedupeKey())
 	a.drain(ctx, webhooks, detailsCh) // duplicates already delivered are counted, not dropped
 	a.setStatus(ctx, StatusCompleted)
 	return a.progress, nil

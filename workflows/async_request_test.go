@@ -116,6 +116,44 @@ func TestAsyncRequest(t *testing.T) {
 	}
 }
 
+// A second webhook of the request that reaches it in the task its last
+// listing completes in is handled, not dropped with the execution.
+func TestAsyncRequestHandlesAWebhookThatArrivesAsItSettles(t *testing.T) {
+	env := newEnv(t)
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	var mu sync.Mutex
+	var keys []string
+	env.OnActivity(a.FetchResource, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.FetchResourceInput) (activities.FetchResourceResult, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			keys = append(keys, in.WebhookKey)
+			if len(keys) == 1 {
+				// Delivered without a workflow task of its own: it reaches
+				// the request together with this listing's result.
+				env.SignalWorkflowSkippingWorkflowTask(workflows.WebhookSignal, completion("w2"))
+			}
+			return activities.FetchResourceResult{Resource: in.Resource, BelvoCount: 310, Stored: 310, Pages: 1}, nil
+		})
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(workflows.AsyncDetailsSignal, workflows.AsyncDetails{Request: txRequest})
+		env.SignalWorkflow(workflows.WebhookSignal, completion("w1"))
+	}, time.Minute)
+	env.ExecuteWorkflow(workflows.AsyncRequest, workflows.AsyncRequestInput{RequestID: rid, Timeout: time.Hour})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var p workflows.AsyncProgress
+	if err := env.GetWorkflowResult(&p); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{completion("w1").DedupeKey(), completion("w2").DedupeKey()}
+	if len(keys) != 2 || len(p.Processed) != 2 || p.Processed[1] != want[1] || keys[1] != want[1] {
+		t.Errorf("listed for %v, processed %v; want both of %v", keys, p.Processed, want)
+	}
+}
+
 // The sender announces the request to its link's registry before it
 // leaves, hands it to its waiter after Belvo's 202, then resolves the
 // announcement with the request_id: in that order, so a webhook always

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -35,7 +36,9 @@ type Announcement struct {
 	// Key is the sender's workflow id.
 	Key     string             `json:"key"`
 	Request belvo.AsyncRequest `json:"request"`
-	At      time.Time          `json:"at"`
+	// At is when the registry received the announcement (the sender's
+	// value is replaced): the sender check counts from there.
+	At time.Time `json:"at"`
 }
 
 // Request outcomes, as a resolution reports them.
@@ -44,6 +47,29 @@ const (
 	OutcomeRefused   = "refused"   // nothing was sent, or Belvo refused it: no webhook will come
 	OutcomeUncertain = "uncertain" // it may have left; its request_id is unknown
 )
+
+// HeldWebhook is a webhook LinkRequests holds, and the announcements that
+// were pending when it arrived: only those can have caused it (a request
+// announced later was sent later), so it waits for them alone.
+type HeldWebhook struct {
+	Webhook WebhookEvent `json:"webhook"`
+	WaitFor []string     `json:"wait_for,omitempty"`
+}
+
+// UnmarshalJSON also reads a bare WebhookEvent, the shape runs before
+// waitForOwnVersion carried across continue-as-new.
+func (h *HeldWebhook) UnmarshalJSON(b []byte) error {
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return fmt.Errorf("held webhook: %w", err)
+	}
+	if _, ok := probe["webhook"]; !ok {
+		*h = HeldWebhook{}
+		return json.Unmarshal(b, &h.Webhook)
+	}
+	type plain HeldWebhook // without this method
+	return json.Unmarshal(b, (*plain)(h))
+}
 
 // Resolution ends an announcement.
 type Resolution struct {
@@ -66,7 +92,7 @@ type LinkRequestsInput struct {
 	// Pending are announced requests not resolved yet.
 	Pending []Announcement `json:"pending,omitempty"`
 	// Held are webhooks received and not forwarded yet.
-	Held []WebhookEvent `json:"held,omitempty"`
+	Held []HeldWebhook `json:"held,omitempty"`
 	// Resolved are the request_ids of the most recent resolutions.
 	Resolved []string             `json:"resolved,omitempty"`
 	Carried  LinkRequestsProgress `json:"carried,omitempty"`
@@ -106,14 +132,23 @@ func LinkRequests(ctx workflow.Context, in LinkRequestsInput) (LinkRequestsProgr
 	return newLinkRequests(in).run(ctx)
 }
 
+// waitForOwnVersion gates three fixes: a held webhook waits only for the
+// announcements pending when it arrived, the sender check is due at a
+// fixed time after the registry received the announcement, and a cancelled
+// registry forwards what it holds. Executions started before replay
+// without them.
+const waitForOwnVersion = "held-waits-for-its-announcements"
+
 type linkRequests struct {
-	in       LinkRequestsInput
-	progress LinkRequestsProgress
-	pending  []Announcement
-	held     []WebhookEvent
-	resolved map[string]bool
-	order    []string
-	handled  int
+	// waitForOwn: see waitForOwnVersion.
+	waitForOwn bool
+	in         LinkRequestsInput
+	progress   LinkRequestsProgress
+	pending    []Announcement
+	held       []HeldWebhook
+	resolved   map[string]bool
+	order      []string
+	handled    int
 }
 
 func newLinkRequests(in LinkRequestsInput) *linkRequests {
@@ -133,24 +168,35 @@ func (r *linkRequests) run(ctx workflow.Context) (LinkRequestsProgress, error) {
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (LinkRequestsProgress, error) { return r.snapshot(), nil }); err != nil {
 		return r.progress, err
 	}
+	r.waitForOwn = workflow.GetVersion(ctx, waitForOwnVersion, workflow.DefaultVersion, 1) >= 1
 	notices := workflow.GetSignalChannel(ctx, RequestNoticeSignal)
 	webhooks := workflow.GetSignalChannel(ctx, WebhookSignal)
 	signalled := func() bool { return notices.Len() > 0 || webhooks.Len() > 0 }
 	for {
-		if err := ctx.Err(); err != nil {
-			return r.snapshot(), err // cancelled: held webhooks stay in the result
+		if ctx.Err() != nil && !r.waitForOwn {
+			return r.snapshot(), ctx.Err() // held webhooks stay in the result
 		}
-		if len(r.pending) > 0 {
-			ok, err := workflow.AwaitWithTimeout(ctx, senderCheck, signalled)
+		if ctx.Err() != nil {
+			// Cancelled: what is held must not be lost with the execution.
+			r.absorb(ctx, notices, webhooks)
+			r.flush(ctx)
+			return r.snapshot(), ctx.Err()
+		}
+		switch {
+		case len(r.pending) > 0:
+			// The oldest announcement's check is due at a fixed time: new
+			// signals do not push it back, so a sender that ended without
+			// resolving cannot hold a busy link's webhooks for ever.
+			ok, err := workflow.AwaitWithTimeout(ctx, r.untilSenderCheck(ctx), signalled)
 			if err != nil {
-				return r.snapshot(), err
+				continue // cancelled: handled at the top
 			}
 			if !ok {
 				r.checkSenders(ctx)
 			}
-		} else if len(r.held) == 0 {
+		case len(r.held) == 0:
 			if err := workflow.Await(ctx, signalled); err != nil {
-				return r.snapshot(), err
+				continue
 			}
 		}
 		r.absorb(ctx, notices, webhooks)
@@ -178,7 +224,11 @@ func (r *linkRequests) absorb(ctx workflow.Context, notices, webhooks workflow.R
 		switch {
 		case n.Announce != nil:
 			if !slices.ContainsFunc(r.pending, func(a Announcement) bool { return a.Key == n.Announce.Key }) {
-				r.pending = append(r.pending, *n.Announce)
+				a := *n.Announce
+				if r.waitForOwn {
+					a.At = workflow.Now(ctx)
+				}
+				r.pending = append(r.pending, a)
 			}
 		case n.Resolve != nil:
 			r.pending = slices.DeleteFunc(r.pending, func(a Announcement) bool { return a.Key == n.Resolve.Key })
@@ -193,23 +243,62 @@ func (r *linkRequests) absorb(ctx workflow.Context, notices, webhooks workflow.R
 	var ev WebhookEvent
 	for webhooks.ReceiveAsync(&ev) {
 		r.handled++
-		r.held = append(r.held, ev)
+		h := HeldWebhook{Webhook: ev}
+		for _, p := range r.pending {
+			h.WaitFor = append(h.WaitFor, p.Key)
+		}
+		r.held = append(r.held, h)
 		ev = WebhookEvent{}
 	}
 }
 
 // release forwards each held webhook whose fate is known: to its request
-// when its request_id was resolved; by its code when no announced request
-// can claim it any more. The others stay held.
+// when its request_id was resolved; by its code once none of the
+// announcements pending when it arrived can claim it any more. The others
+// stay held.
 func (r *linkRequests) release(ctx workflow.Context) {
-	var keep []WebhookEvent
-	for _, ev := range r.held {
-		known := r.resolved[ev.RequestID]
-		if (!known && len(r.pending) > 0) || !r.forward(ctx, ev, known) {
-			keep = append(keep, ev)
+	var keep []HeldWebhook
+	for _, h := range r.held {
+		h.WaitFor = slices.DeleteFunc(h.WaitFor, func(key string) bool {
+			return !slices.ContainsFunc(r.pending, func(a Announcement) bool { return a.Key == key })
+		})
+		known := r.resolved[h.Webhook.RequestID]
+		waits := len(h.WaitFor) > 0
+		if !r.waitForOwn {
+			waits = len(r.pending) > 0
+		}
+		if (!known && waits) || !r.forward(ctx, h.Webhook, known) {
+			keep = append(keep, h)
 		}
 	}
 	r.held = keep
+}
+
+// untilSenderCheck is how long to wait before asking the senders of old
+// announcements whether they still run.
+func (r *linkRequests) untilSenderCheck(ctx workflow.Context) time.Duration {
+	if !r.waitForOwn {
+		return senderCheck
+	}
+	due := r.pending[0].At
+	for _, p := range r.pending[1:] {
+		if p.At.Before(due) {
+			due = p.At
+		}
+	}
+	// At least a second: a zero timeout would skip the timer altogether.
+	return max(due.Add(senderCheck).Sub(workflow.Now(ctx)), time.Second)
+}
+
+// flush forwards everything held on a context that outlives this one's
+// cancellation: to its request when known, else as the bridge would route
+// it without the registry.
+func (r *linkRequests) flush(ctx workflow.Context) {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	for _, h := range r.held {
+		r.forward(dctx, h.Webhook, r.resolved[h.Webhook.RequestID])
+	}
+	r.held = nil
 }
 
 // forward delivers one webhook (activities.Forward): known means its

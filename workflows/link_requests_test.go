@@ -10,6 +10,7 @@ import (
 	"github.com/belvo-temporal/backbone/activities"
 	"github.com/belvo-temporal/backbone/workflows"
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
 )
 
 func announce(key string) workflows.RequestNotice {
@@ -42,6 +43,11 @@ func TestLinkRequests(t *testing.T) {
 		senderRuns bool
 		// want: the forwards, in order, as "webhook→target(known)".
 		want []string
+		// by: the latest time (from the start) each named webhook may be
+		// forwarded at.
+		by map[string]time.Duration
+		// cancelAt cancels the registry then; what it holds must still go.
+		cancelAt time.Duration
 	}{
 		{name: "its webhook before the 202: held, then to its request", want: []string{"w1→async-request-Q1 known"},
 			signals: []timed{{0, workflows.RequestNoticeSignal, announce("P1")}, {time.Minute, workflows.WebhookSignal, linkHook("w1", "Q1")},
@@ -61,6 +67,20 @@ func TestLinkRequests(t *testing.T) {
 				{time.Minute, workflows.RequestNoticeSignal, resolved("P1", "", workflows.OutcomeRefused)}}},
 		{name: "a sender that ended without resolving stops holding the link's webhooks", want: []string{"w9→async-request-Q9 or historical-fetch"},
 			signals: []timed{{0, workflows.RequestNoticeSignal, announce("P1")}, {time.Minute, workflows.WebhookSignal, linkHook("w9", "Q9")}}},
+		{name: "a webhook waits only for the requests announced before it",
+			want: []string{"w9→async-request-Q9 or historical-fetch"}, by: map[string]time.Duration{"w9": 2 * time.Minute},
+			signals: []timed{{0, workflows.RequestNoticeSignal, announce("P1")}, {time.Minute, workflows.WebhookSignal, linkHook("w9", "Q9")},
+				{90 * time.Second, workflows.RequestNoticeSignal, announce("P2")},
+				{2 * time.Minute, workflows.RequestNoticeSignal, resolved("P1", "Q1", workflows.OutcomeAccepted)},
+				{time.Hour, workflows.RequestNoticeSignal, resolved("P2", "Q2", workflows.OutcomeAccepted)}}},
+		{name: "a steady stream of webhooks does not postpone the sender check",
+			want: []string{"w1→async-request-Q1 or historical-fetch", "w2→async-request-Q2 or historical-fetch"},
+			by:   map[string]time.Duration{"w1": 11 * time.Minute, "w2": 11 * time.Minute},
+			signals: []timed{{0, workflows.RequestNoticeSignal, announce("P1")},
+				{4 * time.Minute, workflows.WebhookSignal, linkHook("w1", "Q1")}, {8 * time.Minute, workflows.WebhookSignal, linkHook("w2", "Q2")}}},
+		{name: "cancelled with a webhook held: the webhook still goes", senderRuns: true, cancelAt: 3 * time.Minute,
+			want: []string{"w9→async-request-Q9 or historical-fetch"}, by: map[string]time.Duration{"w9": 3 * time.Minute},
+			signals: []timed{{0, workflows.RequestNoticeSignal, announce("P1")}, {time.Minute, workflows.WebhookSignal, linkHook("w9", "Q9")}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -69,12 +89,15 @@ func TestLinkRequests(t *testing.T) {
 			env.RegisterActivity(a)
 			var mu sync.Mutex
 			var got []string
+			at := map[string]time.Duration{}
+			start := env.Now()
 			env.OnActivity(a.ForwardWebhook, mock.Anything, mock.Anything).Return(
 				func(_ context.Context, in activities.ForwardInput) (activities.ForwardResult, error) {
 					mu.Lock()
 					defer mu.Unlock()
 					var ev workflows.WebhookEvent
 					_ = json.Unmarshal(in.Fallback.Signal, &ev)
+					at[ev.WebhookID] = env.Now().Sub(start)
 					if in.RequestKnown {
 						got = append(got, ev.WebhookID+"→"+in.Request.WorkflowID+" known")
 					} else {
@@ -89,14 +112,24 @@ func TestLinkRequests(t *testing.T) {
 			for _, s := range c.signals {
 				env.RegisterDelayedCallback(func() { env.SignalWorkflow(s.name, s.signal) }, s.at)
 			}
-			env.ExecuteWorkflow(workflows.LinkRequests, workflows.LinkRequestsInput{LinkID: linkID})
-			if err := env.GetWorkflowError(); err != nil {
-				t.Fatal(err)
+			if c.cancelAt > 0 {
+				env.RegisterDelayedCallback(env.CancelWorkflow, c.cancelAt)
 			}
+			env.ExecuteWorkflow(workflows.LinkRequests, workflows.LinkRequestsInput{LinkID: linkID})
 			var p workflows.LinkRequestsProgress
 			_ = env.GetWorkflowResult(&p)
-			if len(p.Pending) != 0 || p.Held != 0 {
+			if err := env.GetWorkflowError(); c.cancelAt == 0 && err != nil {
+				t.Fatal(err)
+			} else if c.cancelAt > 0 && !temporal.IsCanceledError(err) {
+				t.Fatalf("ended with %v, want cancelled", err)
+			}
+			if p.Held != 0 || c.cancelAt == 0 && len(p.Pending) != 0 {
 				t.Errorf("ended with %d pending and %d held", len(p.Pending), p.Held)
+			}
+			for id, by := range c.by {
+				if got, ok := at[id]; !ok || got > by {
+					t.Errorf("%s forwarded at %v (sent: %v), want by %v", id, got, ok, by)
+				}
 			}
 			if len(got) != len(c.want) {
 				t.Fatalf("forwards %v, want %v", got, c.want)
@@ -140,5 +173,29 @@ func TestForwardFor(t *testing.T) {
 		if gotReq != c.wantRequest || in.Fallback.WorkflowID != c.wantFallback {
 			t.Errorf("%s: request %q fallback %q, want %q %q", c.ev.Code, gotReq, in.Fallback.WorkflowID, c.wantRequest, c.wantFallback)
 		}
+	}
+}
+
+// A run from before waitForOwnVersion carried held webhooks bare; both
+// shapes decode to the same webhook.
+func TestHeldWebhookDecodesBothShapes(t *testing.T) {
+	ev := linkHook("w1", "Q1")
+	bare, _ := json.Marshal([]workflows.WebhookEvent{ev})
+	wrapped, _ := json.Marshal([]workflows.HeldWebhook{{Webhook: ev, WaitFor: []string{"P1"}}})
+	cases := []struct {
+		name    string
+		raw     []byte
+		waitFor int
+	}{{"bare, before the version", bare, 0}, {"wrapped", wrapped, 1}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got []workflows.HeldWebhook
+			if err := json.Unmarshal(c.raw, &got); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0].Webhook.WebhookID != "w1" || got[0].Webhook.RequestID != "Q1" || len(got[0].WaitFor) != c.waitFor {
+				t.Errorf("decoded %+v from %s", got, c.raw)
+			}
+		})
 	}
 }

@@ -35,6 +35,9 @@ type LinkUpdatesInput struct {
 	// Progress carried from the previous run (counters, last error, failed
 	// webhooks).
 	Carried LinkUpdatesProgress `json:"carried,omitempty"`
+	// RetryNow: an operator's RetryFailedSignal reached the previous run as
+	// it continued as new; this run retries the failed steps first.
+	RetryNow bool `json:"retry_now,omitempty"`
 }
 
 // LinkUpdatesProgress is the progress query's answer.
@@ -84,6 +87,11 @@ const retriesVersion = "link-updates-retries"
 // keptFailures bounds the failed webhooks carried across runs.
 const keptFailures = 50
 
+// endChecksVersion gates checking, after a retry of failed steps too,
+// whether the handler ends (a retried link_deleted) or continues as new,
+// and carrying an operator's retry request across continue-as-new.
+const endChecksVersion = "link-updates-end-after-retries"
+
 // LinkUpdates is a link's durable handler of recurrent-link webhooks:
 // new_*_available lists the resource again into the store,
 // transactions_updated re-reads the named transactions, transactions_deleted
@@ -102,6 +110,8 @@ type linkUpdates struct {
 	handled  int // in this run
 	// retries: retriesVersion or later.
 	retries bool
+	// endChecks: endChecksVersion or later.
+	endChecks bool
 }
 
 func newLinkUpdates(in LinkUpdatesInput) *linkUpdates {
@@ -128,6 +138,9 @@ func (u *linkUpdates) run(ctx workflow.Context) (LinkUpdatesProgress, error) {
 		return u.progress, err
 	}
 	u.retries = workflow.GetVersion(ctx, retriesVersion, workflow.DefaultVersion, 1) >= 1
+	if u.retries {
+		u.endChecks = workflow.GetVersion(ctx, endChecksVersion, workflow.DefaultVersion, 1) >= 1
+	}
 	webhooks := workflow.GetSignalChannel(ctx, WebhookSignal)
 	retry := workflow.GetSignalChannel(ctx, RetryFailedSignal)
 	queue := append([]WebhookEvent(nil), u.in.Pending...)
@@ -137,6 +150,9 @@ func (u *linkUpdates) run(ctx workflow.Context) (LinkUpdatesProgress, error) {
 		u.setStatus(ctx, "deleted")
 		u.progress.Ignored += len(queue) + webhooks.Len()
 		return u.progress, nil
+	}
+	if u.endChecks && u.in.RetryNow {
+		u.retryFailed(ctx, true)
 	}
 	for {
 		if len(queue) == 0 {
@@ -148,35 +164,47 @@ func (u *linkUpdates) run(ctx workflow.Context) (LinkUpdatesProgress, error) {
 				queue = append(queue, ev)
 				ev = WebhookEvent{}
 			}
-			if len(queue) == 0 {
+			if len(queue) == 0 && !u.endChecks {
 				continue // a retry of failed steps was all there was
 			}
 		}
-		ev := queue[0]
-		queue = queue[1:]
-		u.handle(ctx, ev)
+		if len(queue) > 0 {
+			ev := queue[0]
+			queue = queue[1:]
+			u.handle(ctx, ev)
+		}
 		if u.progress.Status == "deleted" || u.handled >= u.in.EventsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			// Take every webhook already delivered to this run with us.
-			for {
-				var more WebhookEvent
-				if !webhooks.ReceiveAsync(&more) {
-					break
-				}
-				queue = append(queue, more)
-			}
-			if u.progress.Status == "deleted" {
-				// Nothing can be fetched for a deleted link: what is still
-				// queued is recorded as ignored and the handler ends.
-				u.progress.Ignored += len(queue)
-				workflow.GetLogger(ctx).Info("link deleted: link updates end", "link_id", u.in.LinkID, "ignored", len(queue))
-				return u.progress, nil
-			}
-			return u.progress, workflow.NewContinueAsNewError(ctx, LinkUpdates, LinkUpdatesInput{
-				LinkID: u.in.LinkID, EventsPerRun: u.in.EventsPerRun, Pending: queue, Seen: u.order,
-				Status: u.progress.Status, Carried: u.progress,
-			})
+			return u.end(ctx, queue, webhooks, retry)
 		}
 	}
+}
+
+// end ends this run: the handler itself once the link is deleted, else by
+// continuing as new with every webhook (and retry request) already
+// delivered to this run.
+func (u *linkUpdates) end(ctx workflow.Context, queue []WebhookEvent, webhooks, retry workflow.ReceiveChannel) (LinkUpdatesProgress, error) {
+	for {
+		var more WebhookEvent
+		if !webhooks.ReceiveAsync(&more) {
+			break
+		}
+		queue = append(queue, more)
+	}
+	if u.progress.Status == "deleted" {
+		// Nothing can be fetched for a deleted link: what is still queued is
+		// recorded as ignored and the handler ends.
+		u.progress.Ignored += len(queue)
+		workflow.GetLogger(ctx).Info("link deleted: link updates end", "link_id", u.in.LinkID, "ignored", len(queue))
+		return u.progress, nil
+	}
+	retryNow := false
+	for u.endChecks && retry.ReceiveAsync(nil) {
+		retryNow = true
+	}
+	return u.progress, workflow.NewContinueAsNewError(ctx, LinkUpdates, LinkUpdatesInput{
+		LinkID: u.in.LinkID, EventsPerRun: u.in.EventsPerRun, Pending: queue, Seen: u.order,
+		Status: u.progress.Status, Carried: u.progress, RetryNow: retryNow,
+	})
 }
 
 // waitForWork blocks until a webhook arrives, or failed steps are due for

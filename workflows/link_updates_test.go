@@ -12,6 +12,7 @@ import (
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/workflows"
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -23,7 +24,8 @@ func recurrent(id, typ, code string, ids ...string) workflows.WebhookEvent {
 }
 
 // calls records what LinkUpdates asked of the activities; failFetches
-// makes that many listings fail first (a store outage, say).
+// and failLinkDeletes make that many listings or deletions of the link's
+// data fail first (a store outage, say).
 type calls struct {
 	mu           sync.Mutex
 	fetched      []string
@@ -32,6 +34,8 @@ type calls struct {
 	linksDeleted int
 	failFetches  int
 	linkDeleted  bool
+	// failLinkDeletes: see above.
+	failLinkDeletes int
 }
 
 func mockLinkActivities(env *testsuite.TestWorkflowEnvironment, c *calls) {
@@ -66,6 +70,10 @@ func mockLinkActivities(env *testsuite.TestWorkflowEnvironment, c *calls) {
 		func(context.Context, string) (int, error) {
 			c.mu.Lock()
 			defer c.mu.Unlock()
+			if c.failLinkDeletes > 0 {
+				c.failLinkDeletes--
+				return 0, temporal.NewNonRetryableApplicationError("store unreachable", "Test", nil)
+			}
 			c.linksDeleted++
 			return 42, nil
 		})
@@ -213,5 +221,70 @@ func TestLinkUpdatesForADeletedLinkEndsAtOnce(t *testing.T) {
 	_ = env.GetWorkflowResult(&p)
 	if p.Status != "deleted" || p.Ignored != 1 || len(c.fetched) != 0 {
 		t.Errorf("progress %+v, fetched %v", p, c.fetched)
+	}
+}
+
+// A link_deleted whose data deletion failed ends the handler once its
+// retry succeeds, instead of leaving a deleted link's handler waiting.
+func TestLinkUpdatesEndsWhenARetriedDeletionSucceeds(t *testing.T) {
+	c := &calls{failLinkDeletes: 1}
+	env := newEnv(t)
+	mockLinkActivities(env, c)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(workflows.WebhookSignal, recurrent("w9", "LINK", "link_deleted"))
+	}, 0)
+	env.ExecuteWorkflow(workflows.LinkUpdates, workflows.LinkUpdatesInput{LinkID: linkID})
+	if !env.IsWorkflowCompleted() {
+		t.Fatal("the handler of a deleted link still waits")
+	}
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var p workflows.LinkUpdatesProgress
+	_ = env.GetWorkflowResult(&p)
+	if p.Status != "deleted" || c.linksDeleted != 1 || len(p.Failed) != 0 {
+		t.Errorf("progress %+v, link data deleted %d times", p, c.linksDeleted)
+	}
+}
+
+// An operator's retry that reaches a run as it continues as new is
+// carried to the next run, which retries at once.
+func TestLinkUpdatesCarriesARetryRequestAcrossContinueAsNew(t *testing.T) {
+	c := &calls{failFetches: 1}
+	env := newEnv(t)
+	mockLinkActivities(env, c)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(workflows.WebhookSignal, recurrent("w1", "OWNERS", "new_owners_available"))
+	}, 0)
+	// The operator asks while the failing step runs: the run learns of it
+	// only as it continues as new.
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == "FetchResource" {
+			env.SignalWorkflow(workflows.RetryFailedSignal, nil)
+		}
+	})
+	env.ExecuteWorkflow(workflows.LinkUpdates, workflows.LinkUpdatesInput{LinkID: linkID, EventsPerRun: 1})
+	var can *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("first run ended with %v, want continue-as-new", err)
+	}
+	var next workflows.LinkUpdatesInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if !next.RetryNow || len(next.Carried.Failed) != 1 {
+		t.Fatalf("carried retry %v with %d failed steps; want the retry and 1", next.RetryNow, len(next.Carried.Failed))
+	}
+	env2 := newEnv(t)
+	mockLinkActivities(env2, c)
+	env2.RegisterDelayedCallback(func() {
+		if len(c.fetched) != 1 {
+			t.Errorf("the carried retry did not run at once: fetched %v", c.fetched)
+		}
+		env2.SignalWorkflow(workflows.WebhookSignal, recurrent("w9", "LINK", "link_deleted"))
+	}, time.Minute)
+	env2.ExecuteWorkflow(workflows.LinkUpdates, next)
+	if err := env2.GetWorkflowError(); err != nil {
+		t.Fatalf("second run: %v", err)
 	}
 }

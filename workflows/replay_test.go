@@ -32,6 +32,11 @@ func TestReplay(t *testing.T) {
 		"testdata/async_post_announced_history.json",
 		"testdata/link_requests_history.json",
 		"testdata/link_updates_retries_history.json",
+		// Recorded after the review fixes (resolve-when-cancelled,
+		// held-waits-for-its-announcements, link-updates-end-after-retries).
+		"testdata/async_post_cancel_safe_history.json",
+		"testdata/link_requests_wait_for_own_history.json",
+		"testdata/link_updates_end_checks_history.json",
 	} {
 		t.Run(file, func(t *testing.T) {
 			r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{

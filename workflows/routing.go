@@ -89,7 +89,7 @@ func ForwardFor(ev WebhookEvent, taskQueue string, d RouteDefaults, known bool) 
 	if err != nil {
 		return activities.ForwardInput{}, err
 	}
-	in := activities.ForwardInput{Fallback: fallback, RequestKnown: known}
+	in := activities.ForwardInput{Fallback: fallback, RequestKnown: known, DedupeKey: ev.DedupeKey()}
 	if ev.RequestID != "" {
 		req, err := requestTarget(ev, taskQueue, d)
 		if err != nil {
