@@ -3,11 +3,11 @@ package codec
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
 
+	"github.com/belvo-temporal/backbone/internal/loopback"
 	"go.temporal.io/sdk/converter"
 )
 
@@ -54,7 +54,7 @@ func Handler(ring *KeyRing, o ServerOptions) http.Handler {
 				http.Error(w, "missing or invalid Authorization", http.StatusUnauthorized)
 				return
 			}
-		} else if !loopback(r.RemoteAddr) {
+		} else if !loopback.Addr(r.RemoteAddr) {
 			// An Origin header proves nothing (any client can send one):
 			// without a token only this machine is served.
 			http.Error(w, "set CODEC_AUTHORIZATION to serve clients off this machine", http.StatusUnauthorized)
@@ -63,13 +63,4 @@ func Handler(ring *KeyRing, o ServerOptions) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, 4<<20)
 		inner.ServeHTTP(w, r)
 	})
-}
-
-func loopback(remote string) bool {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -8,6 +8,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"net/url"
@@ -19,13 +20,26 @@ import (
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/sandbox"
 	"github.com/belvo-temporal/backbone/workflows"
+	"go.temporal.io/sdk/contrib/envconfig"
 )
 
 // Config is every setting the processes share.
 type Config struct {
-	TemporalAddress   string // TEMPORAL_ADDRESS
-	TemporalNamespace string // TEMPORAL_NAMESPACE
-	TaskQueue         string // TEMPORAL_TASK_QUEUE
+	// TemporalAddress and TemporalNamespace are resolved as the temporal
+	// CLI resolves them (TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE over the
+	// profile of the client config file), with the local defaults.
+	TemporalAddress   string
+	TemporalNamespace string
+	// TemporalClient is the rest of the client profile: TLS and mTLS, API
+	// key, gRPC metadata, authority. It is read by the SDK's envconfig, so
+	// exactly as the temporal CLI reads it: the TOML file
+	// (TEMPORAL_CONFIG_FILE, default ~/.config/temporalio/temporal.toml)
+	// and its profile (TEMPORAL_PROFILE, default "default"), overridden by
+	// TEMPORAL_API_KEY, TEMPORAL_TLS, TEMPORAL_TLS_*, TEMPORAL_GRPC_META_*,
+	// TEMPORAL_CLIENT_AUTHORITY. Its Address and Namespace are always
+	// empty: the two fields above hold them.
+	TemporalClient envconfig.ClientConfigProfile
+	TaskQueue      string // TEMPORAL_TASK_QUEUE
 	// TemporalUIURL is the web UI's base URL, for links printed to people
 	// (TEMPORAL_UI_URL).
 	TemporalUIURL string
@@ -112,9 +126,13 @@ const (
 
 // FromEnv reads the configuration; it fails on values it cannot parse.
 func FromEnv() (Config, error) {
+	prof, err := envconfig.LoadClientConfigProfile(envconfig.LoadClientConfigProfileOptions{})
+	if err != nil {
+		return Config{}, fmt.Errorf("config: Temporal client profile (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE, TEMPORAL_*): %w", err)
+	}
 	c := Config{
-		TemporalAddress:              env("TEMPORAL_ADDRESS", DefaultTemporalAddress),
-		TemporalNamespace:            env("TEMPORAL_NAMESPACE", DefaultNamespace),
+		TemporalAddress:              cmp.Or(strings.TrimSpace(prof.Address), DefaultTemporalAddress),
+		TemporalNamespace:            cmp.Or(strings.TrimSpace(prof.Namespace), DefaultNamespace),
 		TaskQueue:                    env("TEMPORAL_TASK_QUEUE", DefaultTaskQueue),
 		TemporalUIURL:                strings.TrimRight(env("TEMPORAL_UI_URL", DefaultTemporalUIURL), "/"),
 		BelvoBaseURL:                 env("BELVO_BASE_URL", DefaultBelvoBaseURL),
@@ -131,7 +149,8 @@ func FromEnv() (Config, error) {
 		LogFormat:                    env("LOG_FORMAT", "console"),
 		LogLevel:                     env("LOG_LEVEL", "info"),
 	}
-	var err error
+	prof.Address, prof.Namespace = "", ""
+	c.TemporalClient = prof
 	for _, cidr := range strings.Split(env("WEBHOOK_ALLOWED_NETWORKS", ""), ",") {
 		if cidr = strings.TrimSpace(cidr); cidr == "" {
 			continue
@@ -188,7 +207,7 @@ func (c Config) Environ() []string {
 	for i, n := range c.WebhookAllowedNetworks {
 		nets[i] = n.String()
 	}
-	return []string{
+	env := []string{
 		"TEMPORAL_ADDRESS=" + c.TemporalAddress, "TEMPORAL_NAMESPACE=" + c.TemporalNamespace, "TEMPORAL_TASK_QUEUE=" + c.TaskQueue,
 		"TEMPORAL_UI_URL=" + c.TemporalUIURL,
 		"BELVO_BASE_URL=" + c.BelvoBaseURL, "BELVO_SECRET_ID=" + c.BelvoSecretID, "BELVO_SECRET_PASSWORD=" + c.BelvoSecretPassword,
@@ -203,6 +222,7 @@ func (c Config) Environ() []string {
 		"WEBHOOK_MAX_IN_FLIGHT=" + strconv.Itoa(c.WebhookMaxInFlight), "WEBHOOK_MAX_BODY_BYTES=" + strconv.FormatInt(c.WebhookMaxBodyBytes, 10),
 		"METRICS_LISTEN_ADDR=" + c.MetricsListenAddr, "LOG_FORMAT=" + c.LogFormat, "LOG_LEVEL=" + c.LogLevel,
 	}
+	return append(env, profileEnviron(c.TemporalClient)...)
 }
 
 func env(name, def string) string {
@@ -246,10 +266,10 @@ func Mask(s string) string {
 
 // String prints the configuration with every secret masked.
 func (c Config) String() string {
-	return fmt.Sprintf("TEMPORAL_ADDRESS=%s TEMPORAL_NAMESPACE=%s TEMPORAL_TASK_QUEUE=%s BELVO_BASE_URL=%s "+
+	return fmt.Sprintf("TEMPORAL_ADDRESS=%s TEMPORAL_NAMESPACE=%s temporal_client=[%s] TEMPORAL_TASK_QUEUE=%s BELVO_BASE_URL=%s "+
 		"BELVO_SECRET_ID=%s BELVO_SECRET_PASSWORD=%s BELVO_WEBHOOK_AUTHORIZATION=%s BELVO_WEBHOOK_AUTHORIZATION_PREVIOUS=%s PAYLOAD_ENCRYPTION_KEYS=%s PAYLOAD_ENCRYPTION_KEYS_FILE=%s STORE_DSN=%s "+
 		"WEBHOOK_LISTEN_ADDR=%s SANDBOX_LISTEN_ADDR=%s METRICS_LISTEN_ADDR=%s HISTORICAL_FETCH_TIMEOUT=%s ASYNC_REQUEST_TIMEOUT=%s ASYNC_ORPHAN_TIMEOUT=%s",
-		c.TemporalAddress, c.TemporalNamespace, c.TaskQueue, c.BelvoBaseURL,
+		c.TemporalAddress, c.TemporalNamespace, temporalSummary(c.TemporalClient), c.TaskQueue, c.BelvoBaseURL,
 		Mask(c.BelvoSecretID), Mask(c.BelvoSecretPassword), Mask(c.WebhookAuthorization), Mask(c.WebhookAuthorizationPrevious), Mask(c.PayloadKeys), c.PayloadKeysFile, MaskDSN(c.StoreDSN),
 		c.WebhookListenAddr, c.SandboxListenAddr, c.MetricsListenAddr, c.HistoricalFetchTimeout, c.AsyncTimeout, c.AsyncOrphanTimeout)
 }

@@ -1,11 +1,17 @@
 package config
 
 import (
+	"cmp"
 	"net"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/contrib/envconfig"
 )
 
 func TestStringMasksEverySecret(t *testing.T) {
@@ -57,6 +63,10 @@ func TestEnvironRoundTrips(t *testing.T) {
 	_, nets, _ := net.ParseCIDR("10.0.0.0/8")
 	c := Config{
 		TemporalAddress: "t:1", TemporalNamespace: "ns", TaskQueue: "q", TemporalUIURL: "http://ui:1",
+		TemporalClient: envconfig.ClientConfigProfile{APIKey: "key", Authority: "auth", GRPCMeta: map[string]string{"x-team": "payments"},
+			TLS: &envconfig.ClientConfigTLS{ClientCertPath: "/c.pem", ClientKeyPath: "/c.key", ServerCACertData: []byte("CA PEM"),
+				ServerName: "temporal.internal", DisableHostVerification: true},
+			Codec: &envconfig.ClientConfigCodec{Endpoint: "https://codec", Auth: "Bearer c"}},
 		BelvoBaseURL: "https://sandbox.belvo.com", BelvoSecretID: "id", BelvoSecretPassword: "pw", BelvoHTTPTimeout: 7 * time.Second,
 		WebhookAuthorization: "Bearer a", WebhookAuthorizationPrevious: "Bearer b", WebhookAllowedNetworks: []*net.IPNet{nets},
 		PayloadKeys: "k1:AAAA", PayloadKeysFile: "/keys", StoreDSN: "postgres://h/db", WebhookListenAddr: "w:1", SandboxListenAddr: "s:1",
@@ -70,6 +80,7 @@ func TestEnvironRoundTrips(t *testing.T) {
 			t.Fatalf("test config leaves %s unset: set it, so the round trip covers it", v.Type().Field(i).Name)
 		}
 	}
+	isolateTemporalProfile(t)
 	for _, kv := range c.Environ() {
 		name, value, _ := strings.Cut(kv, "=")
 		t.Setenv(name, value)
@@ -80,5 +91,54 @@ func TestEnvironRoundTrips(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, c) {
 		t.Errorf("FromEnv(Environ(c)) = %+v\nwant %+v", got, c)
+	}
+}
+
+// isolateTemporalProfile keeps the machine's own temporal CLI profile out
+// of a test.
+func isolateTemporalProfile(t *testing.T) {
+	t.Helper()
+	t.Setenv("TEMPORAL_CONFIG_FILE", filepath.Join(t.TempDir(), "none.toml"))
+	t.Setenv("TEMPORAL_PROFILE", "")
+}
+
+// TemporalClientVariables lists only what envconfig reads: each one, set
+// alone, changes the profile FromEnv loads (the file's two select it).
+func TestTemporalClientVariablesAreRead(t *testing.T) {
+	isolateTemporalProfile(t)
+	base, err := FromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "temporal.toml")
+	if err := os.WriteFile(file, []byte("[profile.default]\nnamespace = \"file-default\"\n[profile.other]\nnamespace = \"from-file\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]string{"TEMPORAL_CONFIG_FILE": file, "TEMPORAL_TLS": "true", "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION": "true"}
+	for _, name := range append(slices.Clone(TemporalClientVariables), "TEMPORAL_GRPC_META_X_TEAM") {
+		t.Run(name, func(t *testing.T) {
+			isolateTemporalProfile(t)
+			value := cmp.Or(values[name], "value-of-"+name)
+			if name == "TEMPORAL_PROFILE" {
+				t.Setenv("TEMPORAL_CONFIG_FILE", file)
+				value = "other"
+			}
+			t.Setenv(name, value)
+			got, err := FromEnv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reflect.DeepEqual(got.TemporalClient, base.TemporalClient) && got.TemporalAddress == base.TemporalAddress &&
+				got.TemporalNamespace == base.TemporalNamespace {
+				t.Errorf("%s=%s changed nothing", name, value)
+			}
+			if !IsTemporalClientVariable(name) {
+				t.Errorf("IsTemporalClientVariable(%s) = false", name)
+			}
+		})
+	}
+	if IsTemporalClientVariable("TEMPORAL_GRPC_META_") || IsTemporalClientVariable("TEMPORAL_UI_URL") {
+		t.Error("accepts what envconfig does not read")
 	}
 }

@@ -54,6 +54,9 @@ func New(c client.Client, taskQueue string, a *activities.Activities) sdkworker.
 // ctx is cancelled (SIGINT/SIGTERM in the command).
 func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	log.Info("worker starting", zap.Stringer("config", cfg))
+	if err := cfg.RefuseSandboxCredentials(); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
 	if err := workflows.CheckTimeouts(cfg.BelvoHTTPTimeout); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}

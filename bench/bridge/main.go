@@ -24,10 +24,9 @@ import (
 	"time"
 
 	"github.com/belvo-temporal/backbone/codec"
+	"github.com/belvo-temporal/backbone/config"
 	"github.com/belvo-temporal/backbone/internal/stack"
-	"github.com/belvo-temporal/backbone/logging"
 	"github.com/belvo-temporal/backbone/webhookbridge"
-	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 )
 
@@ -139,9 +138,9 @@ func newBench(cli string) (*bench, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	ring, _ := codec.NewKeyRing(k)
-	c, err := client.Dial(client.Options{HostPort: srv.Address(), Logger: logging.NewTemporal(zap.NewNop()),
-		DataConverter: codec.DataConverter(ring), FailureConverter: codec.FailureConverter(ring)})
+	// The product's own client, as the bridge builds it.
+	cfg := config.Config{TemporalAddress: srv.Address(), TemporalNamespace: config.DefaultNamespace, PayloadKeys: codec.FormatKeys(k)}
+	c, err := cfg.DialTemporal(nil)
 	if err != nil {
 		_ = srv.Stop()
 		return nil, nil, err

@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"time"
 
@@ -30,10 +29,8 @@ func run() error {
 	}
 	defer log.Sync() //nolint:errcheck
 	log.Info("bridge starting", zap.Stringer("config", cfg))
-	if cfg.WebhookAuthorization == config.DefaultWebhookAuthorization {
-		if host, _, err := net.SplitHostPort(cfg.WebhookListenAddr); err != nil || (host != "localhost" && !net.ParseIP(host).IsLoopback()) {
-			return fmt.Errorf("BELVO_WEBHOOK_AUTHORIZATION is the published local default; set your own value before listening on %s", cfg.WebhookListenAddr)
-		}
+	if err := cfg.RefuseLocalWebhookSecret(); err != nil {
+		return err
 	}
 	c, err := cfg.DialTemporal(log)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/belvo-temporal/backbone/codec"
 	"github.com/belvo-temporal/backbone/config"
+	"github.com/belvo-temporal/backbone/internal/loopback"
 	"github.com/belvo-temporal/backbone/internal/serve"
 	"go.uber.org/zap"
 )
@@ -58,7 +58,7 @@ func run() error {
 	addr := envOr("CODEC_LISTEN_ADDR", "127.0.0.1:8081")
 	o := codec.ServerOptions{AllowedOrigins: strings.Split(envOr("CODEC_ALLOWED_ORIGINS", cfg.TemporalUIURL), ","), Authorization: os.Getenv("CODEC_AUTHORIZATION")}
 	if o.Authorization == "" {
-		if host, _, err := net.SplitHostPort(addr); err != nil || !isLoopback(host) {
+		if !loopback.Addr(addr) {
 			return fmt.Errorf("CODEC_LISTEN_ADDR=%s is not a loopback address: set CODEC_AUTHORIZATION before serving decoded payloads off this machine", addr)
 		}
 	}
@@ -68,14 +68,6 @@ func run() error {
 		log.Info("codec server listening", zap.String("addr", addr), zap.Strings("allowed_origins", o.AllowedOrigins),
 			zap.Bool("authorization_required", o.Authorization != ""), zap.String("current_key", ring.CurrentID()))
 	})
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func envOr(name, def string) string {

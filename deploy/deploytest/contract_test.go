@@ -8,11 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/belvo-temporal/backbone/config"
 )
 
 // repoRoot is the repository, seen from this package's directory (where go
@@ -45,7 +48,7 @@ var extraSecrets = []string{"STORE_DSN", "CODEC_AUTHORIZATION", "BELVO_LINK_PASS
 
 // reads reports whether binary reads the variable name.
 func (c contract) reads(binary, name string) bool {
-	return c.common[name] || c.own[binary][name] || goRuntimeEnv[name]
+	return c.common[name] || c.own[binary][name] || goRuntimeEnv[name] || config.IsTemporalClientVariable(name)
 }
 
 // checkEnvName explains why binary cannot use name, or returns nil.
@@ -66,7 +69,7 @@ func loadContract(root string) (contract, error) {
 	}
 	// A parse that finds (almost) nothing means the helpers were renamed:
 	// fail instead of rejecting every manifest.
-	for _, must := range []string{"TEMPORAL_ADDRESS", "STORE_DSN", "WEBHOOK_LISTEN_ADDR", "WEBHOOK_MAX_IN_FLIGHT", "HISTORICAL_FETCH_TIMEOUT"} {
+	for _, must := range []string{"TEMPORAL_TASK_QUEUE", "STORE_DSN", "WEBHOOK_LISTEN_ADDR", "WEBHOOK_MAX_IN_FLIGHT", "HISTORICAL_FETCH_TIMEOUT"} {
 		if !common[must] {
 			return contract{}, fmt.Errorf("contract: %s not found among the env/duration/positiveInt calls of %s; update loadContract", must, cfgPath)
 		}
@@ -110,7 +113,7 @@ func loadContract(root string) (contract, error) {
 	if !c.secrets["BELVO_SECRET_PASSWORD"] || !c.secrets["PAYLOAD_ENCRYPTION_KEYS"] {
 		return contract{}, fmt.Errorf("contract: the \"(secret)\" markers of %s were not found; update secretMarker", cfgPath)
 	}
-	for _, s := range extraSecrets {
+	for _, s := range append(slices.Clone(extraSecrets), config.TemporalClientSecrets...) {
 		c.secrets[s] = true
 	}
 	return c, nil

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/belvo-temporal/backbone/config"
-	"github.com/belvo-temporal/backbone/logging"
 	"github.com/belvo-temporal/backbone/workflows"
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/api/enums/v1"
@@ -23,7 +22,6 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -220,7 +218,7 @@ type ServerOptions struct {
 // startServer brings the server's schemas to its version, runs it from
 // deploy/temporal and waits for its frontend, then registers the namespace
 // and the product's search attributes.
-func startServer(ctx context.Context, root string, o ServerOptions, logDir string, out io.Writer) (*Proc, error) {
+func startServer(ctx context.Context, root string, o ServerOptions, cfg config.Config, logDir string, out io.Writer) (*Proc, error) {
 	if err := setupSchemas(ctx, o.Postgres, o.SQLTool, logDir, out); err != nil {
 		return nil, err
 	}
@@ -242,7 +240,7 @@ func startServer(ctx context.Context, root string, o ServerOptions, logDir strin
 		proc.Stop(5 * time.Second)
 		return nil, fmt.Errorf("the Temporal server does not answer: %w (see %s)", err, logPath)
 	}
-	if err := prepareNamespace(ctx, addr, config.DefaultNamespace, o.Retention, out); err != nil {
+	if err := prepareNamespace(ctx, cfg, o.Retention, out); err != nil {
 		proc.Stop(5 * time.Second)
 		return nil, err
 	}
@@ -251,11 +249,17 @@ func startServer(ctx context.Context, root string, o ServerOptions, logDir strin
 
 // prepareNamespace registers the namespace (with its retention) and the
 // product's search attributes, the steps a cluster operator does once; both
-// are idempotent so a restart repeats them harmlessly.
-func prepareNamespace(ctx context.Context, addr, namespace string, retention time.Duration, out io.Writer) error {
-	nc, err := client.NewNamespaceClient(client.Options{HostPort: addr, Logger: logging.NewTemporal(zap.NewNop())})
+// are idempotent so a restart repeats them harmlessly. It connects as the
+// product's processes do (cfg's client profile: TLS, certificates).
+func prepareNamespace(ctx context.Context, cfg config.Config, retention time.Duration, out io.Writer) error {
+	namespace := cfg.TemporalNamespace
+	opts, err := cfg.ClientOptions(nil, nil)
 	if err != nil {
-		return fmt.Errorf("connect to Temporal at %s: %w", addr, err)
+		return err
+	}
+	nc, err := client.NewNamespaceClient(opts)
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
 	}
 	defer nc.Close()
 	err = retry(ctx, time.Minute, func() error {
@@ -270,7 +274,7 @@ func prepareNamespace(ctx context.Context, addr, namespace string, retention tim
 	if err != nil {
 		return fmt.Errorf("register namespace %s: %w", namespace, err)
 	}
-	c, err := client.Dial(client.Options{HostPort: addr, Namespace: namespace, Logger: logging.NewTemporal(zap.NewNop())})
+	c, err := cfg.DialTemporal(nil)
 	if err != nil {
 		return err
 	}

@@ -242,12 +242,12 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 			s.Config.TemporalUIURL = "http://127.0.0.1:" + strconv.Itoa(o.UIPort)
 		}
 	case s.o.Server != nil:
-		srv, err := startServer(ctx, s.o.Root, *s.o.Server, s.logDir(), s.o.Out)
+		s.Config.TemporalAddress = "127.0.0.1:" + strconv.Itoa(s.o.Server.PortBase)
+		srv, err := startServer(ctx, s.o.Root, *s.o.Server, s.Config, s.logDir(), s.o.Out)
 		if err != nil {
 			return err
 		}
 		s.Server = srv
-		s.Config.TemporalAddress = "127.0.0.1:" + strconv.Itoa(s.o.Server.PortBase)
 	case s.o.TemporalAddress != "":
 		s.Config.TemporalAddress = s.o.TemporalAddress
 	case s.o.Workers > 0 || s.o.Bridges > 0:
