@@ -1,16 +1,22 @@
 // Command prodstack runs the product the way production does, on one
 // machine: the real Temporal server (v1.29.1, built from the Go module proxy)
-// with persistence and visibility in PostgreSQL, its schemas created and
+// with mTLS on its frontend and between its services (a CA, server and
+// client certificates generated at every start-up, never committed), with
+// persistence and visibility in PostgreSQL, its schemas created and
 // updated by the server's own schema tool, the namespace and search
 // attributes registered, the store on PostgreSQL, two workers and two bridges
-// behind a round-robin balancer, and the Belvo sandbox.
+// behind a round-robin balancer, and the Belvo sandbox. Every process
+// connects with the client certificate, through the same TEMPORAL_TLS_*
+// variables a deployment sets.
 //
 //	go run ./deploy/prodstack                      # bring it up; Ctrl-C stops it
 //	go run ./deploy/prodstack -fresh -replica-test # the multi-replica run, then exit
 //
-// The multi-replica run registers links and async requests, kills one worker
-// and one bridge with SIGKILL mid-run, waits for everything and compares the
-// store with the sandbox: it exits non-zero unless the counts are exact.
+// The multi-replica run first checks that the server refuses clients
+// without a valid certificate, then registers links and async requests,
+// kills one worker and one bridge with SIGKILL mid-run, waits for
+// everything and compares the store with the sandbox: it exits non-zero
+// unless every refusal and every count is exact.
 package main
 
 import (
@@ -22,9 +28,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/belvo-temporal/backbone/internal/certs"
 	"github.com/belvo-temporal/backbone/internal/stack"
 )
 
@@ -37,6 +45,7 @@ type options struct {
 	transactions     int
 	retention        time.Duration
 	fresh            bool
+	plaintext        bool
 	replicaTest      bool
 	links, async     int
 }
@@ -53,6 +62,7 @@ func main() {
 	flag.IntVar(&o.transactions, "transactions", 2500, "transactions per sandbox link")
 	flag.DurationVar(&o.retention, "retention", 72*time.Hour, "namespace retention of closed executions")
 	flag.BoolVar(&o.fresh, "fresh", false, "drop the stack's databases first")
+	flag.BoolVar(&o.plaintext, "plaintext", false, "run Temporal without TLS (default: mTLS with certificates generated at start-up)")
 	flag.BoolVar(&o.replicaTest, "replica-test", false, "run the multi-replica test, print its summary and exit")
 	flag.IntVar(&o.links, "links", 300, "links in the multi-replica test")
 	flag.IntVar(&o.async, "async", 100, "async requests in the multi-replica test")
@@ -100,9 +110,19 @@ func run(o options) error {
 	if _, err := pg.EnsureDB(ctx, pg.StoreDB); err != nil {
 		return err
 	}
+	srv := &stack.ServerOptions{Binary: server, SQLTool: sqlTool, Postgres: pg, PortBase: o.temporalPort, Retention: o.retention}
+	if !o.plaintext {
+		// Fresh at every start: nothing to keep, nothing to leak.
+		set, err := certs.Generate(filepath.Join(o.dataDir, "tls"), certs.Options{})
+		if err != nil {
+			return err
+		}
+		srv.TLS = &set
+		fmt.Printf("✓ generated a CA, a server certificate (%s) and a client certificate (%s) in %s\n", set.ServerName, set.ClientName, set.Dir)
+	}
 	s, err := stack.Start(ctx, stack.Options{
 		Root: root, Dir: o.dataDir, Out: os.Stdout,
-		Server:  &stack.ServerOptions{Binary: server, SQLTool: sqlTool, Postgres: pg, PortBase: o.temporalPort, Retention: o.retention},
+		Server:  srv,
 		Sandbox: true, Workers: o.workers, Bridges: o.bridges, WebhookAddr: o.webhookAddr,
 		StoreDSN: pg.DSN(pg.StoreDB),
 		Env:      []string{"SANDBOX_TRANSACTIONS=" + strconv.Itoa(o.transactions), "LOG_FORMAT=json"},
@@ -117,10 +137,19 @@ func run(o options) error {
 	}
 	fmt.Println()
 	if o.replicaTest {
+		if srv.TLS != nil {
+			if err := checkRefusals(s.Config, *srv.TLS, o.dataDir); err != nil {
+				return err
+			}
+		}
 		return replicaTest(ctx, s, o, pg)
 	}
-	fmt.Printf("\nTemporal frontend %s (use `bin/temporal workflow list --address %s`), webhooks %s, store %s\nCtrl-C stops everything.\n",
-		s.Config.TemporalAddress, s.Config.TemporalAddress, s.WebhookURL(), pg.StoreDB)
+	fmt.Printf("\nTemporal frontend %s, webhooks %s, store %s\n", s.Config.TemporalAddress, s.WebhookURL(), pg.StoreDB)
+	if srv.TLS != nil {
+		fmt.Printf("The CLI connects as the processes do:\n  %s bin/temporal workflow list\n",
+			strings.Join(clientEnv(s.Config), " "))
+	}
+	fmt.Println("Ctrl-C stops everything.")
 	<-ctx.Done()
 	fmt.Println("\nstopping…")
 	return nil

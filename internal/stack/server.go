@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/belvo-temporal/backbone/config"
+	"github.com/belvo-temporal/backbone/internal/certs"
 	"github.com/belvo-temporal/backbone/workflows"
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/api/enums/v1"
@@ -22,6 +23,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -196,11 +198,26 @@ func setupSchemas(ctx context.Context, p Postgres, sqlTool, logDir string, out i
 }
 
 // serverEnv is what deploy/temporal/config/production-postgres.yaml reads.
-func serverEnv(p Postgres, portBase int) []string {
-	return append(os.Environ(),
+func serverEnv(p Postgres, portBase int, tls *certs.Set) []string {
+	env := append(os.Environ(),
 		"TEMPORAL_POSTGRES_HOST="+p.host, "TEMPORAL_POSTGRES_PORT="+p.port, "TEMPORAL_POSTGRES_USER="+p.user,
 		"TEMPORAL_POSTGRES_PASSWORD="+p.password, "TEMPORAL_DB="+p.TemporalDB, "TEMPORAL_VISIBILITY_DB="+p.VisibilityDB,
 		"TEMPORAL_PORT_BASE="+strconv.Itoa(portBase), "TEMPORAL_BIND_IP=127.0.0.1")
+	if tls != nil {
+		env = append(env, "TEMPORAL_TLS_SERVER_CA_CERT="+tls.CA, "TEMPORAL_TLS_SERVER_CERT="+tls.ServerCert,
+			"TEMPORAL_TLS_SERVER_KEY="+tls.ServerKey, "TEMPORAL_TLS_INTERNODE_SERVER_NAME="+tls.ServerName,
+			"TEMPORAL_TLS_FRONTEND_SERVER_NAME="+tls.ServerName,
+			"TEMPORAL_TLS_SYSTEM_WORKER_CERT="+tls.ClientCert, "TEMPORAL_TLS_SYSTEM_WORKER_KEY="+tls.ClientKey)
+	}
+	return env
+}
+
+// ClientTLS is the client profile's TLS for a server of set: the client
+// certificate, the CA and the server's name (what the product's processes
+// and prepareNamespace connect with).
+func ClientTLS(set certs.Set) *envconfig.ClientConfigTLS {
+	return &envconfig.ClientConfigTLS{ClientCertPath: set.ClientCert, ClientKeyPath: set.ClientKey,
+		ServerCACertPath: set.CA, ServerName: set.ServerName}
 }
 
 // ServerOptions configure a Temporal server on PostgreSQL.
@@ -213,6 +230,10 @@ type ServerOptions struct {
 	PortBase int
 	// Retention of closed executions in the namespace.
 	Retention time.Duration
+	// TLS, when set, turns mTLS on in the server (frontend and between its
+	// services) with these certificates; the stack's processes then
+	// connect with its client certificate.
+	TLS *certs.Set
 }
 
 // startServer brings the server's schemas to its version, runs it from
@@ -230,9 +251,13 @@ func startServer(ctx context.Context, root string, o ServerOptions, cfg config.C
 		}
 	}
 	logPath := filepath.Join(logDir, "temporal-server.log")
-	fmt.Fprintf(out, "→ starting Temporal server %s on PostgreSQL (frontend %s)…\n", TemporalServerVersion, addr)
+	mode := "plaintext"
+	if o.TLS != nil {
+		mode = "mTLS, certificates in " + o.TLS.Dir
+	}
+	fmt.Fprintf(out, "→ starting Temporal server %s on PostgreSQL (frontend %s, %s)…\n", TemporalServerVersion, addr, mode)
 	proc, err := startProc("temporal-server", o.Binary, []string{"--env", "production-postgres", "--allow-no-auth", "start"},
-		filepath.Join(root, "deploy", "temporal"), serverEnv(o.Postgres, b), logPath)
+		filepath.Join(root, "deploy", "temporal"), serverEnv(o.Postgres, b, o.TLS), logPath)
 	if err != nil {
 		return nil, err
 	}

@@ -243,6 +243,9 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 		}
 	case s.o.Server != nil:
 		s.Config.TemporalAddress = "127.0.0.1:" + strconv.Itoa(s.o.Server.PortBase)
+		if s.o.Server.TLS != nil {
+			s.Config.TemporalClient.TLS = ClientTLS(*s.o.Server.TLS)
+		}
 		srv, err := startServer(ctx, s.o.Root, *s.o.Server, s.Config, s.logDir(), s.o.Out)
 		if err != nil {
 			return err
