@@ -5,7 +5,9 @@ import (
 
 	"github.com/belvo-temporal/backbone/codec"
 	"github.com/belvo-temporal/backbone/logging"
+	"github.com/belvo-temporal/backbone/tracing"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.uber.org/zap"
 )
 
@@ -29,6 +31,7 @@ func (c Config) DialTemporalWithMetrics(log *zap.Logger, h client.MetricsHandler
 		DataConverter:    codec.DataConverter(ring),
 		FailureConverter: codec.FailureConverter(ring),
 		MetricsHandler:   h,
+		Interceptors:     []interceptor.ClientInterceptor{tracing.TemporalInterceptor()}, // docs/tracing.md
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", c.TemporalAddress, c.TemporalNamespace, err)
