@@ -41,7 +41,7 @@ type Options struct {
 	SecretID       string
 	SecretPassword string
 	// HTTPClient defaults to a client with DefaultHTTPTimeout and
-	// keep-alive.
+	// keep-alive. The client uses a traced copy of it (tracing.go).
 	HTTPClient *http.Client
 }
 
@@ -58,7 +58,7 @@ func New(o Options) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: DefaultHTTPTimeout}
 	}
-	return &Client{base: u, secretID: o.SecretID, password: o.SecretPassword, http: hc}, nil
+	return &Client{base: u, secretID: o.SecretID, password: o.SecretPassword, http: traced(hc)}, nil
 }
 
 // do sends one request and decodes a 2xx JSON answer into out (when not nil).

@@ -6,8 +6,10 @@ import (
 
 	"github.com/belvo-temporal/backbone/codec"
 	"github.com/belvo-temporal/backbone/logging"
+	"github.com/belvo-temporal/backbone/tracing"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/interceptor"
 	"go.uber.org/zap"
 )
 
@@ -56,6 +58,7 @@ func (c Config) ClientOptions(log *zap.Logger, h client.MetricsHandler) (client.
 	opts.DataConverter = codec.DataConverter(ring)
 	opts.FailureConverter = codec.FailureConverter(ring)
 	opts.MetricsHandler = h
+	opts.Interceptors = []interceptor.ClientInterceptor{tracing.TemporalInterceptor()} // docs/tracing.md
 	return opts, nil
 }
 

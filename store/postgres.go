@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -27,6 +28,13 @@ func OpenPostgres(ctx context.Context, dsn string) (*Postgres, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: STORE_DSN is not a valid PostgreSQL URL: %s", redact(err.Error(), dsn))
 	}
+	// A span per statement, batch and connection acquisition, child of the
+	// caller's (the activity's), from the global provider (tracing.Setup).
+	// Spans carry the SQL text, which holds placeholders, never values:
+	// otelpgx records arguments only when asked (WithIncludeQueryParameters),
+	// and its connection details are host, port, user and database, never
+	// the password.
+	cfg.ConnConfig.Tracer = otelpgx.NewTracer()
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: connect to PostgreSQL: %s", redact(err.Error(), dsn))

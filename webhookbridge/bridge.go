@@ -19,6 +19,7 @@ import (
 
 	"github.com/belvo-temporal/backbone/activities"
 	"github.com/belvo-temporal/backbone/config"
+	"github.com/belvo-temporal/backbone/logging"
 	"github.com/belvo-temporal/backbone/workflows"
 	"github.com/gorilla/mux"
 	"go.temporal.io/sdk/client"
@@ -122,7 +123,7 @@ func New(o Options) (*Bridge, error) {
 // Handler routes the bridge's endpoints.
 func (b *Bridge) Handler() http.Handler {
 	r := mux.NewRouter()
-	r.HandleFunc("/webhooks/belvo", b.webhook).Methods(http.MethodPost)
+	r.HandleFunc(webhookPath, b.webhook).Methods(http.MethodPost)
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}).Methods(http.MethodGet)
@@ -134,7 +135,7 @@ func (b *Bridge) Handler() http.Handler {
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusNotFound, problem{Error: "no such endpoint"})
 	})
-	return b.middleware(r)
+	return traced(b.middleware(r))
 }
 
 // readyz answers 200 when Temporal answers a health check within a second,
@@ -218,13 +219,14 @@ func (b *Bridge) webhook(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), b.o.DeliveryTimeout)
 	defer cancel()
 	r = r.WithContext(ctx)
+	log := logging.WithTrace(ctx, b.log)
 	if !b.allowedSource(r.RemoteAddr) {
-		b.log.Warn("webhook rejected: source not in WEBHOOK_ALLOWED_NETWORKS", zap.String("remote", r.RemoteAddr))
+		log.Warn("webhook rejected: source not in WEBHOOK_ALLOWED_NETWORKS", zap.String("remote", r.RemoteAddr))
 		writeJSON(w, http.StatusForbidden, problem{Error: "source network not allowed"})
 		return
 	}
 	if !b.authorized(r.Header.Get("Authorization")) {
-		b.log.Warn("webhook rejected: bad or missing Authorization", zap.String("remote", r.RemoteAddr))
+		log.Warn("webhook rejected: bad or missing Authorization", zap.String("remote", r.RemoteAddr))
 		writeJSON(w, http.StatusUnauthorized, problem{Error: "missing or invalid Authorization header"})
 		return
 	}
@@ -255,12 +257,12 @@ func (b *Bridge) webhook(w http.ResponseWriter, r *http.Request) {
 		if m := requestIDPattern.FindSubmatch(raw); m != nil {
 			reqID = safeID(string(m[1]))
 		}
-		b.log.Warn("webhook rejected: malformed JSON", zap.String("request_id", reqID), zap.Error(err))
+		log.Warn("webhook rejected: malformed JSON", zap.String("request_id", reqID), zap.Error(err))
 		writeJSON(w, http.StatusBadRequest, problem{Error: "malformed JSON: " + err.Error(), RequestID: reqID})
 		return
 	}
 	if field := missingField(body); field != "" {
-		b.log.Warn("webhook rejected: missing or invalid field", zap.String("field", field), zap.String("request_id", safeID(body.RequestID)))
+		log.Warn("webhook rejected: missing or invalid field", zap.String("field", field), zap.String("request_id", safeID(body.RequestID)))
 		writeJSON(w, http.StatusBadRequest, problem{Error: "missing or invalid field " + field, Field: field, RequestID: safeID(body.RequestID)})
 		return
 	}
@@ -271,9 +273,10 @@ func (b *Bridge) webhook(w http.ResponseWriter, r *http.Request) {
 // starting it when it does not exist yet (the webhook-first race), and
 // answers 202 only once Temporal has accepted the signal.
 func (b *Bridge) deliver(w http.ResponseWriter, r *http.Request, body webhookBody) {
-	log := b.log.With(zap.String("webhook_id", body.WebhookID), zap.String("webhook_type", body.WebhookType),
+	log := logging.WithTrace(r.Context(), b.log).With(zap.String("webhook_id", body.WebhookID), zap.String("webhook_type", body.WebhookType),
 		zap.String("webhook_code", body.WebhookCode), zap.String("process_type", body.ProcessType),
 		zap.String("link_id", body.LinkID), zap.String("request_id", body.RequestID))
+	annotate(r.Context(), body)
 	start := time.Now()
 	res, err := b.route(r.Context(), event(body)) // the context carries the delivery deadline set on arrival
 	b.metrics.latency.Observe(time.Since(start).Seconds())

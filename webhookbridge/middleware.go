@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/belvo-temporal/backbone/logging"
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 )
@@ -48,21 +49,22 @@ func (b *Bridge) middleware(next http.Handler) http.Handler {
 			rid = uuid.NewString()
 		}
 		w.Header().Set(RequestIDHeader, rid)
+		log := logging.WithTrace(r.Context(), b.log) // the webhook's span (tracing.go), none for probes
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p) // net/http's own way to abort a response: not a bug
 				}
-				b.log.Error("panic while handling a request; answered 500", zap.Any("panic", p), zap.String("http_request_id", rid))
+				log.Error("panic while handling a request; answered 500", zap.Any("panic", p), zap.String("http_request_id", rid))
 				if sw.status == 0 {
 					writeJSON(sw, http.StatusInternalServerError, problem{Error: "internal error"})
 				}
 			}
-			if r.URL.Path == "/webhooks/belvo" {
+			if r.URL.Path == webhookPath {
 				b.metrics.status(sw.status)
 			}
-			b.log.Info("http", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Int("status", sw.status),
+			log.Info("http", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Int("status", sw.status),
 				zap.Duration("duration", time.Since(start)), zap.String("remote", r.RemoteAddr), zap.String("http_request_id", rid))
 		}()
 		next.ServeHTTP(sw, r)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/belvo-temporal/backbone/config"
 	"github.com/belvo-temporal/backbone/internal/serve"
+	"github.com/belvo-temporal/backbone/tracing"
 	"github.com/belvo-temporal/backbone/webhookbridge"
 	"go.uber.org/zap"
 )
@@ -32,6 +33,13 @@ func run() error {
 	if err := cfg.RefuseLocalWebhookSecret(); err != nil {
 		return err
 	}
+	// Before the client and the server are built (docs/tracing.md);
+	// closed after the server stopped, so its last spans are flushed.
+	tp, err := tracing.Setup(context.Background(), "belvo-bridge", log)
+	if err != nil {
+		return err
+	}
+	defer tp.Close(log)
 	c, err := cfg.DialTemporal(log)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/belvo-temporal/backbone/config"
 	"github.com/belvo-temporal/backbone/logging"
 	"github.com/belvo-temporal/backbone/starter"
+	"github.com/belvo-temporal/backbone/tracing"
 	"github.com/belvo-temporal/backbone/workflows"
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
@@ -76,14 +77,21 @@ func dial() (*session, error) {
 	if _, err := cfg.KeyRing(); err != nil {
 		return nil, &failure{err: err} // "codec: …" says it; checked apart from the dial so it is not blamed on the network
 	}
+	tp, err := tracing.Setup(context.Background(), "belvo-starter", log)
+	if err != nil {
+		return nil, &failure{err: err} // "tracing: …" says it
+	}
 	c, err := cfg.DialTemporal(log)
 	if err != nil {
+		tp.Close(log)
 		return nil, &failure{what: "connect to Temporal at " + cfg.TemporalAddress, err: err}
 	}
 	return &session{
 		api: starter.Starter{Client: c, TaskQueue: cfg.TaskQueue, FetchTimeout: cfg.HistoricalFetchTimeout,
 			FetchGrace: cfg.HistoricalWebhookGrace, AsyncTimeout: cfg.AsyncTimeout},
-		uiBase: cfg.TemporalUIURL, namespace: cfg.TemporalNamespace, close: c.Close,
+		uiBase: cfg.TemporalUIURL, namespace: cfg.TemporalNamespace,
+		// The command's spans are flushed before it exits.
+		close: func() { c.Close(); tp.Close(log) },
 	}, nil
 }
 

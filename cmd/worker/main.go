@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/belvo-temporal/backbone/config"
+	"github.com/belvo-temporal/backbone/tracing"
 	"github.com/belvo-temporal/backbone/worker"
 )
 
@@ -30,5 +31,12 @@ func run() error {
 	defer log.Sync() //nolint:errcheck
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Before anything traced is built (docs/tracing.md); closed after the
+	// worker stopped, so its last spans are flushed.
+	tp, err := tracing.Setup(ctx, "belvo-worker", log)
+	if err != nil {
+		return err
+	}
+	defer tp.Close(log)
 	return worker.Run(ctx, cfg, log)
 }
