@@ -245,6 +245,12 @@ func startServer(ctx context.Context, root string, o ServerOptions, cfg config.C
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(o.PortBase)
 	b := o.PortBase
+	// The server records its services' membership ports (base-300 to
+	// base-294) in a PostgreSQL smallint: above that it dies at start-up
+	// with "out of range for type smallint".
+	if b < 1024 || b-294 > 32767 {
+		return nil, fmt.Errorf("the Temporal frontend port %d is out of range: use 1024 to %d (the server stores the ports 300 below it as PostgreSQL smallints)", b, 32767+294)
+	}
 	for _, port := range []int{b, b + 1, b + 2, b + 6, b + 10, b - 300, b - 299, b - 298, b - 294, b + 767} {
 		if err := PortFree("127.0.0.1:" + strconv.Itoa(port)); err != nil {
 			return nil, fmt.Errorf("the Temporal server needs ports around %d: %w (choose another frontend port)", b, err)
