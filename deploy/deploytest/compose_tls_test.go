@@ -110,7 +110,8 @@ func checkComposeTLS(p *types.Project, content []byte, dialers map[string]bool, 
 		if client {
 			errs = append(errs, checkFileVars(p, id, s, envconfigClientFiles, roles)...)
 			errs = append(errs, wantEnv(id, s, "TEMPORAL_TLS_SERVER_NAME", serverName)...)
-			if v, ok := s.Environment["TEMPORAL_TLS"]; ok && (v == nil || *v != "true") {
+			// An empty or passed-through one is reported above.
+			if v := s.Environment["TEMPORAL_TLS"]; v != nil && *v != "" && *v != "true" {
 				errs = append(errs, fmt.Errorf("%s: TEMPORAL_TLS must be true or unset: the server requires TLS", id))
 			}
 		}
