@@ -23,8 +23,11 @@ const composeDir = "deploy/compose"
 // composeServices must all exist.
 var composeServices = []string{"postgresql", "temporal", "temporal-search-attributes", "temporal-ui", "worker", "bridge", "codec-server"}
 
-// composeSecrets are secrets of the stack beyond the product's own.
-var composeSecrets = []string{"POSTGRES_PASSWORD", "POSTGRES_PWD", "BELVO_DB_PASSWORD"}
+// composeSecrets are secrets of the stack beyond the product's own: the
+// database passwords, and the private keys as data in the variables of the
+// Temporal server image and of the UI (keys come as files, never inline).
+var composeSecrets = []string{"POSTGRES_PASSWORD", "POSTGRES_PWD", "BELVO_DB_PASSWORD",
+	"TEMPORAL_TLS_SERVER_KEY_DATA", "TEMPORAL_TLS_FRONTEND_KEY_DATA", "TEMPORAL_TLS_KEY_DATA"}
 
 // composeDefaultStopGrace is what compose waits after SIGTERM by default.
 const composeDefaultStopGrace = 10 * time.Second
@@ -78,10 +81,19 @@ func validateCompose(ctx context.Context, content []byte, env map[string]string,
 	if err != nil {
 		return err
 	}
+	dialers, err := temporalDialers()
+	if err != nil {
+		return err
+	}
+	roles, err := certFiles()
+	if err != nil {
+		return err
+	}
 	errs := checkComposeServices(p, c, binaries, bounds)
 	errs = append(errs, checkComposeSecretsInterpolated(raw, c)...)
 	errs = append(errs, checkComposeTemporal(p)...)
 	errs = append(errs, checkComposeSearchAttributes(p)...)
+	errs = append(errs, checkComposeTLS(p, content, dialers, roles)...)
 	return errors.Join(errs...)
 }
 
@@ -127,6 +139,9 @@ func TestComposeSecretsExample(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^/?deploy/compose/secrets\.env$`).Match(gi) {
 		t.Error(".gitignore does not ignore deploy/compose/secrets.env")
 	}
+	if !regexp.MustCompile(`(?m)^/?` + regexp.QuoteMeta(composeTLSDir) + `/?$`).Match(gi) {
+		t.Errorf(".gitignore does not ignore %s/, where deploy/certs writes the certificates and keys", composeTLSDir)
+	}
 	// Every required variable is in the example: without one, loading fails.
 	content, _, _, _ := composeFixtures(t)
 	for _, k := range sortedKeys(envs) {
@@ -165,6 +180,25 @@ func TestComposeRejectsBrokenFiles(t *testing.T) {
 		{"visibility off PostgreSQL", "      DB: postgres12\n", "      DB: postgres12\n      ENABLE_ES: \"true\"\n", "visibility"},
 		{"codec endpoint", "TEMPORAL_CODEC_ENDPOINT: http://127.0.0.1:8081", "TEMPORAL_CODEC_ENDPOINT: http://127.0.0.1:9999", "TEMPORAL_CODEC_ENDPOINT"},
 		{"DSN to another database", "@postgresql:5432/belvo?", "@postgresql:5432/temporal?", "STORE_DSN"},
+		// mTLS: the server requires client certificates, every client
+		// presents one from the set deploy/certs writes.
+		{"server without client auth", `TEMPORAL_TLS_REQUIRE_CLIENT_AUTH: "true"`, `TEMPORAL_TLS_REQUIRE_CLIENT_AUTH: "false"`, "TEMPORAL_TLS_REQUIRE_CLIENT_AUTH"},
+		{"product without the client TLS", "x-temporal-env: &temporal-env\n  <<: *temporal-client-tls\n", "x-temporal-env: &temporal-env\n", "service worker: TEMPORAL_TLS_CLIENT_CERT_PATH is not set"},
+		{"worker without the client secrets", "      METRICS_LISTEN_ADDR: 0.0.0.0:9091\n    secrets: *temporal-client-secrets\n", "      METRICS_LISTEN_ADDR: 0.0.0.0:9091\n", "service worker: TEMPORAL_TLS_CLIENT_CERT_PATH: /run/secrets/temporal-client-cert is not a secret the service mounts"},
+		{"client key and certificate swapped", "TEMPORAL_TLS_CLIENT_KEY_PATH: /run/secrets/temporal-client-key", "TEMPORAL_TLS_CLIENT_KEY_PATH: /run/secrets/temporal-client-cert", "TEMPORAL_TLS_CLIENT_KEY_PATH names /run/secrets/temporal-client-cert"},
+		{"server presents the client certificate", "TEMPORAL_TLS_FRONTEND_CERT: /run/secrets/temporal-server-cert", "TEMPORAL_TLS_FRONTEND_CERT: /run/secrets/temporal-client-cert", "TEMPORAL_TLS_FRONTEND_CERT names"},
+		{"UI without TLS", "      TEMPORAL_TLS_CA: /run/secrets/temporal-ca\n", "", "temporal-ui: TEMPORAL_TLS_CA is not set"},
+		{"UI without host verification", `TEMPORAL_TLS_ENABLE_HOST_VERIFICATION: "true"`, `TEMPORAL_TLS_ENABLE_HOST_VERIFICATION: "false"`, "TEMPORAL_TLS_ENABLE_HOST_VERIFICATION"},
+		{"one-shot CLI without the client certificate", "        done\n    secrets: *temporal-client-secrets\n", "        done\n", "temporal-search-attributes: TEMPORAL_TLS_CLIENT_CERT_PATH"},
+		{"empty TLS variable", "  TEMPORAL_TLS_SERVER_NAME: temporal\n", "  TEMPORAL_TLS_SERVER_NAME: \"\"\n", "TEMPORAL_TLS_SERVER_NAME is empty"},
+		{"TLS turned off", "  TEMPORAL_TLS_SERVER_NAME: temporal\n", "  TEMPORAL_TLS_SERVER_NAME: temporal\n  TEMPORAL_TLS: \"false\"\n", "TEMPORAL_TLS must be true"},
+		{"internode name not the certificate's", "TEMPORAL_TLS_INTERNODE_SERVER_NAME: temporal", "TEMPORAL_TLS_INTERNODE_SERVER_NAME: temporal.local", "TEMPORAL_TLS_INTERNODE_SERVER_NAME"},
+		{"certificate for another name", "-server-name temporal", "-server-name temporal.local", `want "temporal.local"`},
+		{"certificates from elsewhere", "-out deploy/compose/tls", "-out .local/tls", "-out .local/tls"},
+		{"secret outside the certificate directory", "file: ./tls/ca.pem", "file: ./ca.pem", "secret temporal-ca"},
+		{"client key where it is not used", "    stop_grace_period: 10s\n", "    stop_grace_period: 10s\n    secrets: *temporal-client-secrets\n", "does not connect to Temporal"},
+		{"literal client key", "  TEMPORAL_TLS_SERVER_NAME: temporal\n", "  TEMPORAL_TLS_SERVER_NAME: temporal\n  TEMPORAL_TLS_CLIENT_KEY_DATA: not-a-key\n", "writes the secret TEMPORAL_TLS_CLIENT_KEY_DATA literally"},
+		{"literal server key", "      TEMPORAL_TLS_REQUIRE_CLIENT_AUTH: \"true\"\n", "      TEMPORAL_TLS_REQUIRE_CLIENT_AUTH: \"true\"\n      TEMPORAL_TLS_SERVER_KEY_DATA: not-a-key\n", "writes the secret TEMPORAL_TLS_SERVER_KEY_DATA literally"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -149,7 +149,7 @@ func checkDockerignore(rules []ignoreRule, inputs []string) error {
 			errs = append(errs, fmt.Errorf("dockerignore: excludes %s, which the build needs", f))
 		}
 	}
-	for _, f := range []string{".git/config", ".local/belvo.db", ".local/payload-keys", "bin/worker", "deploy/compose/secrets.env"} {
+	for _, f := range []string{".git/config", ".local/belvo.db", ".local/payload-keys", "bin/worker", "deploy/compose/secrets.env", "deploy/compose/tls/client-key.pem"} {
 		if !ignored(rules, f) {
 			errs = append(errs, fmt.Errorf("dockerignore: does not exclude %s", f))
 		}
@@ -187,6 +187,7 @@ func TestDockerignore(t *testing.T) {
 		{"embedded migrations", "**/*.sql", ".sql"},
 		{"go.sum", "go.*", "go.sum"},
 		{"secrets re-included", "!deploy/compose/secrets.env", "does not exclude deploy/compose/secrets.env"},
+		{"TLS keys re-included", "!deploy/compose/tls", "does not exclude deploy/compose/tls/client-key.pem"},
 		{"local data re-included", "!.local", "does not exclude .local"},
 	}
 	for _, tt := range tests {

@@ -21,6 +21,10 @@ func checkBundle(b *bundle, c contract, binaries map[string]bool) error {
 	if err != nil {
 		return err
 	}
+	dialers, err := temporalDialers()
+	if err != nil {
+		return err
+	}
 	errs := checkKustomization(b)
 	errs = append(errs, checkMetadata(b)...)
 	errs = append(errs, checkConfigAndSecrets(b, c)...)
@@ -31,6 +35,7 @@ func checkBundle(b *bundle, c contract, binaries map[string]bool) error {
 	errs = append(errs, checkHPAs(b)...)
 	errs = append(errs, checkPDBs(b)...)
 	errs = append(errs, checkComponents(b)...)
+	errs = append(errs, checkK8sTemporalTLS(b, dialers)...)
 	return errors.Join(errs...)
 }
 

@@ -256,6 +256,22 @@ func TestKubernetesRejectsBrokenManifests(t *testing.T) {
 		{"invalid label value", "namespace.yaml", "part-of: belvo-backbone", "part-of: belvo backbone", "belvo backbone"},
 		{"scrape port", "bridge-deployment.yaml", `prometheus.io/port: "8080"`, `prometheus.io/port: "9090"`, "prometheus.io/port"},
 		{"HPA without CPU requests", "worker-deployment.yaml", "              cpu: 250m\n", "", "cpu request"},
+		// mTLS: the pods that dial Temporal present the client certificate
+		// of a Secret they mount read-only and can read.
+		{"TLS mount writable", "worker-deployment.yaml", "              readOnly: true\n", "              readOnly: false\n", "readOnly: true"},
+		{"no client certificate", "configmap.yaml", "  TEMPORAL_TLS_CLIENT_CERT_PATH: /etc/temporal/tls/tls.crt\n", "", "TEMPORAL_TLS_CLIENT_CERT_PATH is not set"},
+		{"TLS Secret not mounted", "bridge-deployment.yaml", "          volumeMounts:\n            - name: temporal-tls\n              mountPath: /etc/temporal/tls\n              readOnly: true\n", "", "not inside a volume mount"},
+		{"file the Secret lacks", "configmap.yaml", "/etc/temporal/tls/tls.key", "/etc/temporal/tls/client.key", "client.key"},
+		{"key and certificate swapped", "configmap.yaml", "TEMPORAL_TLS_CLIENT_KEY_PATH: /etc/temporal/tls/tls.key", "TEMPORAL_TLS_CLIENT_KEY_PATH: /etc/temporal/tls/tls.crt", "want key tls.key"},
+		{"files unreadable", "worker-deployment.yaml", "        fsGroup: 65532\n", "", "fsGroup"},
+		{"TLS Secret optional", "worker-deployment.yaml", "            defaultMode: 0440\n", "            defaultMode: 0440\n            optional: true\n", "optional"},
+		{"TLS Secret without example", "worker-deployment.yaml", "secretName: temporal-client-tls", "secretName: temporal-tls", "temporal-tls, which has no example"},
+		{"TLS Secret of another type", "temporal-client-tls.example.yaml", "type: kubernetes.io/tls", "type: Opaque", "kubernetes.io/tls"},
+		{"TLS Secret example listed", "kustomization.yaml", "  - pdb.yaml\n", "  - pdb.yaml\n  - temporal-client-tls.example.yaml\n", "temporal-client-tls.example.yaml"},
+		{"private key in the ConfigMap", "configmap.yaml", "  LOG_LEVEL: info\n", "  LOG_LEVEL: info\n  TEMPORAL_TLS_CLIENT_CERT_DATA: |\n    -----BEGIN EC PRIVATE KEY-----\n", "private key"},
+		{"empty TLS variable", "configmap.yaml", "  LOG_LEVEL: info\n", "  LOG_LEVEL: info\n  TEMPORAL_TLS: \"\"\n", "TEMPORAL_TLS is empty"},
+		{"TLS turned off", "configmap.yaml", "  LOG_LEVEL: info\n", "  LOG_LEVEL: info\n  TEMPORAL_TLS: \"false\"\n", "TEMPORAL_TLS is \"false\""},
+		{"TLS Secret where it is not used", "codec-server-deployment.yaml", "      containers:\n        - name: codec-server\n", "      volumes:\n        - name: temporal-tls\n          secret: {secretName: temporal-client-tls}\n      containers:\n        - name: codec-server\n          volumeMounts:\n            - {name: temporal-tls, mountPath: /etc/temporal/tls, readOnly: true}\n", "does not connect to Temporal"},
 		{"PDB blocks drains", "pdb.yaml", "minAvailable: 1\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: belvo-backbone\n      app.kubernetes.io/component: worker", "minAvailable: 2\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: belvo-backbone\n      app.kubernetes.io/component: worker", "minAvailable"},
 	}
 	for _, tt := range tests {
