@@ -287,12 +287,7 @@ func testDeleteLink(t *testing.T, s store.Store) {
 	if got, _ := s.Count(ctx, belvo.Accounts, "L2"); got != 1 {
 		t.Errorf("the other link lost its account: %d rows", got)
 	}
-	if f, _ := s.Fetched(ctx, "L1"); len(f) != 0 {
-		t.Errorf("fetch state left: %v", f)
-	}
-	if w, _ := s.Webhooks(ctx, "L1"); len(w) != 0 {
-		t.Errorf("dedupe keys left: %v", w)
-	}
+	assertNoLinkState(t, s, "L1")
 	if f, _ := s.Fetched(ctx, "L2"); f[belvo.Transactions] != 300 {
 		t.Errorf("the other link's fetch state: %v", f)
 	}
@@ -365,10 +360,18 @@ func testDeleteLinkRacingUpserts(t *testing.T, s store.Store) {
 	if got, _ := s.Count(ctx, belvo.Transactions, "LR"); got != 0 {
 		t.Errorf("%d rows of the deleted link survived the race", got)
 	}
-	if f, _ := s.Fetched(ctx, "LR"); len(f) != 0 {
-		t.Errorf("fetch states of the deleted link survived the race: %v", f)
+	assertNoLinkState(t, s, "LR")
+}
+
+// assertNoLinkState fails when a deleted link still has fetch states or
+// processed webhook keys.
+func assertNoLinkState(t *testing.T, s store.Store, linkID string) {
+	t.Helper()
+	ctx := context.Background()
+	if f, _ := s.Fetched(ctx, linkID); len(f) != 0 {
+		t.Errorf("fetch states of the deleted link %s left: %v", linkID, f)
 	}
-	if w, _ := s.Webhooks(ctx, "LR"); len(w) != 0 {
-		t.Errorf("processed webhooks of the deleted link survived the race: %v", w)
+	if w, _ := s.Webhooks(ctx, linkID); len(w) != 0 {
+		t.Errorf("processed webhook keys of the deleted link %s left: %v", linkID, w)
 	}
 }
