@@ -42,6 +42,10 @@ func TestReplay(t *testing.T) {
 		// that reads the link (webhooks first).
 		"testdata/historical_fetch_budget_history.json",
 		"testdata/historical_fetch_widget_budget_history.json",
+		// Started by the release before it (the link read by an activity,
+		// two timers), finished by the current code after an upgrade
+		// (TestUpgradeFromPreviousRelease).
+		"testdata/historical_fetch_widget_across_upgrade_history.json",
 	} {
 		t.Run(file, func(t *testing.T) {
 			r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
