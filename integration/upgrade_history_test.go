@@ -87,10 +87,11 @@ func readRun(t *testing.T, c client.Client, ring *codec.KeyRing, e *workflowpb.W
 			}
 			f.taskFailures = append(f.taskFailures, fmt.Sprintf("event %d: %s: %s", ev.GetEventId(), a.GetCause(), msg))
 		case enums.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
-			p := ev.GetUpsertWorkflowSearchAttributesEventAttributes().GetSearchAttributes().GetIndexedFields()["TemporalChangeVersion"]
+			sa := ev.GetUpsertWorkflowSearchAttributesEventAttributes().GetSearchAttributes()
 			var versions []string
-			if p != nil && converter.GetDefaultDataConverter().FromPayload(p, &versions) == nil && slices.Contains(versions, budgetChangeVersion) {
-				f.budget = true
+			if p := sa.GetIndexedFields()["TemporalChangeVersion"]; p != nil &&
+				converter.GetDefaultDataConverter().FromPayload(p, &versions) == nil {
+				f.budget = f.budget || slices.Contains(versions, budgetChangeVersion)
 			}
 		}
 	}

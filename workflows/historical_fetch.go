@@ -165,7 +165,8 @@ func (h *historicalFetch) listen(ctx workflow.Context, webhooks, requests workfl
 
 // endTimedOut stops waiting for webhooks that did not come, but finishes
 // what was accepted: listings in flight and webhooks already delivered.
-func (h *historicalFetch) endTimedOut(ctx workflow.Context, webhooks, requests workflow.ReceiveChannel, idle func() bool) (Progress, error) {
+func (h *historicalFetch) endTimedOut(ctx workflow.Context, webhooks, requests workflow.ReceiveChannel,
+	idle func() bool) (Progress, error) {
 	for h.drain(ctx, webhooks, requests) > 0 || !idle() {
 		if err := workflow.Await(ctx, func() bool { return idle() || webhooks.Len() > 0 || requests.Len() > 0 }); err != nil {
 			return h.progress, err

@@ -88,12 +88,14 @@ func TestHistoricalFetchCommands(t *testing.T) {
 			env.OnActivity(a.FetchResource, mock.Anything, mock.Anything).Return(activities.FetchResourceResult{Stored: 5, Pages: 1}, nil)
 			// What the starter sets at start (workflows.FetchStart): with a
 			// request, everything it knows; from a webhook, the link alone.
-			sa := []temporal.SearchAttributeUpdate{workflows.LinkIDAttr.ValueSet(linkID), workflows.StatusAttr.ValueSet(workflows.StatusWaiting)}
+			sa := []temporal.SearchAttributeUpdate{
+				workflows.LinkIDAttr.ValueSet(linkID), workflows.StatusAttr.ValueSet(workflows.StatusWaiting)}
 			if !c.webhookFirst {
 				sa = append(sa, workflows.ExternalIDAttr.ValueSet("ext-1"), workflows.InstitutionAttr.ValueSet("erebor_mx_retail"),
 					workflows.ResourcesAttr.ValueSet(belvo.Names(three)))
 				env.RegisterDelayedCallback(func() {
-					env.SignalWorkflow(workflows.FetchRequestSignal, workflows.FetchRequest{Resources: three, ExternalID: "ext-1", Institution: "erebor_mx_retail"})
+					env.SignalWorkflow(workflows.FetchRequestSignal,
+						workflows.FetchRequest{Resources: three, ExternalID: "ext-1", Institution: "erebor_mx_retail"})
 				}, 0)
 			}
 			if err := env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(sa...)); err != nil {

@@ -40,7 +40,8 @@ func (h *historicalFetch) read(ctx workflow.Context, timeout time.Duration, summ
 func (h *historicalFetch) loadStored(ctx workflow.Context) {
 	var a *activities.Activities
 	var st activities.LinkState
-	if err := h.read(ctx, 30*time.Second, "read what earlier executions stored for this link", a.StoredState, h.in.LinkID, &st); err != nil {
+	summary := "read what earlier executions stored for this link"
+	if err := h.read(ctx, 30*time.Second, summary, a.StoredState, h.in.LinkID, &st); err != nil {
 		workflow.GetLogger(ctx).Warn("could not read what is already stored; waiting for webhooks", "link_id", h.in.LinkID, "error", err)
 		return
 	}

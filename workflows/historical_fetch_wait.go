@@ -23,7 +23,8 @@ const historyBudgetVersion = "historical-fetch-history-budget"
 // needed, so a fetch whose webhooks come in time records a single timer. A
 // late resource is asked about (peek) in its own coroutine while the loop
 // keeps waiting.
-func (h *historicalFetch) waitWithOneTimer(ctx workflow.Context, webhooks, requests workflow.ReceiveChannel, idle func() bool) (bool, error) {
+func (h *historicalFetch) waitWithOneTimer(ctx workflow.Context, webhooks, requests workflow.ReceiveChannel,
+	idle func() bool) (bool, error) {
 	deadline := workflow.Now(ctx).Add(h.in.Timeout)
 	var timer workflow.Future
 	var timerAt time.Time
@@ -88,7 +89,8 @@ func (h *historicalFetch) lateResources(now time.Time, wake *time.Time) []belvo.
 // deadline timer per AwaitWithTimeout (a new one when signals are drained),
 // and the missing-webhook watcher's own timer (watchForMissingWebhooks,
 // started by expect).
-func (h *historicalFetch) waitWithTwoTimers(ctx workflow.Context, webhooks, requests workflow.ReceiveChannel, idle func() bool) (bool, error) {
+func (h *historicalFetch) waitWithTwoTimers(ctx workflow.Context, webhooks, requests workflow.ReceiveChannel,
+	idle func() bool) (bool, error) {
 	deadline := workflow.Now(ctx).Add(h.in.Timeout)
 	for {
 		ok, err := workflow.AwaitWithTimeout(ctx, max(deadline.Sub(workflow.Now(ctx)), 0), func() bool { return idle() && h.settled() })

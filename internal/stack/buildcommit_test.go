@@ -18,7 +18,8 @@ import (
 // A commit the clone does not have (a shallow clone, say) is refused with
 // the way to get it, before anything is built.
 func TestBuildCommitNamesAMissingCommit(t *testing.T) {
-	err := stack.BuildCommit(context.Background(), testenv.RepoRoot(), "0000000000000000000000000000000000000001", t.TempDir(), os.Stderr, "worker")
+	missing := "0000000000000000000000000000000000000001"
+	err := stack.BuildCommit(context.Background(), testenv.RepoRoot(), missing, t.TempDir(), os.Stderr, "worker")
 	if err == nil || !regexp.MustCompile(`git fetch --unshallow`).MatchString(err.Error()) {
 		t.Fatalf("error %v, want one naming git fetch --unshallow", err)
 	}
