@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/codec"
@@ -45,7 +47,9 @@ func TestAPILinkFetchStoresExactCounts(t *testing.T) {
 		t.Errorf("transactions listed in %d pages, want 3 pages of 1000", p.Resources[belvo.Transactions].Pages)
 	}
 	assertFindable(t, s, reg.LinkID, "completed")
-	assertReplays(t, s, reg.FetchWorkflowID, "historical_fetch_history.json")
+	// Older recordings stay in workflows/testdata beside this one
+	// (executions started by older releases may still run).
+	assertReplays(t, s, reg.FetchWorkflowID, "historical_fetch_budget_history.json")
 	assertReplays(t, s, s.onlyExecution(workflows.LinkRegistrationType, reg.LinkID), "link_registration_history.json")
 
 	// Belvo re-sending every webhook (same ids) after the fetch ended: the
@@ -131,6 +135,8 @@ func TestWidgetLinkWebhooksBeforeExecutionStarts(t *testing.T) {
 	if first.Webhooks != 3 || first.ExternalID != "it-widget" || first.Status != workflows.StatusCompleted {
 		t.Errorf("webhook-started execution: %s external id %q", describe(first), first.ExternalID)
 	}
+	// The path that reads the link (webhooks first) has its own recording.
+	assertReplays(t, s, wfID, "historical_fetch_widget_budget_history.json")
 	s.assertStored(link.LinkID)
 	// The widget-started execution learned its resources from the link and
 	// is findable by them.
@@ -239,7 +245,11 @@ func assertReplays(t *testing.T, s *testStack, workflowID, file string) {
 		t.Fatal(err)
 	}
 	wf.RegisterWorkflows(r)
-	if err := r.ReplayWorkflowHistory(nil, hist); err != nil {
+	// The replayer merges each upsert into the started event's search
+	// attributes in place: it replays a copy, so that the recording keeps
+	// what the execution really started with (workflows that read their
+	// search attributes replay differently otherwise).
+	if err := r.ReplayWorkflowHistory(nil, proto.Clone(hist).(*historypb.History)); err != nil {
 		t.Fatalf("replay of %s: %v", workflowID, err)
 	}
 	saveReplayHistory(t, hist, file)

@@ -34,11 +34,24 @@ type historicalFetch struct {
 	// again marks a resource whose webhook came while it was being listed:
 	// it is listed once more afterwards.
 	again map[belvo.Resource]bool
-	// watching: the missing-webhook watcher runs.
+	// watching: the missing-webhook watcher runs (before
+	// historyBudgetVersion; from it on, the waiting loop watches).
 	watching bool
 	// deleted: the link was deleted (before this execution, or while it
 	// listed): there is nothing to fetch, and the execution ends.
 	deleted bool
+
+	// budget: historyBudgetVersion or later (see historical_fetch_wait.go).
+	budget bool
+	// expectedAt is when each expected resource became expected: its grace
+	// counts from then (budget only; before it, from the watcher's start).
+	expectedAt map[belvo.Resource]time.Time
+	// checked marks resources whose late webhook Belvo was asked about
+	// (budget only).
+	checked map[belvo.Resource]bool
+	// expectations counts changes to the expected resources, so the waiting
+	// loop recomputes its one timer (budget only).
+	expectations int
 }
 
 func newHistoricalFetch(in HistoricalFetchInput) *historicalFetch {
@@ -52,6 +65,7 @@ func newHistoricalFetch(in HistoricalFetchInput) *historicalFetch {
 		in:       in,
 		progress: Progress{LinkID: in.LinkID, Status: StatusWaiting, Resources: map[belvo.Resource]*ResourceProgress{}},
 		seen:     map[string]bool{}, inFlight: map[belvo.Resource]bool{}, again: map[belvo.Resource]bool{},
+		expectedAt: map[belvo.Resource]time.Time{}, checked: map[belvo.Resource]bool{},
 	}
 }
 
@@ -66,10 +80,43 @@ func (h *historicalFetch) run(ctx workflow.Context) (Progress, error) {
 	if h.in.LinkID == "" {
 		return h.progress, temporal.NewNonRetryableApplicationError("historical fetch needs a link id", "InvalidInput", nil)
 	}
-	log := workflow.GetLogger(ctx)
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return h.progress, nil }); err != nil {
 		return h.progress, err
 	}
+	// First, before any command: an execution whose first task ran on older
+	// code replays this as DefaultVersion and keeps its old commands.
+	h.budget = workflow.GetVersion(ctx, historyBudgetVersion, workflow.DefaultVersion, 1) >= 1
+	webhooks := workflow.GetSignalChannel(ctx, WebhookSignal)
+	requests := workflow.GetSignalChannel(ctx, FetchRequestSignal)
+	if done := h.setUp(ctx, requests); done {
+		return h.progress, nil
+	}
+	h.listen(ctx, webhooks, requests)
+
+	// Settled when every expected resource is stored or has failed, nothing
+	// is in flight and no signal is left unread: a failed resource does not
+	// end the execution while others still wait, and nothing that reached it
+	// is dropped when it ends.
+	idle := func() bool { return webhooks.Len() == 0 && requests.Len() == 0 && len(h.inFlight) == 0 }
+	wait := h.waitWithTwoTimers
+	if h.budget {
+		wait = h.waitWithOneTimer
+	}
+	timedOut, err := wait(ctx, webhooks, requests, idle)
+	if err != nil {
+		return h.progress, err
+	}
+	if timedOut {
+		return h.endTimedOut(ctx, webhooks, requests, idle)
+	}
+	return h.end(ctx)
+}
+
+// setUp takes what the first task brings, reads what earlier executions
+// stored and, when nobody said what to expect, the link itself. done: the
+// link was deleted before, and the execution has ended.
+func (h *historicalFetch) setUp(ctx workflow.Context, requests workflow.ReceiveChannel) (done bool) {
+	log := workflow.GetLogger(ctx)
 	if _, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(LinkIDAttr); !ok {
 		// Starters set it at start; an execution started another way still
 		// gets it, so every fetch can be found by link id.
@@ -77,9 +124,6 @@ func (h *historicalFetch) run(ctx workflow.Context) (Progress, error) {
 			log.Warn("link id search attribute not set", "error", err)
 		}
 	}
-	webhooks := workflow.GetSignalChannel(ctx, WebhookSignal)
-	requests := workflow.GetSignalChannel(ctx, FetchRequestSignal)
-
 	// A starter's SignalWithStart puts its request in the first task; take it
 	// before deciding whether Belvo must be asked what the link will send.
 	var req FetchRequest
@@ -92,13 +136,17 @@ func (h *historicalFetch) run(ctx workflow.Context) (Progress, error) {
 		// wait for webhooks a deleted link will never get.
 		h.setStatus(ctx, StatusDeleted)
 		log.Info("link deleted: nothing to fetch", "link_id", h.in.LinkID)
-		return h.progress, nil
+		return true
 	}
 	if !h.expectedKnown {
 		h.learnFromLink(ctx)
 	}
 	h.showDetails(ctx)
+	return false
+}
 
+// listen handles every later request and webhook in its own coroutine.
+func (h *historicalFetch) listen(ctx workflow.Context, webhooks, requests workflow.ReceiveChannel) {
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			var req FetchRequest
@@ -113,42 +161,26 @@ func (h *historicalFetch) run(ctx workflow.Context) (Progress, error) {
 			h.onWebhook(ctx, ev)
 		}
 	})
+}
 
-	// Settled when every expected resource is stored or has failed, nothing
-	// is in flight and no signal is left unread: a failed resource does not
-	// end the execution while others still wait, and nothing that reached it
-	// is dropped when it ends.
-	idle := func() bool { return webhooks.Len() == 0 && requests.Len() == 0 && len(h.inFlight) == 0 }
-	deadline := workflow.Now(ctx).Add(h.in.Timeout)
-	timedOut := false
-	for {
-		ok, err := workflow.AwaitWithTimeout(ctx, max(deadline.Sub(workflow.Now(ctx)), 0), func() bool { return idle() && h.settled() })
-		if err != nil {
+// endTimedOut stops waiting for webhooks that did not come, but finishes
+// what was accepted: listings in flight and webhooks already delivered.
+func (h *historicalFetch) endTimedOut(ctx workflow.Context, webhooks, requests workflow.ReceiveChannel,
+	idle func() bool) (Progress, error) {
+	for h.drain(ctx, webhooks, requests) > 0 || !idle() {
+		if err := workflow.Await(ctx, func() bool { return idle() || webhooks.Len() > 0 || requests.Len() > 0 }); err != nil {
 			return h.progress, err
 		}
-		if !ok {
-			timedOut = true
-			break
-		}
-		// Signals that arrived in the same task as the last state change
-		// are handled here before the execution may end.
-		if h.drain(ctx, webhooks, requests) == 0 {
-			break
-		}
 	}
-	if timedOut {
-		// Stop waiting for webhooks that did not come, but finish what was
-		// accepted: listings in flight and webhooks already delivered.
-		for h.drain(ctx, webhooks, requests) > 0 || !idle() {
-			if err := workflow.Await(ctx, func() bool { return idle() || webhooks.Len() > 0 || requests.Len() > 0 }); err != nil {
-				return h.progress, err
-			}
-		}
-		h.setStatus(ctx, StatusTimedOut)
-		msg := fmt.Sprintf("historical fetch of link %s timed out after %s; %s", h.in.LinkID, h.in.Timeout, h.missing())
-		log.Warn(msg)
-		return h.progress, temporal.NewNonRetryableApplicationError(msg, "HistoricalFetchTimedOut", nil, h.progress)
-	}
+	h.setStatus(ctx, StatusTimedOut)
+	msg := fmt.Sprintf("historical fetch of link %s timed out after %s; %s", h.in.LinkID, h.in.Timeout, h.missing())
+	workflow.GetLogger(ctx).Warn(msg)
+	return h.progress, temporal.NewNonRetryableApplicationError(msg, "HistoricalFetchTimedOut", nil, h.progress)
+}
+
+// end reports a settled fetch: deleted, failed or completed.
+func (h *historicalFetch) end(ctx workflow.Context) (Progress, error) {
+	log := workflow.GetLogger(ctx)
 	if h.deleted {
 		h.setStatus(ctx, StatusDeleted)
 		log.Info("link deleted while its history was fetched: its data is gone", "link_id", h.in.LinkID)
@@ -187,49 +219,6 @@ func (h *historicalFetch) onRequest(ctx workflow.Context, r FetchRequest) {
 	h.describe(ctx, r.ExternalID, r.Institution)
 }
 
-// loadStored marks the resources an earlier execution already stored for
-// this link (Belvo sends a historical_update once, so an app that asks after
-// the first execution finished must not wait for it again) and the webhooks
-// already processed (so Belvo's late copies are not processed twice).
-func (h *historicalFetch) loadStored(ctx workflow.Context) {
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second, RetryPolicy: fetchRetry,
-		Summary: "read what earlier executions stored for this link",
-	})
-	var a *activities.Activities
-	var st activities.LinkState
-	if err := workflow.ExecuteActivity(actx, a.StoredState, h.in.LinkID).Get(ctx, &st); err != nil {
-		workflow.GetLogger(ctx).Warn("could not read what is already stored; waiting for webhooks", "link_id", h.in.LinkID, "error", err)
-		return
-	}
-	h.deleted = st.Deleted
-	for r, n := range st.Stored {
-		h.progress.Resources[r] = &ResourceProgress{State: StateStored, Stored: n}
-	}
-	for _, k := range st.Webhooks {
-		h.seen[k] = true
-	}
-}
-
-// learnFromLink asks Belvo which resources the link fetches, for executions
-// the bridge started before the app asked for anything (widget flow).
-func (h *historicalFetch) learnFromLink(ctx workflow.Context) {
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: CallTimeout, RetryPolicy: fetchRetry,
-		Summary: "GET the link: which resources will Belvo send",
-	})
-	var a *activities.Activities
-	var info activities.LinkInfo
-	if err := workflow.ExecuteActivity(actx, a.GetLink, h.in.LinkID).Get(ctx, &info); err != nil {
-		// Not fatal: a FetchRequest can still say what to expect, and the
-		// timeout reports the execution if nothing does.
-		workflow.GetLogger(ctx).Warn("could not read the link; waiting for a fetch request", "link_id", h.in.LinkID, "error", err)
-		return
-	}
-	h.expect(ctx, info.FetchResources)
-	h.describe(ctx, info.ExternalID, info.Institution)
-}
-
 func (h *historicalFetch) expect(ctx workflow.Context, rs []belvo.Resource) {
 	if len(rs) == 0 {
 		return
@@ -243,6 +232,12 @@ func (h *historicalFetch) expect(ctx workflow.Context, rs []belvo.Resource) {
 		if h.progress.Resources[r] == nil {
 			h.progress.Resources[r] = &ResourceProgress{State: StateWaiting}
 		}
+		h.expectedAt[r] = workflow.Now(ctx)
+	}
+	if h.budget {
+		// The waiting loop owns the one timer: it recomputes it.
+		h.expectations++
+		return
 	}
 	if !h.watching {
 		h.watching = true
@@ -258,71 +253,6 @@ func (h *historicalFetch) grace(r belvo.Resource) time.Duration {
 	return h.in.WebhookGrace
 }
 
-// watchForMissingWebhooks sleeps until the next resource's grace period
-// ends (one timer at a time, to keep history short); for each resource whose
-// webhook has not come by then, it asks Belvo (one row of the list) whether
-// the data is there: if so it is fetched as if the webhook had come, if not
-// the resource is marked "webhook missing" and the timeout reports it.
-func (h *historicalFetch) watchForMissingWebhooks(ctx workflow.Context) {
-	defer func() { h.watching = false }()
-	start := workflow.Now(ctx)
-	checked := map[belvo.Resource]bool{}
-	for {
-		var due []belvo.Resource
-		next := time.Duration(-1)
-		for _, r := range h.progress.Expected {
-			if checked[r] || h.progress.Resources[r].State != StateWaiting {
-				continue
-			}
-			wait := h.grace(r) - workflow.Now(ctx).Sub(start)
-			switch {
-			case wait <= 0:
-				due = append(due, r)
-			case next < 0 || wait < next:
-				next = wait
-			}
-		}
-		for _, r := range due {
-			checked[r] = true
-			h.peek(ctx, r)
-		}
-		if len(due) > 0 {
-			continue
-		}
-		if next < 0 {
-			return
-		}
-		if err := workflow.Sleep(ctx, next); err != nil {
-			return
-		}
-	}
-}
-
-// peek asks Belvo whether a resource whose webhook is late has data.
-func (h *historicalFetch) peek(ctx workflow.Context, r belvo.Resource) {
-	if h.inFlight[r] {
-		return
-	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: CallTimeout, RetryPolicy: fetchRetry,
-		Summary: fmt.Sprintf("webhook for %s late: ask Belvo whether it has rows", r)})
-	var a *activities.Activities
-	var count int
-	err := workflow.ExecuteActivity(actx, a.PeekResource, activities.FetchResourceInput{LinkID: h.in.LinkID, Resource: r}).Get(ctx, &count)
-	p := h.progress.Resources[r]
-	if p.State != StateWaiting || h.inFlight[r] {
-		return // the webhook came meanwhile
-	}
-	if err != nil || count == 0 {
-		p.State = StateMissing
-		workflow.GetLogger(ctx).Warn("webhook missing and Belvo has no data yet", "resource", r)
-		return
-	}
-	workflow.GetLogger(ctx).Warn("webhook missing but Belvo has the data: fetching without it", "resource", r, "belvo_count", count)
-	p.WithoutWebhook = true
-	h.inFlight[r] = true
-	h.fetch(ctx, r, "")
-}
-
 // describe records the external id and institution, once, as search
 // attributes so the execution can be found by them in the web UI.
 func (h *historicalFetch) describe(ctx workflow.Context, externalID, institution string) {
@@ -335,17 +265,47 @@ func (h *historicalFetch) describe(ctx workflow.Context, externalID, institution
 		h.progress.Institution = institution
 		upd = append(upd, InstitutionAttr.ValueSet(institution))
 	}
-	if len(upd) > 0 {
+	if len(upd) == 0 {
+		return
+	}
+	if h.budget {
+		// The starter set at start what its request knew: upserting the
+		// same values again would only add an event to history.
+		upd = h.changedAttributes(ctx)
+	} else if len(h.progress.Expected) > 0 {
 		// The resources ride along on an upsert that happens anyway: no new
 		// command, so histories recorded before this attribute still replay
 		// (the SDK matches upserts by type, not content).
-		if len(h.progress.Expected) > 0 {
-			upd = append(upd, ResourcesAttr.ValueSet(belvo.Names(h.progress.Expected)))
-		}
-		if err := workflow.UpsertTypedSearchAttributes(ctx, upd...); err != nil {
-			workflow.GetLogger(ctx).Warn("search attributes not set", "error", err)
+		upd = append(upd, ResourcesAttr.ValueSet(belvo.Names(h.progress.Expected)))
+	}
+	if len(upd) == 0 {
+		return
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, upd...); err != nil {
+		workflow.GetLogger(ctx).Warn("search attributes not set", "error", err)
+	}
+}
+
+// changedAttributes are the updates that make the execution's search
+// attributes say what the fetch knows (external id, institution, expected
+// resources), leaving out those that already do.
+func (h *historicalFetch) changedAttributes(ctx workflow.Context) []temporal.SearchAttributeUpdate {
+	sa := workflow.GetTypedSearchAttributes(ctx)
+	var upd []temporal.SearchAttributeUpdate
+	for _, kv := range []struct {
+		key   temporal.SearchAttributeKeyKeyword
+		value string
+	}{{ExternalIDAttr, h.progress.ExternalID}, {InstitutionAttr, h.progress.Institution}} {
+		if got, ok := sa.GetKeyword(kv.key); kv.value != "" && (!ok || got != kv.value) {
+			upd = append(upd, kv.key.ValueSet(kv.value))
 		}
 	}
+	if names := belvo.Names(h.progress.Expected); len(names) > 0 {
+		if got, _ := sa.GetKeywordList(ResourcesAttr); !slices.Equal(got, names) {
+			upd = append(upd, ResourcesAttr.ValueSet(names))
+		}
+	}
+	return upd
 }
 
 func (h *historicalFetch) setStatus(ctx workflow.Context, s string) {

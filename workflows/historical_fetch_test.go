@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 )
@@ -49,6 +51,23 @@ func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(logging.NewTemporal(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))))
 	return s.NewTestWorkflowEnvironment()
+}
+
+// versions are both sides of the fetch's history-budget gate: executions
+// started before it still run the old commands, so both must behave alike.
+var versions = []struct {
+	name    string
+	version workflow.Version
+}{
+	{"before-history-budget", workflow.DefaultVersion},
+	{"history-budget", 1},
+}
+
+// newEnvAt is newEnv with the fetch's history-budget gate at version v.
+func newEnvAt(t *testing.T, v workflow.Version) *testsuite.TestWorkflowEnvironment {
+	env := newEnv(t)
+	env.OnGetVersion(workflows.HistoryBudgetVersion, workflow.DefaultVersion, 1).Return(v)
+	return env
 }
 
 func TestHistoricalFetch(t *testing.T) {
@@ -129,82 +148,84 @@ func TestHistoricalFetch(t *testing.T) {
 			wantFetches: map[belvo.Resource]int{belvo.Accounts: 1, belvo.Owners: 1},
 		},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			env := newEnv(t)
-			var a *activities.Activities
-			env.RegisterActivity(a)
-			env.OnActivity(a.StoredState, mock.Anything, linkID).Return(activities.LinkState{Stored: c.stored, Webhooks: c.processed}, nil)
-			if c.linkKnown {
-				env.OnActivity(a.GetLink, mock.Anything, linkID).Return(activities.LinkInfo{LinkID: linkID, Institution: "erebor_mx_retail", FetchResources: three}, nil)
-			} else {
-				env.OnActivity(a.GetLink, mock.Anything, linkID).Return(activities.LinkInfo{},
-					temporal.NewNonRetryableApplicationError("not found", "BelvoError", nil))
-			}
-			// Cases with long gaps between webhooks wake the missing-webhook
-			// watcher; Belvo has nothing yet, so it keeps waiting.
-			env.OnActivity(a.PeekResource, mock.Anything, mock.Anything).Return(0, nil).Maybe()
-			fetches := map[belvo.Resource]int{}
-			var mu sync.Mutex
-			env.OnActivity(a.FetchResource, mock.Anything, mock.Anything).Return(
-				func(_ context.Context, in activities.FetchResourceInput) (activities.FetchResourceResult, error) {
-					mu.Lock()
-					fetches[in.Resource]++
-					mu.Unlock()
-					if in.Resource == c.fetchFails {
-						return activities.FetchResourceResult{}, temporal.NewNonRetryableApplicationError("belvo GET: HTTP 404; not_found", "BelvoError", nil)
+	for _, v := range versions {
+		for _, c := range cases {
+			t.Run(v.name+"/"+c.name, func(t *testing.T) {
+				env := newEnvAt(t, v.version)
+				var a *activities.Activities
+				env.RegisterActivity(a)
+				env.OnActivity(a.StoredState, mock.Anything, linkID).Return(activities.LinkState{Stored: c.stored, Webhooks: c.processed}, nil)
+				if c.linkKnown {
+					env.OnActivity(a.GetLink, mock.Anything, linkID).Return(activities.LinkInfo{LinkID: linkID, Institution: "erebor_mx_retail", FetchResources: three}, nil)
+				} else {
+					env.OnActivity(a.GetLink, mock.Anything, linkID).Return(activities.LinkInfo{},
+						temporal.NewNonRetryableApplicationError("not found", "BelvoError", nil))
+				}
+				// Cases with long gaps between webhooks wake the missing-webhook
+				// watcher; Belvo has nothing yet, so it keeps waiting.
+				env.OnActivity(a.PeekResource, mock.Anything, mock.Anything).Return(0, nil).Maybe()
+				fetches := map[belvo.Resource]int{}
+				var mu sync.Mutex
+				env.OnActivity(a.FetchResource, mock.Anything, mock.Anything).Return(
+					func(_ context.Context, in activities.FetchResourceInput) (activities.FetchResourceResult, error) {
+						mu.Lock()
+						fetches[in.Resource]++
+						mu.Unlock()
+						if in.Resource == c.fetchFails {
+							return activities.FetchResourceResult{}, temporal.NewNonRetryableApplicationError("belvo GET: HTTP 404; not_found", "BelvoError", nil)
+						}
+						return activities.FetchResourceResult{Resource: in.Resource, Pages: 2, Stored: 1500}, nil
+					})
+				for _, st := range c.steps {
+					env.RegisterDelayedCallback(func() {
+						if st.request != nil {
+							env.SignalWorkflow(workflows.FetchRequestSignal, *st.request)
+						} else {
+							env.SignalWorkflow(workflows.WebhookSignal, *st.webhook)
+						}
+					}, st.at)
+				}
+				env.ExecuteWorkflow(workflows.HistoricalFetch, workflows.HistoricalFetchInput{LinkID: linkID, Timeout: 2 * time.Hour})
+				if !env.IsWorkflowCompleted() {
+					t.Fatal("workflow did not complete")
+				}
+				err := env.GetWorkflowError()
+				if c.wantErrType == "" {
+					if err != nil {
+						t.Fatalf("unexpected error: %v", err)
 					}
-					return activities.FetchResourceResult{Resource: in.Resource, Pages: 2, Stored: 1500}, nil
-				})
-			for _, st := range c.steps {
-				env.RegisterDelayedCallback(func() {
-					if st.request != nil {
-						env.SignalWorkflow(workflows.FetchRequestSignal, *st.request)
-					} else {
-						env.SignalWorkflow(workflows.WebhookSignal, *st.webhook)
+					var p workflows.Progress
+					if err := env.GetWorkflowResult(&p); err != nil {
+						t.Fatal(err)
 					}
-				}, st.at)
-			}
-			env.ExecuteWorkflow(workflows.HistoricalFetch, workflows.HistoricalFetchInput{LinkID: linkID, Timeout: 2 * time.Hour})
-			if !env.IsWorkflowCompleted() {
-				t.Fatal("workflow did not complete")
-			}
-			err := env.GetWorkflowError()
-			if c.wantErrType == "" {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
+					if p.Status != workflows.StatusCompleted || p.DuplicateWebhooks != c.wantDupes {
+						t.Errorf("status %q duplicates %d, want completed and %d", p.Status, p.DuplicateWebhooks, c.wantDupes)
+					}
+					for r, n := range c.wantFetches {
+						if rp := p.Resources[r]; rp == nil || rp.State != workflows.StateStored || rp.Stored != 1500 || rp.Fetches != n {
+							t.Errorf("%s progress %+v, want stored 1500 after %d fetches", r, rp, n)
+						}
+					}
+				} else {
+					var appErr *temporal.ApplicationError
+					if !errors.As(err, &appErr) || appErr.Type() != c.wantErrType {
+						t.Fatalf("error %v, want type %s", err, c.wantErrType)
+					}
 				}
-				var p workflows.Progress
-				if err := env.GetWorkflowResult(&p); err != nil {
-					t.Fatal(err)
-				}
-				if p.Status != workflows.StatusCompleted || p.DuplicateWebhooks != c.wantDupes {
-					t.Errorf("status %q duplicates %d, want completed and %d", p.Status, p.DuplicateWebhooks, c.wantDupes)
-				}
+				wantKinds := 0
 				for r, n := range c.wantFetches {
-					if rp := p.Resources[r]; rp == nil || rp.State != workflows.StateStored || rp.Stored != 1500 || rp.Fetches != n {
-						t.Errorf("%s progress %+v, want stored 1500 after %d fetches", r, rp, n)
+					if n > 0 {
+						wantKinds++
+					}
+					if fetches[r] != n {
+						t.Errorf("%s fetched %d times, want %d", r, fetches[r], n)
 					}
 				}
-			} else {
-				var appErr *temporal.ApplicationError
-				if !errors.As(err, &appErr) || appErr.Type() != c.wantErrType {
-					t.Fatalf("error %v, want type %s", err, c.wantErrType)
+				if len(fetches) != wantKinds {
+					t.Errorf("fetched %v, want %v", fetches, c.wantFetches)
 				}
-			}
-			wantKinds := 0
-			for r, n := range c.wantFetches {
-				if n > 0 {
-					wantKinds++
-				}
-				if fetches[r] != n {
-					t.Errorf("%s fetched %d times, want %d", r, fetches[r], n)
-				}
-			}
-			if len(fetches) != wantKinds {
-				t.Errorf("fetched %v, want %v", fetches, c.wantFetches)
-			}
-		})
+			})
+		}
 	}
 }
 
@@ -242,31 +263,35 @@ func TestHistoricalFetchProgressQuery(t *testing.T) {
 // Belvo; data there is fetched without the webhook, no data leaves the
 // resource "webhook missing" and the timeout says so.
 func TestHistoricalFetchMissingWebhook(t *testing.T) {
-	for _, belvoCount := range []int{1, 0} {
-		env := newEnv(t)
-		var a *activities.Activities
-		env.RegisterActivity(a)
-		env.OnActivity(a.StoredState, mock.Anything, linkID).Return(activities.LinkState{}, nil)
-		env.OnActivity(a.PeekResource, mock.Anything, mock.Anything).Return(belvoCount, nil)
-		env.OnActivity(a.FetchResource, mock.Anything, mock.Anything).Return(activities.FetchResourceResult{Stored: 1, Pages: 1}, nil)
-		env.RegisterDelayedCallback(func() {
-			env.SignalWorkflow(workflows.FetchRequestSignal, workflows.FetchRequest{Resources: three})
-			env.SignalWorkflow(workflows.WebhookSignal, hook("w1", belvo.Accounts))
-			env.SignalWorkflow(workflows.WebhookSignal, hook("w2", belvo.Transactions))
-		}, 0)
-		env.ExecuteWorkflow(workflows.HistoricalFetch, workflows.HistoricalFetchInput{LinkID: linkID, Timeout: 2 * time.Hour,
-			WebhookGraceByResource: map[belvo.Resource]time.Duration{belvo.Owners: 30 * time.Minute}})
-		err := env.GetWorkflowError()
-		if belvoCount > 0 {
-			var p workflows.Progress
-			if err != nil || env.GetWorkflowResult(&p) != nil || !p.Resources[belvo.Owners].WithoutWebhook || p.Resources[belvo.Owners].State != workflows.StateStored {
-				t.Errorf("data at Belvo: %v %+v", err, p.Resources[belvo.Owners])
-			}
-			continue
-		}
-		var appErr *temporal.ApplicationError
-		if !errors.As(err, &appErr) || appErr.Type() != "HistoricalFetchTimedOut" || !strings.Contains(appErr.Error(), "webhook missing") {
-			t.Errorf("no data at Belvo: error %v, want a timeout naming the missing webhook", err)
+	for _, v := range versions {
+		for _, belvoCount := range []int{1, 0} {
+			t.Run(fmt.Sprintf("%s/belvo-has-%d", v.name, belvoCount), func(t *testing.T) {
+				env := newEnvAt(t, v.version)
+				var a *activities.Activities
+				env.RegisterActivity(a)
+				env.OnActivity(a.StoredState, mock.Anything, linkID).Return(activities.LinkState{}, nil)
+				env.OnActivity(a.PeekResource, mock.Anything, mock.Anything).Return(belvoCount, nil)
+				env.OnActivity(a.FetchResource, mock.Anything, mock.Anything).Return(activities.FetchResourceResult{Stored: 1, Pages: 1}, nil)
+				env.RegisterDelayedCallback(func() {
+					env.SignalWorkflow(workflows.FetchRequestSignal, workflows.FetchRequest{Resources: three})
+					env.SignalWorkflow(workflows.WebhookSignal, hook("w1", belvo.Accounts))
+					env.SignalWorkflow(workflows.WebhookSignal, hook("w2", belvo.Transactions))
+				}, 0)
+				env.ExecuteWorkflow(workflows.HistoricalFetch, workflows.HistoricalFetchInput{LinkID: linkID, Timeout: 2 * time.Hour,
+					WebhookGraceByResource: map[belvo.Resource]time.Duration{belvo.Owners: 30 * time.Minute}})
+				err := env.GetWorkflowError()
+				if belvoCount > 0 {
+					var p workflows.Progress
+					if err != nil || env.GetWorkflowResult(&p) != nil || !p.Resources[belvo.Owners].WithoutWebhook || p.Resources[belvo.Owners].State != workflows.StateStored {
+						t.Errorf("data at Belvo: %v %+v", err, p.Resources[belvo.Owners])
+					}
+					return
+				}
+				var appErr *temporal.ApplicationError
+				if !errors.As(err, &appErr) || appErr.Type() != "HistoricalFetchTimedOut" || !strings.Contains(appErr.Error(), "webhook missing") {
+					t.Errorf("no data at Belvo: error %v, want a timeout naming the missing webhook", err)
+				}
+			})
 		}
 	}
 }

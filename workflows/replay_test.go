@@ -37,6 +37,15 @@ func TestReplay(t *testing.T) {
 		"testdata/async_post_cancel_safe_history.json",
 		"testdata/link_requests_wait_for_own_history.json",
 		"testdata/link_updates_end_checks_history.json",
+		// Recorded after the history-budget change of HistoricalFetch
+		// (historical-fetch-history-budget): the API path, and the path
+		// that reads the link (webhooks first).
+		"testdata/historical_fetch_budget_history.json",
+		"testdata/historical_fetch_widget_budget_history.json",
+		// Started by the release before it (the link read by an activity,
+		// two timers), finished by the current code after an upgrade
+		// (TestUpgradeFromPreviousRelease).
+		"testdata/historical_fetch_widget_across_upgrade_history.json",
 	} {
 		t.Run(file, func(t *testing.T) {
 			r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/belvo-temporal/backbone/activities"
 	"github.com/belvo-temporal/backbone/sandbox"
@@ -19,6 +22,20 @@ type flowCost struct {
 	n                     int
 	events, actions       int
 	maxEvents, maxActions int
+	// byEvents counts executions per history length; maxWork is how many
+	// events of the longest are not workflow-task bookkeeping.
+	byEvents map[int]int
+	maxWork  int
+}
+
+// distribution is "length ×executions" for each history length, shortest
+// first.
+func (c flowCost) distribution() string {
+	var parts []string
+	for _, ev := range slices.Sorted(maps.Keys(c.byEvents)) {
+		parts = append(parts, fmt.Sprintf("%d ×%d", ev, c.byEvents[ev]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (c flowCost) meanEvents() float64  { return float64(c.events) / float64(max(c.n, 1)) }
@@ -75,20 +92,27 @@ func (s *benchStack) count(ctx context.Context, id string) (events, actions, wor
 	return events, actions, work, nil
 }
 
-// historyCosts reads up to 100 executions of each flow.
-func (s *benchStack) historyCosts(ctx context.Context, prod timing) ([]flowCost, error) {
-	ids := flowIDs(prod, 100)
+// historyCosts reads up to n executions of each flow (0: every one).
+func (s *benchStack) historyCosts(ctx context.Context, prod timing, n int) ([]flowCost, error) {
+	if n <= 0 {
+		n = max(len(prod.linkIDs), len(prod.requests))
+	}
+	ids := flowIDs(prod, n)
 	var out []flowCost
 	for _, flow := range []string{workflows.LinkRegistrationType, workflows.HistoricalFetchType, workflows.AsyncPostType, workflows.AsyncRequestType} {
-		c := flowCost{flow: flow}
+		c := flowCost{flow: flow, byEvents: map[int]int{}}
 		for _, id := range ids[flow] {
-			ev, ac, _, err := s.count(ctx, id)
+			ev, ac, work, err := s.count(ctx, id)
 			if err != nil {
 				return nil, err
 			}
 			c.n++
 			c.events += ev
 			c.actions += ac
+			c.byEvents[ev]++
+			if ev > c.maxEvents {
+				c.maxWork = work
+			}
 			c.maxEvents, c.maxActions = max(c.maxEvents, ev), max(c.maxActions, ac)
 		}
 		out = append(out, c)

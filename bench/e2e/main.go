@@ -26,6 +26,9 @@ type options struct {
 	links, async, concurrency int
 	transactions, large       int
 	cli                       string
+	// histories is how many executions of each flow have their history
+	// read (0: every one).
+	histories int
 }
 
 func main() {
@@ -36,6 +39,7 @@ func main() {
 	flag.IntVar(&o.transactions, "transactions", 1000, "transactions per link in the main run")
 	flag.IntVar(&o.large, "large", 100_000, "transactions of the large link whose history is compared with a 1k one")
 	flag.StringVar(&o.cli, "temporal-cli", filepath.Join("bin", "temporal"), "pinned Temporal CLI (scripts/test.sh installs it)")
+	flag.IntVar(&o.histories, "histories", 100, "executions of each flow whose history is read for its cost (0: every one)")
 	flag.Parse()
 	if o.links < 1 || o.async < 0 || o.concurrency < 1 {
 		fmt.Fprintln(os.Stderr, "e2ebench: need -links ≥ 1, -async ≥ 0, -concurrency ≥ 1")
@@ -66,7 +70,7 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("product: %w", err)
 	}
-	costs, err := s.historyCosts(ctx, prod)
+	costs, err := s.historyCosts(ctx, prod, o.histories)
 	if err != nil {
 		return err
 	}
@@ -91,8 +95,8 @@ func report(o options, base, prod timing, costs []flowCost, sizes []sizeCost) {
 	host, _ := os.Hostname()
 	fmt.Printf("\n### End to end: %d links × 3 resources + %d async requests (%s, %s, %d CPUs, %s)\n\n", o.links, o.async,
 		time.Now().UTC().Format("2006-01-02"), host, runtime.NumCPU(), runtime.Version())
-	fmt.Printf("Command: `go run ./bench/e2e -links %d -async %d -concurrency %d -transactions %d -large %d`\n\n",
-		o.links, o.async, o.concurrency, o.transactions, o.large)
+	fmt.Printf("Command: `go run ./bench/e2e -links %d -async %d -concurrency %d -transactions %d -large %d -histories %d`\n\n",
+		o.links, o.async, o.concurrency, o.transactions, o.large, o.histories)
 	fmt.Println("| run | links phase | links/s | async phase | async/s | total | ratio to baseline (time) |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
 	for _, t := range []timing{base, prod} {
@@ -112,6 +116,10 @@ func report(o options, base, prod timing, costs []flowCost, sizes []sizeCost) {
 	fmt.Println("| --- | --- | --- | --- |")
 	for _, c := range costs {
 		fmt.Printf("| %s | %d | %.1f / %d | %.1f / %d |\n", c.flow, c.n, c.meanEvents(), c.maxEvents, c.meanActions(), c.maxActions)
+	}
+	fmt.Println("\nHistory events per execution (events ×executions); the longest's events that are not workflow-task bookkeeping:")
+	for _, c := range costs {
+		fmt.Printf("- %s: %s; longest: %d of %d\n", c.flow, c.distribution(), c.maxWork, c.maxEvents)
 	}
 	fmt.Println("\n| link size | historical-fetch history events | of which not workflow-task bookkeeping | actions | pages listed |")
 	fmt.Println("| --- | --- | --- | --- | --- |")
