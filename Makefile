@@ -7,7 +7,7 @@
 test: ## unit tests: workflows, client, store on SQLite, bridge, codec, config (< 2 min)
 	go test ./...
 
-test-all: ## everything CI runs, in CI's order (20–30 minutes)
+test-all: ## everything CI runs, in CI's order (about 8 minutes once the tools are installed)
 	bash scripts/test.sh
 
 run: ## the whole product locally, with a demo (go run ./deploy/localstack)
