@@ -117,6 +117,11 @@ type Config struct {
 	// retrying alone always gets through. 1 is taken as 2, since N = 1
 	// would refuse every POST forever; 0 or less never refuses.
 	RateLimitPosts int
+	// ClockOffset moves the emulator's clock away from the host's (e.g.
+	// -5h): the timestamps it gives rows (collected_at, created_at) come
+	// from it, so tests can show the product's correctness does not
+	// depend on its clock agreeing with Belvo's.
+	ClockOffset time.Duration
 
 	Logger *zap.Logger
 }
@@ -216,8 +221,11 @@ type link struct {
 	refreshes   int
 	lastRefresh time.Time
 	counts      map[belvo.Resource]int
-	deleted     map[belvo.Resource]map[int]bool
-	version     map[belvo.Resource]map[int]int
+	// batches are the rows added after the link was created
+	// (new_*_available), with when the emulator collected them.
+	batches map[belvo.Resource][]batch
+	deleted map[belvo.Resource]map[int]bool
+	version map[belvo.Resource]map[int]int
 }
 
 // widgetToken remembers what a widget token asked for.
