@@ -246,6 +246,8 @@ type Server struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	listCalls atomic.Int64
+	// clockShift is how far AdvanceClock moved the emulator's clock.
+	clockShift atomic.Int64
 	// conns and requests count what clients did, for benchmarks (a client
 	// that does not reuse connections opens one per request).
 	conns, requests atomic.Int64

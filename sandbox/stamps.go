@@ -16,9 +16,19 @@ type batch struct {
 }
 
 // clock is the emulator's time, in Belvo's millisecond precision: the
-// host's, moved by Config.ClockOffset.
+// host's, moved by Config.ClockOffset and AdvanceClock.
 func (s *Server) clock() time.Time {
-	return s.now().Add(s.cfg.ClockOffset).UTC().Truncate(time.Millisecond)
+	shift := s.cfg.ClockOffset + time.Duration(s.clockShift.Load())
+	return s.now().Add(shift).UTC().Truncate(time.Millisecond)
+}
+
+// AdvanceClock moves the emulator's clock d forward, at once: rows added
+// from then on are collected that much later, as if days passed between a
+// link's creation and its next refresh. It never moves the clock back.
+func (s *Server) AdvanceClock(d time.Duration) {
+	if d > 0 {
+		s.clockShift.Add(int64(d))
+	}
 }
 
 // stampOf is when row i of a resource of a link was collected: at the

@@ -93,4 +93,15 @@ func TestListFiltersOnRowTimestamps(t *testing.T) {
 			}
 		})
 	}
+
+	// A day later by the emulator's clock (AdvanceClock), new rows carry
+	// that day; the host's clock did not move.
+	h.s.AdvanceClock(24 * time.Hour)
+	h.s.AdvanceClock(-time.Hour) // never backwards
+	if _, err := h.s.RecurrentEvent(link, "new_transactions_available", 3); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, b := list("transactions", url.Values{"collected_at__gte": {"2026-11-30T09:00:00Z"}}); got != 3 {
+		t.Errorf("rows collected a day later: %d, want 3 (%s)", got, b)
+	}
 }
