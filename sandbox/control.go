@@ -79,6 +79,19 @@ func (c Control) Event(ctx context.Context, linkID, code string, n int) (Webhook
 	return wh, nil
 }
 
+// AdvanceClock moves the emulator's clock d forward (Server.AdvanceClock)
+// and returns its time after the move.
+func (c Control) AdvanceClock(ctx context.Context, d time.Duration) (time.Time, error) {
+	body, _ := json.Marshal(map[string]string{"advance": d.String()})
+	var out struct {
+		Now time.Time `json:"now"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/_sandbox/clock", body, http.StatusOK, &out); err != nil {
+		return time.Time{}, fmt.Errorf("sandbox clock: %w", err)
+	}
+	return out.Now, nil
+}
+
 // Refreshes is how many refreshes of a link the sandbox accepted (202).
 func (c Control) Refreshes(ctx context.Context, linkID string) (int, error) {
 	var out struct {

@@ -44,6 +44,12 @@ func TestControlDrivesTheSandboxOverHTTP(t *testing.T) {
 	if n, err := ctl.Count(ctx, link, belvo.Transactions, nil); err != nil || n != 1507 {
 		t.Errorf("Count after 7 new transactions = %d, %v; want 1507", n, err)
 	}
+	if now, err := ctl.AdvanceClock(ctx, 72*time.Hour); err != nil || time.Until(now) < 71*time.Hour {
+		t.Errorf("AdvanceClock = %s, %v; want three days ahead", now, err)
+	}
+	if _, err := ctl.AdvanceClock(ctx, -time.Hour); err == nil {
+		t.Error("the clock was moved back")
+	}
 	if _, err := ctl.Event(ctx, link, "new_bananas_available", 1); err == nil {
 		t.Error("an unknown event code was played")
 	}

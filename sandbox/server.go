@@ -333,6 +333,7 @@ func (s *Server) routes() {
 	ctl.HandleFunc("/links/{id}/expected", s.expected).Methods(http.MethodGet)
 	ctl.HandleFunc("/links/{id}/webhooks", s.resendWebhooks).Methods(http.MethodPost)
 	ctl.HandleFunc("/links/{id}/events", s.events).Methods(http.MethodPost)
+	ctl.HandleFunc("/clock", s.advanceClock).Methods(http.MethodPost)
 	ctl.HandleFunc("/links/{id}/count", s.countRows).Methods(http.MethodGet)
 	ctl.HandleFunc("/links/{id}/refreshes", s.refreshCount).Methods(http.MethodGet)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

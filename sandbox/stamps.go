@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"encoding/json"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -48,6 +50,28 @@ func stampLocked(l *link, r belvo.Resource, i int) time.Time {
 		}
 	}
 	return l.CreatedAt
+}
+
+// clockBody asks the emulator to move its clock: {"advance": "24h"}.
+type clockBody struct {
+	Advance string `json:"advance"`
+}
+
+// advanceClock serves POST /_sandbox/clock {"advance": "24h"}: AdvanceClock
+// for a sandbox running as its own process. It answers the emulator's time.
+func (s *Server) advanceClock(w http.ResponseWriter, r *http.Request) {
+	var b clockBody
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<12)).Decode(&b); err != nil {
+		writeErrors(w, http.StatusBadRequest, "invalid", "JSON parse error - "+err.Error(), "")
+		return
+	}
+	d, err := time.ParseDuration(b.Advance)
+	if err != nil || d < 0 {
+		writeErrors(w, http.StatusBadRequest, "invalid", "advance must be a non-negative Go duration such as 24h", "advance")
+		return
+	}
+	s.AdvanceClock(d)
+	writeJSON(w, http.StatusOK, map[string]string{"now": ts(s.clock())})
 }
 
 // collectedAtFiltered are the resources whose list documents collected_at
