@@ -6,13 +6,13 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 )
 
-// timestampWording is how Belvo's spec says, in a parameter's description,
+// timestampPhrase is how Belvo's spec says, in a parameter's description,
 // that a filter whose schema reads format: date also takes a timestamp:
 // collected_at__gte and its siblings, "YYYY-MM-DD or full `ISO-8601`
 // timestamp". The description is Belvo's own document as much as the
 // schema is, so such a parameter takes either form; no other parameter is
 // widened.
-const timestampWording = "or full `iso-8601` timestamp"
+const timestampPhrase = "or full `iso-8601` timestamp"
 
 // widenDocumentedTimestamps lets every query parameter whose description
 // documents a full timestamp take a date-time as well as a date. It returns
@@ -40,7 +40,7 @@ func widenDocumentedTimestamps(doc *openapi3.T) int {
 
 func widenTimestamp(p *openapi3.Parameter) bool {
 	if p.In != openapi3.ParameterInQuery || p.Schema == nil || p.Schema.Value == nil ||
-		p.Schema.Value.Format != "date" || !strings.Contains(strings.ToLower(p.Description), timestampWording) {
+		p.Schema.Value.Format != "date" || !strings.Contains(strings.ToLower(p.Description), timestampPhrase) {
 		return false
 	}
 	p.Schema = openapi3.NewSchemaRef("", &openapi3.Schema{
