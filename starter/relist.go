@@ -14,7 +14,9 @@ import (
 // resource whole into the store again, as the historical fetch did, and to
 // take the resource's cursor from that listing. Webhooks read only what is
 // new (from the cursor); this is the explicit way back to a complete read,
-// e.g. after restoring the store from a backup. The request is queued in
+// e.g. after rows were removed from the store outside the product (a
+// restored backup needs none: its cursors are restored with its rows). The
+// request is queued in
 // order with the link's webhooks, and starts the handler when it is not
 // running. key is the idempotency key: the same key twice relists once. It
 // returns the handler's workflow id; the relists run after it returns

@@ -26,7 +26,8 @@ func newRelistCmd(a *app) *cobra.Command {
 		Long: `Ask a link's recurrent updates (LinkUpdates) to list each named resource whole into the
 store again, from what Belvo holds now (no request to Belvo's refresh). Webhooks such as
 new_transactions_available read only the rows at or after the resource's cursor; this is the
-explicit complete read, e.g. after restoring the store from a backup. It is queued in order
+explicit complete read, e.g. after rows were removed from the store outside the product (a
+restored backup needs none: its cursors come back with its rows). It is queued in order
 with the link's webhooks and starts the handler if it is not running. --key is the
 idempotency key: the same key twice relists once.`,
 		Example: `  starter relist --link-id 8a1b… --resources TRANSACTIONS
