@@ -98,38 +98,58 @@ func ParseStamp(s string) (time.Time, error) {
 // its timestamp field; stamp is the zero time, with why, when the row has
 // no usable timestamp. A row without an id is an error (ErrRowWithoutID).
 func RowKeys(raw json.RawMessage, field string) (id string, stamp time.Time, why string, err error) {
-	var v struct {
-		ID          string          `json:"id"`
-		CollectedAt json.RawMessage `json:"collected_at"`
-		CreatedAt   json.RawMessage `json:"created_at"`
-	}
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return "", time.Time{}, "", fmt.Errorf("%w: not a JSON object: %v", ErrRowWithoutID, err)
-	}
-	if v.ID == "" {
-		return "", time.Time{}, "", ErrRowWithoutID
-	}
 	var s json.RawMessage
 	switch field {
 	case "":
-		return v.ID, time.Time{}, "", nil
+		id, err = RowID(raw)
+		return id, time.Time{}, "", err
 	case "collected_at":
-		s = v.CollectedAt
+		var v struct {
+			ID    string          `json:"id"`
+			Stamp json.RawMessage `json:"collected_at"`
+		}
+		err = json.Unmarshal(raw, &v)
+		id, s = v.ID, v.Stamp
 	case "created_at":
-		s = v.CreatedAt
+		var v struct {
+			ID    string          `json:"id"`
+			Stamp json.RawMessage `json:"created_at"`
+		}
+		err = json.Unmarshal(raw, &v)
+		id, s = v.ID, v.Stamp
 	default:
-		return v.ID, time.Time{}, "no timestamp field " + field + " is read", nil
+		id, err = RowID(raw)
+		return id, time.Time{}, "no timestamp field " + field + " is read", err
 	}
-	if len(s) == 0 || bytes.Equal(s, []byte("null")) {
-		return v.ID, time.Time{}, field + " is missing", nil
+	if err != nil {
+		return "", time.Time{}, "", fmt.Errorf("%w: not a JSON object: %v", ErrRowWithoutID, err)
 	}
-	var str string
-	if err := json.Unmarshal(s, &str); err != nil {
-		return v.ID, time.Time{}, field + " is not a string", nil
+	if id == "" {
+		return "", time.Time{}, "", ErrRowWithoutID
+	}
+	str, ok := plainString(s)
+	switch {
+	case len(s) == 0 || bytes.Equal(s, []byte("null")):
+		return id, time.Time{}, field + " is missing", nil
+	case !ok:
+		return id, time.Time{}, field + " is not a string", nil
 	}
 	t, err := ParseStamp(str)
 	if err != nil {
-		return v.ID, time.Time{}, err.Error(), nil
+		return id, time.Time{}, err.Error(), nil
 	}
-	return v.ID, t, "", nil
+	return id, t, "", nil
+}
+
+// plainString reads a JSON string; an escaped one (never a timestamp's
+// form) is decoded the slow way.
+func plainString(s json.RawMessage) (string, bool) {
+	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
+		return "", false
+	}
+	if bytes.IndexByte(s, '\\') < 0 {
+		return string(s[1 : len(s)-1]), true
+	}
+	var str string
+	return str, json.Unmarshal(s, &str) == nil
 }
