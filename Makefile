@@ -19,6 +19,7 @@ lint: ## golangci-lint v2 (.golangci.yml)
 bench: ## the full benchmarks of BENCHMARKS.md (long: run one at a time for figures)
 	go run ./bench/bridge
 	go run ./bench/volume
+	go run ./bench/incremental
 	go run ./bench/e2e
 
 build: ## the shipped commands, into bin/

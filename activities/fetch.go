@@ -21,6 +21,10 @@ type FetchResourceInput struct {
 	// WebhookKey, when set, is recorded as processed once the listing is
 	// stored, so a copy of that webhook is recognised by later executions.
 	WebhookKey string `json:"webhook_key,omitempty"`
+	// Incremental reads only the rows at or after the resource's cursor
+	// (less an overlap, see belvo.Incremental), or the whole resource when
+	// it has none; it takes no Filters.
+	Incremental bool `json:"incremental,omitempty"`
 }
 
 // FetchResourceResult is all the workflow learns of a listing: counts.
@@ -33,6 +37,9 @@ type FetchResourceResult struct {
 	BelvoCount int `json:"belvo_count"`
 	// Stored is the number of the link's rows of this resource in the store.
 	Stored int `json:"stored"`
+	// Since is the incremental filter's value when the listing read from
+	// the cursor ("" when it listed whole or by Filters).
+	Since string `json:"since,omitempty"`
 }
 
 // fetchCursor is the heartbeat detail: where a retried attempt resumes, so a
@@ -42,6 +49,8 @@ type fetchCursor struct {
 	Page    int    `json:"page"`
 	// Done: every page was stored; a retry only counts and marks.
 	Done bool `json:"done,omitempty"`
+	// Stamps are the row timestamps of the stored pages, for the cursor.
+	Stamps stamps `json:"stamps,omitzero"`
 }
 
 // FetchResource lists every page of a resource for a link (page_size=1000)
@@ -50,15 +59,20 @@ type fetchCursor struct {
 // them.
 func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (FetchResourceResult, error) {
 	log := activity.GetLogger(ctx)
-	next, err := a.Belvo.FirstPageURL(in.Resource, in.LinkID, in.Filters)
+	plan, err := a.planListing(ctx, in)
+	if err != nil {
+		return FetchResourceResult{}, classify(ctx, err)
+	}
+	next, err := a.Belvo.FirstPageURL(in.Resource, in.LinkID, plan.filters)
 	if err != nil {
 		return FetchResourceResult{}, classify(ctx, err)
 	}
 	page := 1
+	var seen stamps
 	if activity.HasHeartbeatDetails(ctx) {
 		var c fetchCursor
 		if err := activity.GetHeartbeatDetails(ctx, &c); err == nil && (c.NextURL != "" || c.Done) {
-			next, page = c.NextURL, c.Page
+			next, page, seen = c.NextURL, c.Page, c.Stamps
 			log.Info("resuming listing from heartbeat", "resource", in.Resource, "page", page, "done", c.Done)
 		}
 	}
@@ -68,7 +82,7 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 	// that is making progress. A dead worker still stops heartbeating.
 	alive := keepAlive(ctx, fetchCursor{NextURL: next, Page: page})
 	defer alive.stop()
-	res := FetchResourceResult{Resource: in.Resource}
+	res := FetchResourceResult{Resource: in.Resource, Since: plan.since}
 	// Pages and rows per resource, beside the SDK's own series on /metrics.
 	m := activity.GetMetricsHandler(ctx).WithTags(map[string]string{"resource": string(in.Resource)})
 	// The next page downloads while this one is stored, so a listing takes
@@ -103,15 +117,20 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 		m.Counter("belvo_rows_upserted").Inc(int64(len(got.rows)))
 		res.Pages++
 		res.BelvoCount = got.count
+		seen.add(got.stamps)
 		next = following
 		page++
-		alive.record(fetchCursor{NextURL: next, Page: page, Done: next == ""})
+		alive.record(fetchCursor{NextURL: next, Page: page, Done: next == "", Stamps: seen})
 		if err := ctx.Err(); err != nil {
 			return res, errors.Join(fmt.Errorf("listing %s stopped at page %d", in.Resource, page), err)
 		}
 	}
 	if res.Stored, err = a.Store.Count(ctx, in.Resource, in.LinkID); err != nil {
 		return res, storeError(err)
+	}
+	// Every page is stored: only now may the cursor move past their rows.
+	if err := a.keepCursor(ctx, in, plan, seen); err != nil {
+		return res, err
 	}
 	if len(in.Filters) == 0 {
 		// Only an unfiltered listing is the resource's whole history.
@@ -131,10 +150,11 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 // downloaded is one page, parsed into rows, or why it could not be (the
 // error unclassified: the caller may still ask for smaller pages).
 type downloaded struct {
-	rows  []store.Row
-	next  string
-	count int
-	err   error
+	rows   []store.Row
+	next   string
+	count  int
+	stamps stamps
+	err    error
 }
 
 // download fetches and parses one page in the background; the channel
@@ -149,12 +169,15 @@ func (a *Activities) download(ctx context.Context, in FetchResourceInput, pageUR
 			return
 		}
 		d := downloaded{rows: make([]store.Row, 0, len(p.Results)), count: p.Count}
+		field := stampField(in.Resource)
 		for _, raw := range p.Results {
-			id, err := belvo.RowID(raw)
+			// The id and the cursor's timestamp in one pass over the row.
+			id, stamp, why, err := belvo.RowKeys(raw, field)
 			if err != nil {
 				out <- downloaded{err: fmt.Errorf("%s page %d of link %s: %w", in.Resource, page, in.LinkID, err)}
 				return
 			}
+			d.stamps.add(stamps{Newest: stamp, Unstamped: why})
 			d.rows = append(d.rows, store.Row{ID: id, Data: raw})
 		}
 		if p.Next != nil {

@@ -162,6 +162,12 @@ func TestEveryRequestIsDocumented(t *testing.T) {
 	for _, r := range belvo.AllResources() {
 		list(r, nil, "unfiltered")
 	}
+	// Every incremental read, as new_<resource>_available sends it.
+	for _, r := range belvo.AllResources() {
+		if inc, ok := r.Incremental(); ok {
+			list(r, inc.Since(time.Now()), "incremental by "+inc.Filter)
+		}
+	}
 	if secondPages == 0 {
 		t.Error("no list had a second page: next was never followed")
 	}

@@ -67,6 +67,31 @@ func (c Control) Count(ctx context.Context, linkID string, r belvo.Resource, fil
 	return out.Count, nil
 }
 
+// Event plays a recurrent-link event on a link (see Server.RecurrentEvent):
+// for new_transactions_available, n new transactions collected now by the
+// emulator's clock, then the webhook. It returns the webhook sent.
+func (c Control) Event(ctx context.Context, linkID, code string, n int) (Webhook, error) {
+	body, _ := json.Marshal(eventBody{Code: code, Count: n})
+	var wh Webhook
+	if err := c.do(ctx, http.MethodPost, "/_sandbox/links/"+url.PathEscape(linkID)+"/events", body, http.StatusAccepted, &wh); err != nil {
+		return wh, fmt.Errorf("sandbox event %s on %s: %w", code, linkID, err)
+	}
+	return wh, nil
+}
+
+// AdvanceClock moves the emulator's clock d forward (Server.AdvanceClock)
+// and returns its time after the move.
+func (c Control) AdvanceClock(ctx context.Context, d time.Duration) (time.Time, error) {
+	body, _ := json.Marshal(map[string]string{"advance": d.String()})
+	var out struct {
+		Now time.Time `json:"now"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/_sandbox/clock", body, http.StatusOK, &out); err != nil {
+		return time.Time{}, fmt.Errorf("sandbox clock: %w", err)
+	}
+	return out.Now, nil
+}
+
 // Refreshes is how many refreshes of a link the sandbox accepted (202).
 func (c Control) Refreshes(ctx context.Context, linkID string) (int, error) {
 	var out struct {

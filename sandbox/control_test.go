@@ -38,6 +38,21 @@ func TestControlDrivesTheSandboxOverHTTP(t *testing.T) {
 	if n, err := ctl.Count(ctx, link, belvo.Transactions, nil); err != nil || n != 1500 {
 		t.Errorf("Count = %d, %v; want 1500", n, err)
 	}
+	if wh, err := ctl.Event(ctx, link, "new_transactions_available", 7); err != nil || wh.WebhookCode != "new_transactions_available" || wh.LinkID != link {
+		t.Fatalf("Event = %+v, %v", wh, err)
+	}
+	if n, err := ctl.Count(ctx, link, belvo.Transactions, nil); err != nil || n != 1507 {
+		t.Errorf("Count after 7 new transactions = %d, %v; want 1507", n, err)
+	}
+	if now, err := ctl.AdvanceClock(ctx, 72*time.Hour); err != nil || time.Until(now) < 71*time.Hour {
+		t.Errorf("AdvanceClock = %s, %v; want three days ahead", now, err)
+	}
+	if _, err := ctl.AdvanceClock(ctx, -time.Hour); err == nil {
+		t.Error("the clock was moved back")
+	}
+	if _, err := ctl.Event(ctx, link, "new_bananas_available", 1); err == nil {
+		t.Error("an unknown event code was played")
+	}
 	if st, err := ctl.Stats(ctx); err != nil || st.Requests < 1 {
 		t.Errorf("Stats = %+v, %v; want the token request counted", st, err)
 	}

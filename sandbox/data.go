@@ -47,7 +47,7 @@ func (s *Server) account(l *link, i int) map[string]any {
 		"id":           rowID(l.ID, belvo.Accounts, i),
 		"link":         l.ID,
 		"institution":  map[string]any{"name": l.Institution, "type": "bank"},
-		"collected_at": ts(l.CreatedAt), "created_at": ts(l.CreatedAt),
+		"collected_at": ts(s.stampOf(l, belvo.Accounts, i)), "created_at": ts(s.stampOf(l, belvo.Accounts, i)),
 		"category":                    "CHECKING_ACCOUNT",
 		"balance_type":                "ASSET",
 		"type":                        "Cuentas de efectivo",
@@ -81,8 +81,8 @@ func (s *Server) transaction(l *link, i int) map[string]any {
 		"id":                      rowID(l.ID, belvo.Transactions, i),
 		"internal_identification": fmt.Sprintf("TX-%08d", i),
 		"account":                 s.embeddedAccount(l, i%l.Accounts),
-		"collected_at":            ts(l.CreatedAt),
-		"created_at":              ts(l.CreatedAt),
+		"collected_at":            ts(s.stampOf(l, belvo.Transactions, i)),
+		"created_at":              ts(s.stampOf(l, belvo.Transactions, i)),
 		"value_date":              day.Format("2006-01-02"),
 		"accounting_date":         ts(day),
 		"amount":                  amount,
@@ -116,8 +116,8 @@ func (s *Server) owner(l *link, i int) map[string]any {
 		"id":                      rowID(l.ID, belvo.Owners, i),
 		"link":                    l.ID,
 		"internal_identification": fmt.Sprintf("OWN-%04d", i),
-		"collected_at":            ts(l.CreatedAt),
-		"created_at":              ts(l.CreatedAt),
+		"collected_at":            ts(s.stampOf(l, belvo.Owners, i)),
+		"created_at":              ts(s.stampOf(l, belvo.Owners, i)),
 		"display_name":            fmt.Sprintf("Bilbo Bolsón %d", r.IntN(1000)),
 		"email":                   fmt.Sprintf("owner%d@example.com", i),
 		"phone_number":            "+52-55-0000-0000",
@@ -135,8 +135,8 @@ func (s *Server) generic(l *link, res belvo.Resource, i int) map[string]any {
 	v := map[string]any{
 		"id":           rowID(l.ID, res, i),
 		"link":         l.ID,
-		"collected_at": ts(l.CreatedAt),
-		"created_at":   ts(l.CreatedAt),
+		"collected_at": ts(s.stampOf(l, res, i)),
+		"created_at":   ts(s.stampOf(l, res, i)),
 	}
 	if d, ok := rowDate(res, i); ok {
 		v["invoice_date"] = d

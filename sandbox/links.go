@@ -98,9 +98,10 @@ func (s *Server) newLink(id, institution, externalID, mode string, res []belvo.R
 	}
 	l := &link{
 		ID: id, Institution: institution, ExternalID: externalID, AccessMode: mode,
-		FetchResources: res, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
+		FetchResources: res, CreatedAt: s.clock(),
 		Accounts: s.cfg.Accounts, Status: "valid",
 		counts:  map[belvo.Resource]int{},
+		batches: map[belvo.Resource][]batch{},
 		deleted: map[belvo.Resource]map[int]bool{},
 		version: map[belvo.Resource]map[int]int{},
 	}

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -52,6 +53,12 @@ func (s *Server) listHandler(res belvo.Resource) http.Handler {
 		}
 		if t := s.cfg.TimeoutAbovePageSize; t > 0 && size > t {
 			writeErrors(w, http.StatusRequestTimeout, "request_timeout", "This request took too long; ask for less data.", "")
+			return
+		}
+		if _, err := parseStampFilters(res, q); err != nil {
+			var bad stampError
+			_ = errors.As(err, &bad)
+			writeErrors(w, http.StatusBadRequest, "invalid", err.Error(), bad.param)
 			return
 		}
 		page, err := intParam(q, "page", 1)

@@ -117,6 +117,11 @@ type Config struct {
 	// retrying alone always gets through. 1 is taken as 2, since N = 1
 	// would refuse every POST forever; 0 or less never refuses.
 	RateLimitPosts int
+	// ClockOffset moves the emulator's clock away from the host's (e.g.
+	// -5h): the timestamps it gives rows (collected_at, created_at) come
+	// from it, so tests can show the product's correctness does not
+	// depend on its clock agreeing with Belvo's.
+	ClockOffset time.Duration
 
 	Logger *zap.Logger
 }
@@ -216,8 +221,11 @@ type link struct {
 	refreshes   int
 	lastRefresh time.Time
 	counts      map[belvo.Resource]int
-	deleted     map[belvo.Resource]map[int]bool
-	version     map[belvo.Resource]map[int]int
+	// batches are the rows added after the link was created
+	// (new_*_available), with when the emulator collected them.
+	batches map[belvo.Resource][]batch
+	deleted map[belvo.Resource]map[int]bool
+	version map[belvo.Resource]map[int]int
 }
 
 // widgetToken remembers what a widget token asked for.
@@ -238,6 +246,8 @@ type Server struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	listCalls atomic.Int64
+	// clockShift is how far AdvanceClock moved the emulator's clock.
+	clockShift atomic.Int64
 	// conns and requests count what clients did, for benchmarks (a client
 	// that does not reuse connections opens one per request).
 	conns, requests atomic.Int64
@@ -323,6 +333,7 @@ func (s *Server) routes() {
 	ctl.HandleFunc("/links/{id}/expected", s.expected).Methods(http.MethodGet)
 	ctl.HandleFunc("/links/{id}/webhooks", s.resendWebhooks).Methods(http.MethodPost)
 	ctl.HandleFunc("/links/{id}/events", s.events).Methods(http.MethodPost)
+	ctl.HandleFunc("/clock", s.advanceClock).Methods(http.MethodPost)
 	ctl.HandleFunc("/links/{id}/count", s.countRows).Methods(http.MethodGet)
 	ctl.HandleFunc("/links/{id}/refreshes", s.refreshCount).Methods(http.MethodGet)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

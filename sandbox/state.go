@@ -17,6 +17,7 @@ func (s *Server) visibleLocked(l *link, r belvo.Resource, q url.Values) []int {
 	n := l.counts[r]
 	del := l.deleted[r]
 	from, to, ranged := dateRange(r, q)
+	stamped, _ := parseStampFilters(r, q) // the list handler refused bad ones
 	typ := q.Get("type")
 	account := q.Get("account")
 	out := make([]int, 0, n)
@@ -29,6 +30,9 @@ func (s *Server) visibleLocked(l *link, r belvo.Resource, q url.Values) []int {
 			if d < from || d > to {
 				continue
 			}
+		}
+		if len(stamped) > 0 && !matchStamps(stamped, stampLocked(l, r, i)) {
+			continue
 		}
 		if typ != "" && rowType(s.cfg.Seed, l, r, i) != typ {
 			continue
@@ -62,10 +66,15 @@ func dateRange(r belvo.Resource, q url.Values) (from, to string, ok bool) {
 	return parts[0], parts[1], true
 }
 
-// addRows appends n new rows to a resource of a link (new_*_available).
+// addRows appends n new rows to a resource of a link (new_*_available),
+// collected now by the emulator's clock.
 func (s *Server) addRows(l *link, r belvo.Resource, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if l.batches == nil { // a link built another way (tests)
+		l.batches = map[belvo.Resource][]batch{}
+	}
+	l.batches[r] = append(l.batches[r], batch{from: l.counts[r], at: s.clock()})
 	l.counts[r] += n
 }
 

@@ -12,7 +12,7 @@
 #      the integration loop: the packages with tests under the integration
 #      build tag (real dev servers, PostgreSQL, Chromium, Belvo's specs)
 #   5. a short fuzzing run of the webhook handler, the short forms of the
-#      bridge, volume and end-to-end benchmarks and of the chaos suite (so
+#      bridge, volume, incremental-update and end-to-end benchmarks and of the chaos suite (so
 #      none can rot; they assert correctness, never timings)
 #   6. the local stack's demo end to end (real processes, real HTTP)
 #   7. the multi-replica run on Temporal server v1.29.1 on PostgreSQL, short
@@ -122,6 +122,9 @@ go run ./bench/bridge -n 200 -seconds 1 -temporal-cli bin/temporal
 
 step "volume benchmark, short form (BENCHMARKS.md has the 100k run)"
 go run ./bench/volume -transactions 10000 -rounds 1
+
+step "incremental-update benchmark, short form (BENCHMARKS.md has the 100k run)"
+go run ./bench/incremental -transactions 3000 -new 100 -rounds 1
 
 step "end-to-end benchmark, short form (BENCHMARKS.md has the full run)"
 go run ./bench/e2e -links 40 -async 40 -large 20000 -temporal-cli bin/temporal

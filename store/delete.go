@@ -16,7 +16,7 @@ type deleteStatement struct {
 
 // deleteLinkStatements are the deletions of DeleteLink, shared by both
 // backends so neither forgets a table: every resource's rows, then the
-// fetch state and the processed webhooks.
+// fetch state, the cursors and the processed webhooks.
 func deleteLinkStatements() []deleteStatement {
 	var out []deleteStatement
 	for _, r := range belvo.AllResources() {
@@ -24,5 +24,6 @@ func deleteLinkStatements() []deleteStatement {
 	}
 	return append(out,
 		deleteStatement{"fetch state", `DELETE FROM fetch_state WHERE link_id = $1`, false},
+		deleteStatement{"cursors", `DELETE FROM fetch_cursors WHERE link_id = $1`, false},
 		deleteStatement{"processed webhooks", `DELETE FROM processed_webhooks WHERE link_id = $1`, false})
 }

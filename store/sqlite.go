@@ -56,7 +56,8 @@ func (s *SQLite) migrate(ctx context.Context) error {
 		fetched_at TEXT NOT NULL, PRIMARY KEY (link_id, resource))`,
 		`CREATE TABLE IF NOT EXISTS processed_webhooks (
 		link_id TEXT NOT NULL, key TEXT NOT NULL, processed_at TEXT NOT NULL, PRIMARY KEY (link_id, key))`,
-		`CREATE TABLE IF NOT EXISTS deleted_links (link_id TEXT PRIMARY KEY, deleted_at TEXT NOT NULL)`}
+		`CREATE TABLE IF NOT EXISTS deleted_links (link_id TEXT PRIMARY KEY, deleted_at TEXT NOT NULL)`,
+		cursorsTableSQLite}
 	for _, r := range belvo.AllResources() {
 		stmts = append(stmts,
 			fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/belvo-temporal/backbone/belvo"
 )
@@ -43,7 +44,7 @@ type Store interface {
 	MarkWebhook(ctx context.Context, linkID, key string) error
 	Webhooks(ctx context.Context, linkID string) ([]string, error)
 	// DeleteLink removes everything stored for a link deleted at Belvo (its
-	// rows of every resource, fetch state and processed webhooks) and
+	// rows of every resource, fetch state, cursors and processed webhooks) and
 	// records the deletion, in one transaction. From then on UpsertRows
 	// for the link fails with ErrLinkDeleted, so a listing still running
 	// cannot bring rows back. It returns how many rows went; deleting a
@@ -51,6 +52,19 @@ type Store interface {
 	DeleteLink(ctx context.Context, linkID string) (int, error)
 	// LinkDeleted reports whether DeleteLink recorded the link's deletion.
 	LinkDeleted(ctx context.Context, linkID string) (bool, error)
+	// Cursor is the newest of Belvo's own timestamps (collected_at or
+	// created_at, see belvo.Incremental) seen on the stored rows of a
+	// resource of a link, where the next incremental read starts; ok is
+	// false when none is kept (the resource is then listed whole).
+	Cursor(ctx context.Context, linkID string, r belvo.Resource) (t time.Time, ok bool, err error)
+	// AdvanceCursor keeps the later of the kept cursor and t (at
+	// microsecond precision, truncated), so a late or retried listing
+	// never moves it back; nothing is kept for a deleted link. Callers
+	// advance it only once the rows that carried t are stored.
+	AdvanceCursor(ctx context.Context, linkID string, r belvo.Resource, t time.Time) error
+	// DropCursor forgets a resource's cursor: its next update lists it
+	// whole (rows without a usable timestamp were seen).
+	DropCursor(ctx context.Context, linkID string, r belvo.Resource) error
 	// Close releases the database.
 	Close() error
 }

@@ -84,6 +84,11 @@ const (
 // the old way; the next continue-as-new moves them to it.
 const retriesVersion = "link-updates-retries"
 
+// relistVersion gates handling an operator's full relist (RelistCode) in
+// LinkUpdates. Before it, such a request was an unhandled code (ignored),
+// and a history that ignored it must replay the same way.
+const relistVersion = "link-updates-full-relist"
+
 // keptFailures bounds the failed webhooks carried across runs.
 const keptFailures = 50
 
@@ -93,7 +98,9 @@ const keptFailures = 50
 const endChecksVersion = "link-updates-end-after-retries"
 
 // LinkUpdates is a link's durable handler of recurrent-link webhooks:
-// new_*_available lists the resource again into the store,
+// new_*_available lists the resource's new rows into the store (from its
+// cursor, see activities.FetchResourceInput.Incremental), an operator's
+// RelistCode request lists it whole,
 // transactions_updated re-reads the named transactions, transactions_deleted
 // deletes them from the store, and LINK webhooks update the link's status
 // (link_deleted ends the handler). It continues as new every EventsPerRun
@@ -343,7 +350,18 @@ func (u *linkUpdates) apply(ctx workflow.Context, ev WebhookEvent) error {
 	var err error
 	switch {
 	case isNewAvailable(ev.Code) && belvo.Resource(ev.Type).Valid():
-		err = workflow.ExecuteActivity(actx, a.FetchResource, activities.FetchResourceInput{LinkID: u.in.LinkID, Resource: belvo.Resource(ev.Type)}).Get(ctx, nil)
+		// Only what is new: from the resource's cursor (a whole listing
+		// when it has none). The same activity is scheduled as before,
+		// only its input has one more field, so histories replay without
+		// a version gate.
+		err = workflow.ExecuteActivity(actx, a.FetchResource, activities.FetchResourceInput{
+			LinkID: u.in.LinkID, Resource: belvo.Resource(ev.Type), Incremental: true}).Get(ctx, nil)
+	case ev.Code == RelistCode && belvo.Resource(ev.Type).Valid() &&
+		workflow.GetVersion(ctx, relistVersion, workflow.DefaultVersion, 1) >= 1:
+		// An operator's full relist: every row again, which also resets
+		// the cursor from what Belvo holds now.
+		err = workflow.ExecuteActivity(actx, a.FetchResource, activities.FetchResourceInput{
+			LinkID: u.in.LinkID, Resource: belvo.Resource(ev.Type)}).Get(ctx, nil)
 	case ev.Code == "transactions_updated" && u.retries:
 		err = workflow.ExecuteActivity(actx, a.RereadRows, activities.DeleteRowsInput{LinkID: u.in.LinkID, Resource: belvo.Transactions, IDs: ev.IDs}).Get(ctx, nil)
 	case ev.Code == "transactions_updated":

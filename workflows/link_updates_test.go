@@ -27,8 +27,10 @@ func recurrent(id, typ, code string, ids ...string) workflows.WebhookEvent {
 // and failLinkDeletes make that many listings or deletions of the link's
 // data fail first (a store outage, say).
 type calls struct {
-	mu           sync.Mutex
-	fetched      []string
+	mu      sync.Mutex
+	fetched []string
+	// modes: for each listing, "incremental" or "whole".
+	modes        []string
 	reread       []string
 	deleted      []string
 	linksDeleted int
@@ -50,6 +52,7 @@ func mockLinkActivities(env *testsuite.TestWorkflowEnvironment, c *calls) {
 				return activities.FetchResourceResult{}, temporal.NewNonRetryableApplicationError("store unreachable", "Test", nil)
 			}
 			c.fetched = append(c.fetched, string(in.Resource)+"?"+in.Filters["id__in"])
+			c.modes = append(c.modes, map[bool]string{true: "incremental", false: "whole"}[in.Incremental])
 			return activities.FetchResourceResult{Resource: in.Resource}, nil
 		})
 	env.OnActivity(a.RereadRows, mock.Anything, mock.Anything).Return(

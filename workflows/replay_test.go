@@ -46,6 +46,9 @@ func TestReplay(t *testing.T) {
 		// two timers), finished by the current code after an upgrade
 		// (TestUpgradeFromPreviousRelease).
 		"testdata/historical_fetch_widget_across_upgrade_history.json",
+		// Recorded after incremental updates (link-updates-full-relist):
+		// new_*_available from the cursor, then an operator's relist.
+		"testdata/link_updates_relist_history.json",
 	} {
 		t.Run(file, func(t *testing.T) {
 			r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{

@@ -114,10 +114,7 @@ func routeTarget(ev WebhookEvent, taskQueue string, d RouteDefaults) (activities
 	case RouteHistoricalFetch:
 		return FetchStart(ev.LinkID, taskQueue, FetchRequest{ExternalID: ev.ExternalID}, d, startedBy(ev), ev)
 	case RouteLinkUpdates:
-		return target(LinkUpdatesWorkflowID(ev.LinkID), LinkUpdatesType, taskQueue, ev,
-			LinkUpdatesInput{LinkID: ev.LinkID, EventsPerRun: d.LinkUpdatesEventsPerRun},
-			map[string]string{LinkIDAttr.GetName(): ev.LinkID}, false,
-			LinkUpdatesSummary(ev.LinkID), map[string]any{"flow": "recurrent link updates", "started_by": startedBy(ev)})
+		return linkUpdatesTarget(ev, taskQueue, d, startedBy(ev))
 	default:
 		key := UnroutedKey(ev)
 		attrs := map[string]string{}
@@ -128,6 +125,15 @@ func routeTarget(ev WebhookEvent, taskQueue string, d RouteDefaults) (activities
 			UnroutedWebhooksInput{Key: key}, attrs, false,
 			UnroutedWebhooksSummary(key), map[string]any{"flow": "unrouted webhooks", "started_by": startedBy(ev)})
 	}
+}
+
+// linkUpdatesTarget is one SignalWithStart of a link's LinkUpdates: a
+// webhook, or an operator's request that is queued like one.
+func linkUpdatesTarget(ev WebhookEvent, taskQueue string, d RouteDefaults, by string) (activities.SignalWithStartInput, error) {
+	return target(LinkUpdatesWorkflowID(ev.LinkID), LinkUpdatesType, taskQueue, ev,
+		LinkUpdatesInput{LinkID: ev.LinkID, EventsPerRun: d.LinkUpdatesEventsPerRun},
+		map[string]string{LinkIDAttr.GetName(): ev.LinkID}, false,
+		LinkUpdatesSummary(ev.LinkID), map[string]any{"flow": "recurrent link updates", "started_by": by})
 }
 
 func startedBy(ev WebhookEvent) string { return "webhook " + ev.Type + "/" + ev.Code }

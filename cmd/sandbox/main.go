@@ -77,7 +77,8 @@ func sandboxConfig(cfg config.Config) (sandbox.Config, error) {
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"SANDBOX_WEBHOOK_DELAY", &sc.WebhookDelay}, {"SANDBOX_ASYNC_DELAY", &sc.AsyncDelay}} {
+	}{{"SANDBOX_WEBHOOK_DELAY", &sc.WebhookDelay}, {"SANDBOX_ASYNC_DELAY", &sc.AsyncDelay},
+		{"SANDBOX_CLOCK_OFFSET", &sc.ClockOffset}} {
 		if v := os.Getenv(d.name); v != "" {
 			if *d.dst, err = time.ParseDuration(v); err != nil {
 				return sc, fmt.Errorf("%s=%q is not a Go duration such as 200ms", d.name, v)

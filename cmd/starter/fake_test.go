@@ -108,6 +108,13 @@ func (f *fake) RetryFailedSteps(ctx context.Context, linkID string) error {
 	return f.retryErr
 }
 
+func (f *fake) Relist(ctx context.Context, key, linkID string, resources []belvo.Resource) (string, error) {
+	if err := f.record(ctx, "Relist key=%s link=%s resources=%v", key, linkID, resources); err != nil {
+		return "", err
+	}
+	return workflows.LinkUpdatesWorkflowID(linkID), nil
+}
+
 func (f *fake) WaitFetch(ctx context.Context, linkID string) (workflows.Progress, error) {
 	if err := f.record(ctx, "WaitFetch link=%s", linkID); err != nil {
 		return workflows.Progress{}, err

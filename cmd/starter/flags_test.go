@@ -90,6 +90,14 @@ func TestCommandLines(t *testing.T) {
 		{name: "retry-failed", args: []string{"retry-failed", "--link-id", "L"}, want: []string{"RetryFailedSteps link=L", "LinkUpdatesProgress link=L"}},
 		{name: "retry-failed without link", args: []string{"retry-failed"}, wantErr: []string{`required flag(s) "link-id" not set`}},
 
+		{name: "relist", args: []string{"relist", "--link-id", "L", "--resources", "transactions,accounts"},
+			want: []string{"Relist key=key-1 link=L resources=[TRANSACTIONS ACCOUNTS]"}},
+		{name: "relist with key", args: []string{"relist", "--link-id", "L", "--resources", "owners", "--key", "K"},
+			want: []string{"Relist key=K link=L resources=[OWNERS]"}},
+		{name: "relist without resources", args: []string{"relist", "--link-id", "L"}, wantErr: []string{`required flag(s) "resources" not set`}},
+		{name: "relist unknown resource", args: []string{"relist", "--link-id", "L", "--resources", "bananas"}, wantErr: []string{`unknown Belvo resource "bananas"`}},
+		{name: "relist without link", args: []string{"relist", "--resources", "owners"}, wantErr: []string{`required flag(s) "link-id" not set`}},
+
 		{name: "no command", args: nil, wantErr: []string{"a command is required", "register", "retry-failed"}},
 		{name: "unknown command", args: []string{"start"}, wantErr: []string{`unknown command "start" for "starter"`, "Available Commands"}},
 	}
@@ -127,7 +135,7 @@ func TestCommandLines(t *testing.T) {
 // TestHelp: -h shows each command's example; starter -h lists every
 // command. Help is not an error.
 func TestHelp(t *testing.T) {
-	commands := []string{"register", "fetch", "async", "refresh", "status", "mfa", "retry-failed"}
+	commands := []string{"register", "fetch", "async", "refresh", "status", "mfa", "retry-failed", "relist"}
 	r := runCLI(context.Background(), t, &fake{}, nil, "-h")
 	if r.code != 0 {
 		t.Fatalf("starter -h: exit %d", r.code)

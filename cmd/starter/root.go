@@ -28,6 +28,7 @@ type backbone interface {
 	Refresh(ctx context.Context, key, linkID string, resources []belvo.Resource) (workflows.AsyncPostResult, error)
 	SendMFAToken(ctx context.Context, registrationKey, token string) error
 	RetryFailedSteps(ctx context.Context, linkID string) error
+	Relist(ctx context.Context, key, linkID string, resources []belvo.Resource) (string, error)
 
 	WaitFetch(ctx context.Context, linkID string) (workflows.Progress, error)
 	WaitAsync(ctx context.Context, belvoRequestID string) (workflows.AsyncProgress, error)
@@ -185,7 +186,7 @@ Exit status: 0 done, 1 failed, 2 wrong command line.`,
 	root.InitDefaultHelpCmd() // listed from the start, also in the usage of a bare "starter"
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(newRegisterCmd(a), newFetchCmd(a), newAsyncCmd(a), newRefreshCmd(a),
-		newStatusCmd(a), newMFACmd(a), newRetryFailedCmd(a))
+		newStatusCmd(a), newMFACmd(a), newRetryFailedCmd(a), newRelistCmd(a))
 	return root
 }
 

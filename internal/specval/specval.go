@@ -160,6 +160,7 @@ func parseSpecs(dir string) ([]*spec, error) {
 		for _, item := range doc.Paths.Map() {
 			item.Servers = nil
 		}
+		widenDocumentedTimestamps(doc)
 		r, err := gorillamux.NewRouter(doc)
 		if err != nil {
 			return nil, fmt.Errorf("specval: route Belvo spec %s: %w", f.version, err)

@@ -53,6 +53,15 @@ func TestCheck(t *testing.T) {
 	}{
 		{name: "documented list", req: request("GET", "/api/links/?page_size=100&page=1&external_id=abc-1&institution=erebor_mx_retail&created_at__gte=2026-01-31", "", nil), op: "ListLinks"},
 		{name: "documented list filter (comma-separated range)", req: request("GET", listTransactions+"&value_date__range=2026-10-01,2026-10-31&type=INFLOW", "", nil), op: "ListTransactions"},
+		{name: "timestamp filter documented as date or full timestamp (date)", req: request("GET", listTransactions+"&collected_at__gte=2026-11-29", "", nil), op: "ListTransactions"},
+		{name: "timestamp filter documented as date or full timestamp (timestamp)", req: request("GET", listTransactions+"&collected_at__gte=2026-11-29T09:30:00.5Z", "", nil), op: "ListTransactions"},
+		{name: "timestamp filter with a zone", req: request("GET", "/api/bills/?link="+linkID+"&collected_at__gte=2026-11-29T09:30:00%2B05:00", "", nil), op: "ListBills"},
+		// Bills: only v1.223.0 documents them (v1.35.0's looser transactions
+		// list would accept these).
+		{name: "date-only filter given a timestamp", req: request("GET", "/api/bills/?link="+linkID+"&created_at__gte=2026-11-29T09:30:00Z", "", nil), op: "ListBills",
+			want: errAny, text: `parameter "created_at__gte"`},
+		{name: "timestamp filter given neither", req: request("GET", "/api/bills/?link="+linkID+"&collected_at__gte=yesterday", "", nil), op: "ListBills",
+			want: errAny, text: `parameter "collected_at__gte"`},
 		{name: "documented async POST", req: request("POST", "/api/transactions/", `{"link":"`+linkID+`","date_from":"2026-10-01","date_to":"2026-10-31"}`, async), op: "RetrieveTransactions"},
 		{name: "documented only by v1.35.0 (Mexico banking registration)", req: request("POST", "/api/links/",
 			`{"institution":"erebor_mx_retail","username":"bnk100","password":"full","fetch_historical":true}`, nil), op: "RegisterLink"},
