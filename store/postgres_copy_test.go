@@ -1,0 +1,80 @@
+//go:build integration
+
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/internal/testenv"
+	"github.com/belvo-temporal/backbone/store"
+	"github.com/jackc/pgx/v5"
+)
+
+// The staging table is the session's, reused by every page the pooled
+// connection writes: after a committed page and after a page that fails
+// in COPY or in the insert that follows it, it holds nothing, and the next
+// page (of another link) stores exactly its own rows.
+func TestPostgresStagingTableIsEmptyBetweenPages(t *testing.T) {
+	ctx := context.Background()
+	dsn := testenv.PostgresSchema(t)
+	// One connection: every call below is the same session, whose
+	// staging table StagedRows can see.
+	s := mustOpen(t, dsn+"&pool_max_conns=1")
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	// A row flagged "fail" passes COPY (it is JSON) and fails the insert
+	// into owners: a rollback after the stage was filled.
+	if _, err := conn.Exec(ctx, `
+		CREATE FUNCTION refuse_flagged() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.data->>'fail' = 'yes' THEN RAISE EXCEPTION 'flagged row %', NEW.id; END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER refuse_flagged BEFORE INSERT OR UPDATE ON owners FOR EACH ROW EXECUTE FUNCTION refuse_flagged();`); err != nil {
+		t.Fatal(err)
+	}
+	flagged := append(page(0, 500, "x"), store.Row{ID: "f", Data: []byte(`{"fail":"yes"}`)})
+	notJSON := append(page(0, 500, "y"), store.Row{ID: "j", Data: []byte(`{"v":`)})
+	steps := []struct {
+		name    string
+		link    string
+		rows    []store.Row
+		wantErr bool
+		want    map[string]int // rows per link afterwards
+	}{
+		{"a committed page", "A", page(0, 300, "a"), false, map[string]int{"A": 300}},
+		{"a page rolled back by its insert", "B", flagged, true, map[string]int{"A": 300, "B": 0}},
+		{"a page rolled back by COPY", "B", notJSON, true, map[string]int{"A": 300, "B": 0}},
+		{"the next page of another link", "B", page(1000, 1010, "b"), false, map[string]int{"A": 300, "B": 10}},
+		{"a page of a deleted link", "D", page(2000, 2005, "d"), true, map[string]int{"A": 300, "B": 10, "D": 0}},
+	}
+	if _, err := s.DeleteLink(ctx, "D"); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range steps {
+		err := s.UpsertRows(ctx, belvo.Owners, st.link, st.rows)
+		if (err != nil) != st.wantErr {
+			t.Fatalf("%s: err = %v", st.name, err)
+		}
+		exists, n, err := store.StagedRows(ctx, s)
+		if err != nil {
+			t.Fatalf("%s: read the stage: %v", st.name, err)
+		}
+		if n != 0 {
+			t.Errorf("%s: the staging table keeps %d rows", st.name, n)
+		}
+		if !exists && !st.wantErr {
+			t.Errorf("%s: the session has no staging table after a committed page", st.name)
+		}
+		for link, want := range st.want {
+			if got, _ := s.Count(ctx, belvo.Owners, link); got != want {
+				t.Errorf("%s: link %s has %d rows, want %d", st.name, link, got, want)
+			}
+		}
+	}
+}
