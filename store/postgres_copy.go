@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/jackc/pgx/v5"
@@ -43,11 +44,12 @@ const upsertFromStage = `INSERT INTO %s AS t (id, link_id, data, updated_at)
 	ON CONFLICT (id) DO UPDATE SET link_id = EXCLUDED.link_id, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at
 	WHERE t.link_id IS DISTINCT FROM EXCLUDED.link_id OR t.data IS DISTINCT FROM EXCLUDED.data`
 
-// UpsertRows implements Store. A page is one transaction: the link's shared
-// lock and its tombstone check, a binary COPY of the rows into the session's
-// staging table, then one INSERT … SELECT … ON CONFLICT into the resource's
-// table. COPY streams the rows as they are, where the text arrays it
-// replaces had to be quoted by the client and parsed back by the server.
+// UpsertRows implements Store. A page is one transaction in three round
+// trips: BEGIN with the link's shared lock and its tombstone check; a binary
+// COPY of the rows into the session's staging table; the INSERT … SELECT …
+// ON CONFLICT into the resource's table with COMMIT. COPY streams the rows
+// as they are, where the text arrays it replaces had to be quoted by the
+// client and parsed back by the server.
 func (p *Postgres) UpsertRows(ctx context.Context, r belvo.Resource, linkID string, rows []Row) error {
 	if !r.Valid() {
 		return fmt.Errorf("store: unknown resource %q", r)
@@ -59,25 +61,16 @@ func (p *Postgres) UpsertRows(ctx context.Context, r belvo.Resource, linkID stri
 	if len(rows) == 0 {
 		return nil
 	}
-	insert := fmt.Sprintf(upsertFromStage, pgx.Identifier{r.Table()}.Sanitize())
-	deleted := false
-	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
-		var err error
-		if deleted, err = lockLive(ctx, tx, linkID); err != nil || deleted {
-			return err
-		}
-		src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-			return []any{rows[i].ID, escapeNUL(rows[i].Data)}, nil
-		})
-		if _, err := tx.CopyFrom(ctx, stageTable, stageColumns, src); err != nil {
-			return fmt.Errorf("copy into the staging table: %w", err)
-		}
-		if _, err := tx.Exec(ctx, insert, linkID); err != nil {
-			return fmt.Errorf("insert from the staging table: %w", err)
-		}
-		return nil
-	})
+	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
+		return fmt.Errorf("store: upsert %d %s rows: %w", len(rows), r, err)
+	}
+	// A connection given back inside a transaction (a failed ROLLBACK) is
+	// closed by the pool, never reused.
+	defer conn.Release()
+	deleted, err := upsertPage(ctx, conn.Conn(), r, linkID, rows)
+	if err != nil {
+		rollback(conn.Conn())
 		return fmt.Errorf("store: upsert %d %s rows: %w", len(rows), r, err)
 	}
 	if deleted {
@@ -86,20 +79,51 @@ func (p *Postgres) UpsertRows(ctx context.Context, r belvo.Resource, linkID stri
 	return nil
 }
 
-// lockLive takes the link's shared lock for the rest of tx, so a deletion
-// (which takes it exclusively) is wholly before or wholly after the page,
-// makes sure the session has its staging table, and reports whether the
-// link was deleted, read with a snapshot taken after the lock. One round
-// trip.
-func lockLive(ctx context.Context, tx pgx.Tx, linkID string) (deleted bool, err error) {
+// upsertPage writes one page on conn and commits it, or reports that the
+// link was deleted (after ending the transaction, having written nothing).
+// On an error the transaction may still be open: the caller rolls back.
+func upsertPage(ctx context.Context, conn *pgx.Conn, r belvo.Resource, linkID string, rows []Row) (deleted bool, err error) {
+	if deleted, err = beginLive(ctx, conn, linkID); err != nil {
+		return false, err
+	}
+	if deleted {
+		if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
+			return false, fmt.Errorf("end the transaction: %w", err)
+		}
+		return true, nil
+	}
+	src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+		return []any{rows[i].ID, escapeNUL(rows[i].Data)}, nil
+	})
+	if _, err := conn.CopyFrom(ctx, stageTable, stageColumns, src); err != nil {
+		return false, fmt.Errorf("copy into the staging table: %w", err)
+	}
 	b := &pgx.Batch{}
+	b.Queue(fmt.Sprintf(upsertFromStage, pgx.Identifier{r.Table()}.Sanitize()), linkID)
+	b.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return false, fmt.Errorf("insert from the staging table: %w", err)
+	}
+	return false, nil
+}
+
+// beginLive opens the page's transaction and takes the link's shared lock
+// for the rest of it, so a deletion (which takes it exclusively) is wholly
+// before or wholly after the page; makes sure the session has its staging
+// table; and reports whether the link was deleted, read with a snapshot
+// taken after the lock. One round trip: the transaction BEGIN opens
+// outlives the batch.
+func beginLive(ctx context.Context, conn *pgx.Conn, linkID string) (deleted bool, err error) {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
 	b.Queue(`SELECT pg_advisory_xact_lock_shared($1, hashtext($2))`, linkLockClass, linkID)
 	b.Queue(createStage)
 	b.Queue(`SELECT EXISTS (SELECT 1 FROM deleted_links WHERE link_id = $1)`, linkID)
-	br := tx.SendBatch(ctx, b)
-	_, err = br.Exec()
-	if err == nil {
-		_, err = br.Exec()
+	br := conn.SendBatch(ctx, b)
+	for range 3 {
+		if err == nil {
+			_, err = br.Exec()
+		}
 	}
 	if err == nil {
 		err = br.QueryRow().Scan(&deleted)
@@ -112,3 +136,19 @@ func lockLive(ctx context.Context, tx pgx.Tx, linkID string) (deleted bool, err 
 	}
 	return deleted, nil
 }
+
+// rollback ends a failed page's transaction, if the connection is still
+// in one. It runs even when the page's context is done (that may be why
+// the page failed), bounded by its own timeout; if it fails, the pool
+// closes the connection on release instead of reusing it mid-transaction.
+func rollback(conn *pgx.Conn) {
+	if conn.IsClosed() || conn.PgConn().TxStatus() == 'I' {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), rollbackTimeout)
+	defer cancel()
+	_, _ = conn.Exec(ctx, "ROLLBACK")
+}
+
+// rollbackTimeout bounds the ROLLBACK of a failed page.
+const rollbackTimeout = 5 * time.Second

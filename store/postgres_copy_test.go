@@ -5,6 +5,7 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/internal/testenv"
@@ -28,11 +29,13 @@ func TestPostgresStagingTableIsEmptyBetweenPages(t *testing.T) {
 	}
 	defer conn.Close(ctx)
 	// A row flagged "fail" passes COPY (it is JSON) and fails the insert
-	// into owners: a rollback after the stage was filled.
+	// into owners: a rollback after the stage was filled. A row flagged
+	// "slow" holds the insert until the page's context ends.
 	if _, err := conn.Exec(ctx, `
 		CREATE FUNCTION refuse_flagged() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN
 			IF NEW.data->>'fail' = 'yes' THEN RAISE EXCEPTION 'flagged row %', NEW.id; END IF;
+			IF NEW.data->>'slow' = 'yes' THEN PERFORM pg_sleep(30); END IF;
 			RETURN NEW;
 		END $$;
 		CREATE TRIGGER refuse_flagged BEFORE INSERT OR UPDATE ON owners FOR EACH ROW EXECUTE FUNCTION refuse_flagged();`); err != nil {
@@ -40,24 +43,32 @@ func TestPostgresStagingTableIsEmptyBetweenPages(t *testing.T) {
 	}
 	flagged := append(page(0, 500, "x"), store.Row{ID: "f", Data: []byte(`{"fail":"yes"}`)})
 	notJSON := append(page(0, 500, "y"), store.Row{ID: "j", Data: []byte(`{"v":`)})
+	slow := append(page(0, 500, "z"), store.Row{ID: "s", Data: []byte(`{"slow":"yes"}`)})
 	steps := []struct {
 		name    string
 		link    string
 		rows    []store.Row
+		timeout time.Duration // of the page's context; 0: none
 		wantErr bool
 		want    map[string]int // rows per link afterwards
 	}{
-		{"a committed page", "A", page(0, 300, "a"), false, map[string]int{"A": 300}},
-		{"a page rolled back by its insert", "B", flagged, true, map[string]int{"A": 300, "B": 0}},
-		{"a page rolled back by COPY", "B", notJSON, true, map[string]int{"A": 300, "B": 0}},
-		{"the next page of another link", "B", page(1000, 1010, "b"), false, map[string]int{"A": 300, "B": 10}},
-		{"a page of a deleted link", "D", page(2000, 2005, "d"), true, map[string]int{"A": 300, "B": 10, "D": 0}},
+		{"a committed page", "A", page(0, 300, "a"), 0, false, map[string]int{"A": 300}},
+		{"a page rolled back by its insert", "B", flagged, 0, true, map[string]int{"A": 300, "B": 0}},
+		{"a page rolled back by COPY", "B", notJSON, 0, true, map[string]int{"A": 300, "B": 0}},
+		{"a page whose context ends during its insert", "B", slow, time.Second, true, map[string]int{"A": 300, "B": 0}},
+		{"the next page of another link", "B", page(1000, 1010, "b"), 0, false, map[string]int{"A": 300, "B": 10}},
+		{"a page of a deleted link", "D", page(2000, 2005, "d"), 0, true, map[string]int{"A": 300, "B": 10, "D": 0}},
 	}
 	if _, err := s.DeleteLink(ctx, "D"); err != nil {
 		t.Fatal(err)
 	}
 	for _, st := range steps {
-		err := s.UpsertRows(ctx, belvo.Owners, st.link, st.rows)
+		pctx, cancel := ctx, context.CancelFunc(func() {})
+		if st.timeout > 0 {
+			pctx, cancel = context.WithTimeout(ctx, st.timeout)
+		}
+		err := s.UpsertRows(pctx, belvo.Owners, st.link, st.rows)
+		cancel()
 		if (err != nil) != st.wantErr {
 			t.Fatalf("%s: err = %v", st.name, err)
 		}
