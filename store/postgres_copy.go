@@ -2,11 +2,15 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // stageTable is the session's staging table for UpsertRows. It is
@@ -44,23 +48,33 @@ const upsertFromStage = `INSERT INTO %s AS t (id, link_id, data, updated_at)
 	ON CONFLICT (id) DO UPDATE SET link_id = EXCLUDED.link_id, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at
 	WHERE t.link_id IS DISTINCT FROM EXCLUDED.link_id OR t.data IS DISTINCT FROM EXCLUDED.data`
 
-// UpsertRows implements Store. A page is one transaction in three round
-// trips: BEGIN with the link's shared lock and its tombstone check; a binary
-// COPY of the rows into the session's staging table; the INSERT … SELECT …
-// ON CONFLICT into the resource's table with COMMIT. COPY streams the rows
-// as they are, where the text arrays it replaces had to be quoted by the
-// client and parsed back by the server.
+// UpsertRows implements Store. A page is one transaction. The first round
+// trip opens it, takes the link's shared lock, checks the tombstone and sets
+// a savepoint. A page of new rows, the whole of a first listing, then goes
+// straight into the resource's table by one binary COPY and commits: three
+// round trips, and PostgreSQL does no conflict checks and no staging. A page
+// that meets a row already stored (a retry, an overlap, an id moving to
+// another link) goes back to the savepoint and takes the general path: COPY
+// into the session's staging table, then one INSERT … SELECT … ON CONFLICT
+// with COMMIT. Either way the rows travel as they are, where the text
+// arrays COPY replaced had to be quoted by the client and parsed back by the
+// server.
 func (p *Postgres) UpsertRows(ctx context.Context, r belvo.Resource, linkID string, rows []Row) error {
 	if !r.Valid() {
 		return fmt.Errorf("store: unknown resource %q", r)
 	}
 	// ON CONFLICT cannot touch a row twice in one statement, and the stage
 	// has no key to enforce it: duplicates go here, the last one winning as
-	// in SQLite.
+	// in SQLite. lastByID returns a new slice, so sorting it leaves the
+	// caller's alone.
 	rows = lastByID(rows)
 	if len(rows) == 0 {
 		return nil
 	}
+	// Both paths write in bytewise id order (ORDER BY id COLLATE "C" in
+	// the upsert), so concurrent pages that overlap lock their common rows
+	// in the same order and wait for each other instead of deadlocking.
+	slices.SortFunc(rows, func(a, b Row) int { return strings.Compare(a.ID, b.ID) })
 	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("store: upsert %d %s rows: %w", len(rows), r, err)
@@ -83,7 +97,8 @@ func (p *Postgres) UpsertRows(ctx context.Context, r belvo.Resource, linkID stri
 // link was deleted (after ending the transaction, having written nothing).
 // On an error the transaction may still be open: the caller rolls back.
 func upsertPage(ctx context.Context, conn *pgx.Conn, r belvo.Resource, linkID string, rows []Row) (deleted bool, err error) {
-	if deleted, err = beginLive(ctx, conn, linkID); err != nil {
+	now, deleted, err := beginLive(ctx, conn, linkID)
+	if err != nil {
 		return false, err
 	}
 	if deleted {
@@ -92,14 +107,32 @@ func upsertPage(ctx context.Context, conn *pgx.Conn, r belvo.Resource, linkID st
 		}
 		return true, nil
 	}
+	table := pgx.Identifier{r.Table()}
 	src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+		return []any{rows[i].ID, linkID, escapeNUL(rows[i].Data), now}, nil
+	})
+	_, err = conn.CopyFrom(ctx, table, tableColumns, src)
+	var pgErr *pgconn.PgError
+	switch {
+	case err == nil:
+		if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
+			return false, fmt.Errorf("commit: %w", err)
+		}
+		return false, nil
+	case !errors.As(err, &pgErr) || pgErr.Code != uniqueViolation:
+		return false, fmt.Errorf("copy into %s: %w", r.Table(), err)
+	}
+	if _, err := conn.Exec(ctx, "ROLLBACK TO SAVEPOINT page"); err != nil {
+		return false, fmt.Errorf("back to the savepoint: %w", err)
+	}
+	src = pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 		return []any{rows[i].ID, escapeNUL(rows[i].Data)}, nil
 	})
 	if _, err := conn.CopyFrom(ctx, stageTable, stageColumns, src); err != nil {
 		return false, fmt.Errorf("copy into the staging table: %w", err)
 	}
 	b := &pgx.Batch{}
-	b.Queue(fmt.Sprintf(upsertFromStage, pgx.Identifier{r.Table()}.Sanitize()), linkID)
+	b.Queue(fmt.Sprintf(upsertFromStage, table.Sanitize()), linkID)
 	b.Queue("COMMIT")
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return false, fmt.Errorf("insert from the staging table: %w", err)
@@ -107,18 +140,29 @@ func upsertPage(ctx context.Context, conn *pgx.Conn, r belvo.Resource, linkID st
 	return false, nil
 }
 
+// uniqueViolation is the SQLSTATE of a duplicate key: the page meets a
+// stored row.
+const uniqueViolation = "23505"
+
+// tableColumns are the columns of a resource's table that a page of new
+// rows fills by COPY.
+var tableColumns = []string{"id", "link_id", "data", "updated_at"}
+
 // beginLive opens the page's transaction and takes the link's shared lock
 // for the rest of it, so a deletion (which takes it exclusively) is wholly
 // before or wholly after the page; makes sure the session has its staging
-// table; and reports whether the link was deleted, read with a snapshot
-// taken after the lock. One round trip: the transaction BEGIN opens
-// outlives the batch.
-func beginLive(ctx context.Context, conn *pgx.Conn, linkID string) (deleted bool, err error) {
+// table; reports whether the link was deleted, read with a snapshot taken
+// after the lock, and the transaction's now() (what the upsert writes as
+// updated_at, for the COPY to write the same); and sets the savepoint the
+// page returns to when it meets a stored row. One round trip: the
+// transaction BEGIN opens outlives the batch.
+func beginLive(ctx context.Context, conn *pgx.Conn, linkID string) (now time.Time, deleted bool, err error) {
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue(`SELECT pg_advisory_xact_lock_shared($1, hashtext($2))`, linkLockClass, linkID)
 	b.Queue(createStage)
-	b.Queue(`SELECT EXISTS (SELECT 1 FROM deleted_links WHERE link_id = $1)`, linkID)
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM deleted_links WHERE link_id = $1), now()`, linkID)
+	b.Queue("SAVEPOINT page")
 	br := conn.SendBatch(ctx, b)
 	for range 3 {
 		if err == nil {
@@ -126,15 +170,18 @@ func beginLive(ctx context.Context, conn *pgx.Conn, linkID string) (deleted bool
 		}
 	}
 	if err == nil {
-		err = br.QueryRow().Scan(&deleted)
+		err = br.QueryRow().Scan(&deleted, &now)
+	}
+	if err == nil {
+		_, err = br.Exec()
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return false, fmt.Errorf("lock the link: %w", err)
+		return time.Time{}, false, fmt.Errorf("lock the link: %w", err)
 	}
-	return deleted, nil
+	return now, deleted, nil
 }
 
 // rollback ends a failed page's transaction, if the connection is still

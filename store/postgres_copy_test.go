@@ -30,7 +30,9 @@ func TestPostgresStagingTableIsEmptyBetweenPages(t *testing.T) {
 	defer conn.Close(ctx)
 	// A row flagged "fail" passes COPY (it is JSON) and fails the insert
 	// into owners: a rollback after the stage was filled. A row flagged
-	// "slow" holds the insert until the page's context ends.
+	// "slow" holds the insert until the page's context ends. Each failing
+	// page also carries ids link A stored, which sort first: the COPY
+	// straight into owners meets them and the page takes the staged path.
 	if _, err := conn.Exec(ctx, `
 		CREATE FUNCTION refuse_flagged() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN
@@ -41,9 +43,9 @@ func TestPostgresStagingTableIsEmptyBetweenPages(t *testing.T) {
 		CREATE TRIGGER refuse_flagged BEFORE INSERT OR UPDATE ON owners FOR EACH ROW EXECUTE FUNCTION refuse_flagged();`); err != nil {
 		t.Fatal(err)
 	}
-	flagged := append(page(0, 500, "x"), store.Row{ID: "f", Data: []byte(`{"fail":"yes"}`)})
-	notJSON := append(page(0, 500, "y"), store.Row{ID: "j", Data: []byte(`{"v":`)})
-	slow := append(page(0, 500, "z"), store.Row{ID: "s", Data: []byte(`{"slow":"yes"}`)})
+	flagged := append(page(0, 500, "x"), store.Row{ID: "zz-f", Data: []byte(`{"fail":"yes"}`)})
+	notJSON := append(page(0, 500, "y"), store.Row{ID: "zz-j", Data: []byte(`{"v":`)})
+	slow := append(page(0, 500, "z"), store.Row{ID: "zz-s", Data: []byte(`{"slow":"yes"}`)})
 	steps := []struct {
 		name    string
 		link    string
@@ -54,10 +56,11 @@ func TestPostgresStagingTableIsEmptyBetweenPages(t *testing.T) {
 	}{
 		{"a committed page", "A", page(0, 300, "a"), 0, false, map[string]int{"A": 300}},
 		{"a page rolled back by its insert", "B", flagged, 0, true, map[string]int{"A": 300, "B": 0}},
-		{"a page rolled back by COPY", "B", notJSON, 0, true, map[string]int{"A": 300, "B": 0}},
+		{"a page rolled back by its COPY into the stage", "B", notJSON, 0, true, map[string]int{"A": 300, "B": 0}},
 		{"a page whose context ends during its insert", "B", slow, time.Second, true, map[string]int{"A": 300, "B": 0}},
 		{"the next page of another link", "B", page(1000, 1010, "b"), 0, false, map[string]int{"A": 300, "B": 10}},
 		{"a page of a deleted link", "D", page(2000, 2005, "d"), 0, true, map[string]int{"A": 300, "B": 10, "D": 0}},
+		{"a page of new rows that is not JSON", "E", append(page(3000, 3005, "e"), store.Row{ID: "zz-j", Data: []byte(`[`)}), 0, true, map[string]int{"E": 0}},
 	}
 	if _, err := s.DeleteLink(ctx, "D"); err != nil {
 		t.Fatal(err)

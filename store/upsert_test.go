@@ -58,6 +58,16 @@ func TestUpsertPages(t *testing.T) {
 			want:   want{count: map[string]int{"L1": 1000}, versions: map[string]string{"id-0": "b", "id-500": "b", "id-999": "b"}},
 		},
 		{
+			name:   "a page whose first row is stored already",
+			writes: []write{{"L1", page(0, 1, "a")}, {"L1", page(0, 1000, "b")}},
+			want:   want{count: map[string]int{"L1": 1000}, versions: map[string]string{"id-0": "b", "id-1": "b", "id-999": "b"}},
+		},
+		{
+			name:   "a page whose last row is stored already",
+			writes: []write{{"L1", page(999, 1000, "a")}, {"L1", page(0, 1000, "b")}},
+			want:   want{count: map[string]int{"L1": 1000}, versions: map[string]string{"id-0": "b", "id-998": "b", "id-999": "b"}},
+		},
+		{
 			name:   "pages of two links do not leak into each other",
 			writes: []write{{"L1", page(0, 700, "a")}, {"L2", page(700, 1000, "x")}, {"L1", page(1000, 1001, "a")}},
 			want:   want{count: map[string]int{"L1": 701, "L2": 300}, versions: map[string]string{"id-0": "a", "id-1000": "a", "id-700": ""}},
