@@ -35,6 +35,24 @@ func reportRounds(modes []string, perRound map[string][]result) {
 		}
 		fmt.Printf("- %s vs download-only, round by round: %s (median %.2f)\n", m, strings.Join(parts, ", "), median(ratios))
 	}
+	// CPU time depends less on the machine's load than wall time does: it
+	// says what each mode costs, where the ratios say what it waits for.
+	var cpus []string
+	for _, m := range modes {
+		var c, srv []float64
+		for _, r := range perRound[m] {
+			c, srv = append(c, r.CPU), append(srv, r.ServerCPU)
+		}
+		if len(c) == 0 {
+			continue
+		}
+		part := fmt.Sprintf("%s %.2f s", m, median(c))
+		if m == "postgres" {
+			part += fmt.Sprintf(" + PostgreSQL's backends %.2f s", median(srv))
+		}
+		cpus = append(cpus, part)
+	}
+	fmt.Printf("- CPU of a listing (median of the rounds): %s\n", strings.Join(cpus, "; "))
 	if pg := perRound["postgres"]; len(pg) > 0 {
 		var growth int64
 		for _, r := range pg {
