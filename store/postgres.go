@@ -15,7 +15,8 @@ import (
 )
 
 // Postgres is the production store: the same tables as SQLite, with jsonb
-// rows, written a page at a time: COPY into a staging table, then one upsert
+// rows, written a page at a time by COPY: straight into the table when the
+// page's rows are all new, else into a staging table and then one upsert
 // (postgres_copy.go).
 type Postgres struct {
 	pool *pgxpool.Pool
