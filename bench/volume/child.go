@@ -44,7 +44,8 @@ func runChild(mode, link, sbURL, pg, profDir string) error {
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(logging.NewTemporal(zap.NewNop()))
 	env := suite.NewTestActivityEnvironment()
-	a := &activities.Activities{Belvo: bc, Store: st}
+	timed := &timedStore{Store: st}
+	a := &activities.Activities{Belvo: bc, Store: timed}
 	env.RegisterActivity(a)
 	// The environment's first activity pays one-time costs (the SDK hashes
 	// its binary); a real worker pays them at start, not per listing.
@@ -93,7 +94,7 @@ func runChild(mode, link, sbURL, pg, profDir string) error {
 	runtime.ReadMemStats(&ms1)
 	return json.NewEncoder(os.Stdout).Encode(result{Mode: mode, Rows: res.Stored, Pages: res.Pages, Seconds: elapsed.Seconds(),
 		RSSStart: rssStart, RSSPeak: status("VmHWM"), HeapAlloc: ms1.TotalAlloc - ms0.TotalAlloc,
-		CPU: cpu.Seconds(), ServerCPU: srv.Seconds()})
+		CPU: cpu.Seconds(), ServerCPU: srv.Seconds(), UpsertSeconds: timed.spent.Seconds()})
 }
 
 // openStore opens the mode's store, empty; for PostgreSQL, with a

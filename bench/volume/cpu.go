@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/store"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -79,4 +81,21 @@ func procCPU(pid int) (time.Duration, bool) {
 	}
 	// Clock ticks: 100 a second on Linux (USER_HZ).
 	return time.Duration(utime+stime) * 10 * time.Millisecond, true
+}
+
+// timedStore adds up the time the listing spends in UpsertRows (the
+// writer's side of the pipeline: the listing downloads the next page
+// meanwhile).
+type timedStore struct {
+	store.Store
+	spent time.Duration
+}
+
+// UpsertRows implements store.Store. The activity calls it from one
+// goroutine at a time, so spent needs no lock.
+func (t *timedStore) UpsertRows(ctx context.Context, r belvo.Resource, linkID string, rows []store.Row) error {
+	t0 := time.Now()
+	err := t.Store.UpsertRows(ctx, r, linkID, rows)
+	t.spent += time.Since(t0)
+	return err
 }

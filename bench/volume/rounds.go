@@ -53,6 +53,22 @@ func reportRounds(modes []string, perRound map[string][]result) {
 		cpus = append(cpus, part)
 	}
 	fmt.Printf("- CPU of a listing (median of the rounds): %s\n", strings.Join(cpus, "; "))
+	var inStore []string
+	for _, m := range modes {
+		var w []float64
+		for _, r := range perRound[m] {
+			w = append(w, r.UpsertSeconds)
+		}
+		if m != "download" && len(w) > 0 {
+			inStore = append(inStore, fmt.Sprintf("%s %.2f s", m, median(w)))
+		}
+	}
+	if len(inStore) > 0 {
+		// Pages download while the previous one is written: time in
+		// UpsertRows is on the critical path only where it exceeds the
+		// next page's download.
+		fmt.Printf("- time in UpsertRows (median of the rounds): %s\n", strings.Join(inStore, "; "))
+	}
 	if pg := perRound["postgres"]; len(pg) > 0 {
 		var growth int64
 		for _, r := range pg {
