@@ -92,3 +92,51 @@ func TestPostgresStagingTableIsEmptyBetweenPages(t *testing.T) {
 		}
 	}
 }
+
+// A retried page (the staged path, since its rows are stored) rewrites
+// only the rows that changed: the others keep their row version (xmin)
+// and updated_at.
+func TestPostgresRetriedPageRewritesOnlyChanges(t *testing.T) {
+	ctx := context.Background()
+	dsn := testenv.PostgresSchema(t)
+	s := mustOpen(t, dsn)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	versions := func() map[string]string {
+		rows, err := conn.Query(ctx, `SELECT id, xmin::text || '/' || updated_at::text FROM accounts`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for rows.Next() {
+			var id, v string
+			if err := rows.Scan(&id, &v); err != nil {
+				t.Fatal(err)
+			}
+			out[id] = v
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	first := page(0, 100, "a")
+	if err := s.UpsertRows(ctx, belvo.Accounts, "L1", first); err != nil {
+		t.Fatal(err)
+	}
+	before := versions()
+	retry := page(0, 100, "a")
+	retry[7] = page(7, 8, "changed")[0]
+	if err := s.UpsertRows(ctx, belvo.Accounts, "L1", retry); err != nil {
+		t.Fatal(err)
+	}
+	after := versions()
+	for id, v := range before {
+		if changed := after[id] != v; changed != (id == "id-7") {
+			t.Errorf("%s: rewritten = %v (%s → %s)", id, changed, v, after[id])
+		}
+	}
+}
