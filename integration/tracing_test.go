@@ -94,16 +94,13 @@ func TestOneWebhookIsOneTrace(t *testing.T) {
 	} {
 		tr.assertParent(t, link.child, link.parent)
 	}
-	// The store's write: the rows' INSERT in the upsert's batch, the batch
-	// under the activity that listed them.
-	inserts := tr.where(func(s sdktrace.ReadOnlySpan) bool {
-		return strings.HasPrefix(attr(s, "db.query.text"), `INSERT INTO "owners"`)
-	})
-	if len(inserts) != 1 {
-		t.Errorf("%d INSERT INTO owners spans, want the one page's", len(inserts))
-	} else if batch := tr.byID(inserts[0].Parent().SpanID()); batch == nil || batch.Name() != "batch start" ||
-		!slices.Contains(tr.ids("RunActivity:FetchResource"), batch.Parent().SpanID()) {
-		t.Errorf("the rows' INSERT is not in a batch under RunActivity:FetchResource (its parent: %v)", batch)
+	// The store's write: the page's rows are new, so one COPY straight into
+	// owners, under the activity that listed them.
+	copies := tr.where(func(s sdktrace.ReadOnlySpan) bool { return s.Name() == `copy_from "owners"` })
+	if len(copies) != 1 {
+		t.Errorf("%d COPY into owners spans, want the one page's", len(copies))
+	} else if !slices.Contains(tr.ids("RunActivity:FetchResource"), copies[0].Parent().SpanID()) {
+		t.Errorf("the rows' COPY is not under RunActivity:FetchResource (its parent: %v)", tr.byID(copies[0].Parent().SpanID()))
 	}
 	tr.assertNoSecrets(t, ts.secrets...)
 	ts.assertLogsCarry(t, tr, linkID)

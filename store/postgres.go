@@ -15,7 +15,9 @@ import (
 )
 
 // Postgres is the production store: the same tables as SQLite, with jsonb
-// rows, written a page at a time in one statement.
+// rows, written a page at a time by COPY: straight into the table when the
+// page's rows are all new, else into a staging table and then one upsert
+// (postgres_copy.go).
 type Postgres struct {
 	pool *pgxpool.Pool
 }
@@ -64,58 +66,6 @@ func redact(msg, dsn string) string {
 		}
 	}
 	return msg
-}
-
-// UpsertRows implements Store: one statement for the whole page, rows
-// unnested from two arrays. A row whose data did not change is not
-// rewritten, so a retried page costs reads, not writes.
-func (p *Postgres) UpsertRows(ctx context.Context, r belvo.Resource, linkID string, rows []Row) error {
-	if !r.Valid() {
-		return fmt.Errorf("store: unknown resource %q", r)
-	}
-	rows = lastByID(rows)
-	if len(rows) == 0 {
-		return nil
-	}
-	ids := make([]string, len(rows))
-	data := make([]string, len(rows))
-	for i, row := range rows {
-		ids[i], data[i] = row.ID, string(escapeNUL(row.Data))
-	}
-	t := pgx.Identifier{r.Table()}.Sanitize()
-	// One round trip, one implicit transaction: the link's shared lock
-	// first, so a deletion (which takes it exclusively) is wholly before or
-	// wholly after this page, then the tombstone check and the insert, each
-	// with a snapshot taken after the lock.
-	b := &pgx.Batch{}
-	b.Queue(`SELECT pg_advisory_xact_lock_shared($1, hashtext($2))`, linkLockClass, linkID)
-	b.Queue(`SELECT EXISTS (SELECT 1 FROM deleted_links WHERE link_id = $1)`, linkID)
-	b.Queue(fmt.Sprintf(
-		`INSERT INTO %s AS t (id, link_id, data, updated_at)
-		 SELECT id, $1, data::jsonb, now() FROM unnest($2::text[], $3::text[]) AS u(id, data)
-		 WHERE NOT EXISTS (SELECT 1 FROM deleted_links WHERE link_id = $1)
-		 ON CONFLICT (id) DO UPDATE SET link_id = EXCLUDED.link_id, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at
-		 WHERE t.link_id IS DISTINCT FROM EXCLUDED.link_id OR t.data IS DISTINCT FROM EXCLUDED.data`, t),
-		linkID, ids, data)
-	br := p.pool.SendBatch(ctx, b)
-	_, err := br.Exec()
-	var deleted bool
-	if err == nil {
-		err = br.QueryRow().Scan(&deleted)
-	}
-	if err == nil {
-		_, err = br.Exec()
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("store: upsert %d %s rows: %w", len(rows), r, err)
-	}
-	if deleted {
-		return fmt.Errorf("upsert %s rows of link %s: %w", r, linkID, ErrLinkDeleted)
-	}
-	return nil
 }
 
 // linkLockClass namespaces the per-link advisory locks (the first key of
@@ -200,7 +150,7 @@ func (p *Postgres) MarkFetched(ctx context.Context, linkID string, r belvo.Resou
 }
 
 // execShared runs one statement under the link's shared lock, in one round
-// trip and one implicit transaction (as UpsertRows does): a deletion is
+// trip and one implicit transaction: a deletion is
 // wholly before it, so its tombstone check sees the deletion, or wholly
 // after it, so the deletion removes what it wrote.
 func (p *Postgres) execShared(ctx context.Context, linkID, sql string, args ...any) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -30,7 +31,7 @@ import (
 // store, and prints a result.
 func runChild(mode, link, sbURL, pg, profDir string) error {
 	ctx := context.Background()
-	st, cleanup, err := openStore(ctx, mode, pg)
+	st, conn, cleanup, err := openStore(ctx, mode, pg)
 	if err != nil {
 		return err
 	}
@@ -43,7 +44,8 @@ func runChild(mode, link, sbURL, pg, profDir string) error {
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(logging.NewTemporal(zap.NewNop()))
 	env := suite.NewTestActivityEnvironment()
-	a := &activities.Activities{Belvo: bc, Store: st}
+	timed := &timedStore{Store: st}
+	a := &activities.Activities{Belvo: bc, Store: timed}
 	env.RegisterActivity(a)
 	// The environment's first activity pays one-time costs (the SDK hashes
 	// its binary); a real worker pays them at start, not per listing.
@@ -70,9 +72,17 @@ func runChild(mode, link, sbURL, pg, profDir string) error {
 	rssStart := status("VmRSS")
 	var ms0 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
-	t0 := time.Now()
+	var srv0 map[int]time.Duration
+	if conn != nil {
+		srv0 = serverCPU(ctx, conn)
+	}
+	cpu0, t0 := selfCPU(), time.Now()
 	val, err := env.ExecuteActivity(a.FetchResource, activities.FetchResourceInput{LinkID: link, Resource: belvo.Transactions})
-	elapsed := time.Since(t0)
+	elapsed, cpu := time.Since(t0), selfCPU()-cpu0
+	var srv time.Duration
+	if conn != nil {
+		srv = serverCPUSince(srv0, serverCPU(ctx, conn))
+	}
 	if err != nil {
 		return fmt.Errorf("list: %w", err)
 	}
@@ -83,33 +93,35 @@ func runChild(mode, link, sbURL, pg, profDir string) error {
 	var ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms1)
 	return json.NewEncoder(os.Stdout).Encode(result{Mode: mode, Rows: res.Stored, Pages: res.Pages, Seconds: elapsed.Seconds(),
-		RSSStart: rssStart, RSSPeak: status("VmHWM"), HeapAlloc: ms1.TotalAlloc - ms0.TotalAlloc})
+		RSSStart: rssStart, RSSPeak: status("VmHWM"), HeapAlloc: ms1.TotalAlloc - ms0.TotalAlloc,
+		CPU: cpu.Seconds(), ServerCPU: srv.Seconds(), UpsertSeconds: timed.spent.Seconds()})
 }
 
-// openStore opens the mode's store, empty.
-func openStore(ctx context.Context, mode, pg string) (store.Store, func(), error) {
+// openStore opens the mode's store, empty; for PostgreSQL, with a
+// connection of its own to the server, which finds the store's backends.
+func openStore(ctx context.Context, mode, pg string) (store.Store, *pgx.Conn, func(), error) {
 	switch mode {
 	case "download":
-		return &discard{}, func() {}, nil
+		return &discard{}, nil, func() {}, nil
 	case "sqlite":
 		dir, err := os.MkdirTemp("", "volumebench-sqlite-")
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		st, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "belvo.db"))
-		return st, func() { st.Close(); os.RemoveAll(dir) }, err
+		return st, nil, func() { st.Close(); os.RemoveAll(dir) }, err
 	case "postgres":
 		schema := "vb_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:12]
 		conn, err := pgx.Connect(ctx, pg)
 		if err != nil {
-			return nil, nil, fmt.Errorf("PostgreSQL at %s: %w", config.MaskDSN(pg), err)
+			return nil, nil, nil, fmt.Errorf("PostgreSQL at %s: %w", config.MaskDSN(pg), err)
 		}
 		if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 			conn.Close(ctx)
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		st, err := store.Open(ctx, testenv.WithSearchPath(pg, schema))
-		return st, func() {
+		st, err := store.Open(ctx, withApp(testenv.WithSearchPath(pg, schema)))
+		return st, conn, func() {
 			if st != nil {
 				st.Close()
 			}
@@ -117,8 +129,20 @@ func openStore(ctx context.Context, mode, pg string) (store.Store, func(), error
 			conn.Close(ctx)
 		}, err
 	default:
-		return nil, nil, fmt.Errorf("unknown mode %q (download, sqlite, postgres)", mode)
+		return nil, nil, nil, fmt.Errorf("unknown mode %q (download, sqlite, postgres)", mode)
 	}
+}
+
+// withApp sets application_name on a postgres:// DSN (see benchApp).
+func withApp(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn
+	}
+	q := u.Query()
+	q.Set("application_name", benchApp)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // status reads a kB value from /proc/self/status (VmRSS, VmHWM).

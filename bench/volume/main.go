@@ -4,7 +4,9 @@
 // SQLite and into PostgreSQL, next to a baseline measured in the same run
 // that downloads and parses the same pages without storing them, so the
 // store's share is visible. Each mode runs in a fresh child process, so one
-// mode's heap never counts against the next.
+// mode's heap never counts against the next. Rounds run the modes in turn;
+// besides each mode's best, each store's ratio to the download-only run of
+// the same round is printed, with its median (rounds.go).
 //
 //	go run ./bench/volume                          # 100,000 transactions (BENCHMARKS.md)
 //	go run ./bench/volume -transactions 10000      # short form (CI)
@@ -41,6 +43,11 @@ type result struct {
 	RSSStart  int64   `json:"rss_start_kb"`
 	RSSPeak   int64   `json:"rss_peak_kb"`
 	HeapAlloc uint64  `json:"total_alloc_bytes"`
+	CPU       float64 `json:"cpu_seconds"`        // the listing process's
+	ServerCPU float64 `json:"server_cpu_seconds"` // PostgreSQL's backends'
+	// UpsertSeconds is the time spent inside UpsertRows: when it is well
+	// under Seconds - (the download's time), writing overlaps downloading.
+	UpsertSeconds float64 `json:"upsert_seconds"`
 }
 
 func main() {
@@ -49,7 +56,7 @@ func main() {
 	sbURL := flag.String("sandbox", "", "internal: the sandbox's base URL")
 	transactions := flag.Int("transactions", 100_000, "transactions of the link")
 	modes := flag.String("modes", "download,sqlite,postgres", "modes to measure, in order")
-	rounds := flag.Int("rounds", 2, "runs of each mode (the table shows the best)")
+	rounds := flag.Int("rounds", 3, "runs of each mode (the table shows the best)")
 	pg := flag.String("postgres", testenv.PostgresDSN(), "PostgreSQL for the postgres mode (a schema is created and dropped)")
 	profDir := flag.String("cpuprofile-dir", "", "write a CPU profile per mode into this directory")
 	flag.Parse()
@@ -97,6 +104,7 @@ func runParent(transactions int, modes []string, rounds int, pg, profDir string)
 	}
 	fmt.Fprintf(os.Stderr, "link %s with %d transactions; modes %v, %d rounds each\n", link, transactions, modes, rounds)
 	best := map[string]result{}
+	perRound := map[string][]result{} // by mode, in round order
 	for r := range rounds {
 		for _, m := range modes {
 			res, err := child(m, link, sbURL, pg, profDir)
@@ -106,14 +114,16 @@ func runParent(transactions int, modes []string, rounds int, pg, profDir string)
 			if res.Rows != transactions {
 				return fmt.Errorf("mode %s listed %d rows, the link has %d", m, res.Rows, transactions)
 			}
-			fmt.Fprintf(os.Stderr, "  round %d %-8s %6.2fs %8.0f rows/s, RSS +%d MB\n", r+1, m, res.Seconds,
-				float64(res.Rows)/res.Seconds, (res.RSSPeak-res.RSSStart)/1024)
+			fmt.Fprintf(os.Stderr, "  round %d %-8s %6.2fs %8.0f rows/s, RSS +%d MB, CPU %.2fs (PostgreSQL %.2fs), in UpsertRows %.2fs\n", r+1, m,
+				res.Seconds, float64(res.Rows)/res.Seconds, (res.RSSPeak-res.RSSStart)/1024, res.CPU, res.ServerCPU, res.UpsertSeconds)
 			if b, ok := best[m]; !ok || res.Seconds < b.Seconds {
 				best[m] = res
 			}
+			perRound[m] = append(perRound[m], res)
 		}
 	}
 	report(transactions, modes, best)
+	reportRounds(modes, perRound)
 	return nil
 }
 
