@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/store"
@@ -33,6 +34,9 @@ type FetchResourceResult struct {
 	BelvoCount int `json:"belvo_count"`
 	// Stored is the number of the link's rows of this resource in the store.
 	Stored int `json:"stored"`
+	// CommittedAt is when the listing's last rows were committed (the
+	// worker's clock), for the webhook-to-data latency.
+	CommittedAt time.Time `json:"committed_at,omitzero"`
 }
 
 // fetchCursor is the heartbeat detail: where a retried attempt resumes, so a
@@ -110,6 +114,8 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 			return res, errors.Join(fmt.Errorf("listing %s stopped at page %d", in.Resource, page), err)
 		}
 	}
+	// Every page is committed: the moment the data is the app's.
+	res.CommittedAt = time.Now()
 	if res.Stored, err = a.Store.Count(ctx, in.Resource, in.LinkID); err != nil {
 		return res, storeError(err)
 	}

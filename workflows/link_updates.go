@@ -343,7 +343,11 @@ func (u *linkUpdates) apply(ctx workflow.Context, ev WebhookEvent) error {
 	var err error
 	switch {
 	case isNewAvailable(ev.Code) && belvo.Resource(ev.Type).Valid():
-		err = workflow.ExecuteActivity(actx, a.FetchResource, activities.FetchResourceInput{LinkID: u.in.LinkID, Resource: belvo.Resource(ev.Type)}).Get(ctx, nil)
+		var res activities.FetchResourceResult
+		err = workflow.ExecuteActivity(actx, a.FetchResource, activities.FetchResourceInput{LinkID: u.in.LinkID, Resource: belvo.Resource(ev.Type)}).Get(ctx, &res)
+		if err == nil {
+			observeWebhookToData(ctx, FlowRecurrent, belvo.Resource(ev.Type), u.in.LinkID, ev.ReceivedAt, res.CommittedAt)
+		}
 	case ev.Code == "transactions_updated" && u.retries:
 		err = workflow.ExecuteActivity(actx, a.RereadRows, activities.DeleteRowsInput{LinkID: u.in.LinkID, Resource: belvo.Transactions, IDs: ev.IDs}).Get(ctx, nil)
 	case ev.Code == "transactions_updated":
