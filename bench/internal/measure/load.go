@@ -11,8 +11,8 @@ import (
 // goroutine, whatever the earlier ones are doing: an open loop, as Belvo
 // sends webhooks whether or not the product keeps up (a closed loop would
 // slow down with the product and hide its queueing). It waits for every
-// f and returns their errors joined, and how far behind its schedule the
-// last start was (a generator that cannot keep its rate says so).
+// f and returns their errors joined, and how far behind its schedule a
+// start fell at most (a generator that cannot keep its rate says so).
 func OpenLoop(ctx context.Context, rate float64, n int, f func(i int) error) (lag time.Duration, err error) {
 	if rate <= 0 || n <= 0 {
 		return 0, nil
@@ -29,7 +29,7 @@ func OpenLoop(ctx context.Context, rate float64, n int, f func(i int) error) (la
 			return lag, errors.Join(append(errs, ctx.Err())...)
 		case <-time.After(time.Until(at)):
 		}
-		lag = max(time.Since(at), 0)
+		lag = max(lag, time.Since(at))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
