@@ -97,6 +97,9 @@ type minute struct {
 	p99                   float64
 	shed                  float64
 	stored, expected      int64
+	// drain: the last row, from the last tick to the end of the drain
+	// (shorter than a minute, left out of the fits).
+	drain bool
 }
 
 // offer starts units at rate for the duration, printing a row every
@@ -124,7 +127,7 @@ func (s *soakStack) offer(ctx context.Context, o options, rate float64, u *units
 	var rows []minute
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
-	row := func() error {
+	row := func(drain bool) error {
 		smp, err := tail.Read()
 		if err != nil {
 			return err
@@ -139,7 +142,7 @@ func (s *soakStack) offer(ctx context.Context, o options, rate float64, u *units
 		}
 		m := minute{at: time.Since(t0), started: u.started.Load(), links: u.links.Load(), async: u.asyncDone.Load(),
 			rss: measure.RSS(s.Stack), samples: len(xs), p99: measure.Percentiles(xs, 99)[0], shed: shed - shed0,
-			stored: u.stored.Load(), expected: u.expected.Load()}
+			stored: u.stored.Load(), expected: u.expected.Load(), drain: drain}
 		shed0 = shed
 		rows = append(rows, m)
 		printRow(m)
@@ -149,12 +152,12 @@ func (s *soakStack) offer(ctx context.Context, o options, rate float64, u *units
 		select {
 		case err := <-done:
 			// The drain after the last start: a last, shorter row.
-			if rerr := row(); rerr != nil {
+			if rerr := row(true); rerr != nil {
 				return rows, rerr
 			}
 			return rows, err
 		case <-tick.C:
-			if err := row(); err != nil {
+			if err := row(false); err != nil {
 				return rows, err
 			}
 		}

@@ -12,13 +12,16 @@ import (
 
 // The drift rule: over the fitted minutes, the line's rise (slope ×
 // minutes) must stay within noiseK residual standard deviations of the
-// points around it, or within noisePct % of the series' mean. The first
-// minute (caches, pools and the dev server's database warming up) is left
-// out once there are at least fitFrom+3 minutes.
+// points around it, or within noisePct % of the series' mean; a falling
+// series passes (measure.Fit.WithinNoise). The first minute (caches, pools
+// and the dev server's database warming up) is left out, and a verdict
+// needs minFit minutes after it: fewer points make the residual itself
+// noise.
 const (
 	noiseK   = 2
 	noisePct = 5
 	fitFrom  = 1
+	minFit   = 5
 )
 
 func run(ctx context.Context, o options) (lost bool, err error) {
@@ -84,14 +87,14 @@ func (s *soakStack) verdict(ctx context.Context, o options, u *units, took time.
 // fit judges drift of memory and p99 over the minutes.
 func fit(rows []minute) {
 	full := rows
-	if len(full) > 0 && full[len(full)-1].at%time.Minute > 5*time.Second {
-		full = full[:len(full)-1] // the drain's partial row
+	if len(full) > 0 && full[len(full)-1].drain {
+		full = full[:len(full)-1]
 	}
-	if len(full) >= fitFrom+3 {
+	if len(full) > fitFrom {
 		full = full[fitFrom:]
 	}
 	if len(full) < 3 {
-		fmt.Printf("\nDrift: %d full minutes, too few to fit a line (3 needed).\n", len(full))
+		fmt.Printf("\nDrift: %d full minutes after the first, too few to fit a line.\n", len(full))
 		return
 	}
 	series := []struct {
@@ -104,8 +107,8 @@ func fit(rows []minute) {
 		{"server RSS", "MiB", 1 << 20, func(m minute) float64 { return float64(m.rss["Temporal server"]) }},
 		{"p99 webhook→data", "s", 1, func(m minute) float64 { return m.p99 }},
 	}
-	fmt.Printf("\nDrift over %d minutes (least squares; within noise when slope × minutes ≤ %d × residual std or ≤ %d %% of the mean):\n\n",
-		len(full), noiseK, noisePct)
+	fmt.Printf("\nDrift over minutes 2–%d (least squares; within noise when slope × minutes ≤ %d × residual std or ≤ %d %% of the mean;"+
+		" a verdict needs %d minutes):\n\n", len(full)+fitFrom, noiseK, noisePct, minFit)
 	fmt.Println("| series | mean | slope per minute | slope × minutes | residual std | within noise |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- |")
 	for _, sr := range series {
@@ -121,8 +124,11 @@ func fit(rows []minute) {
 		}
 		f := measure.LinearFit(ys)
 		verdict := "yes"
-		if !f.WithinNoise(len(ys), noiseK, noisePct) {
-			verdict = "**no: drifts**"
+		switch {
+		case len(ys) < minFit:
+			verdict = fmt.Sprintf("– (%d minutes: too few to judge)", len(ys))
+		case !f.WithinNoise(len(ys), noiseK, noisePct):
+			verdict = "**no: grows**"
 		}
 		fmt.Printf("| %s | %.3f %s | %+.4f %s | %+.3f %s | %.3f %s | %s |\n", sr.name, f.Mean, sr.unit, f.Slope, sr.unit,
 			f.Slope*float64(len(ys)), sr.unit, f.Residual, sr.unit, verdict)

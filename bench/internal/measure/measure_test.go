@@ -53,6 +53,7 @@ func TestLinearFitAndNoise(t *testing.T) {
 		{"flat but noisy", []float64{10, 12, 9, 11, 10, 12, 9, 11}, 0, true},
 		{"steady growth", []float64{100, 110, 120, 130, 140, 150, 160, 170}, 10, false},
 		{"quiet series, tiny drift within 5 % of the mean", []float64{100, 100.1, 100.2, 100.3, 100.4}, 0.1, true},
+		{"falling: memory returned, latency improving", []float64{170, 160, 150, 140, 130, 120, 110, 100}, -10, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -51,11 +51,12 @@ func LinearFit(ys []float64) Fit {
 	return Fit{Slope: slope, Mean: sy / n, Residual: math.Sqrt(ss / (n - 2))}
 }
 
-// WithinNoise is the drift rule: the line's rise over the run (slope ×
-// steps) is within k residual standard deviations, or within pct % of the
-// mean (a flat, quiet series has a residual near 0, where any rise would
-// otherwise count).
+// WithinNoise is the drift rule, one-sided since only growth is a
+// problem (memory that leaks, latency that degrades): the line's rise over
+// the run (slope × steps) is at most k residual standard deviations, or at
+// most pct % of the mean (a smooth series has a residual near 0, where any
+// rise would otherwise count). A falling series is within it.
 func (f Fit) WithinNoise(steps int, k, pct float64) bool {
-	rise := math.Abs(f.Slope * float64(steps))
+	rise := f.Slope * float64(steps)
 	return rise <= k*f.Residual || rise <= pct/100*math.Abs(f.Mean)
 }
