@@ -21,9 +21,9 @@ import (
 // timers captures what workflows record on timers, by name and tags.
 type timers struct {
 	client.MetricsHandler // counters and gauges: discarded
-	mu      *sync.Mutex
-	tags    map[string]string
-	samples *[]sample
+	mu                    *sync.Mutex
+	tags                  map[string]string
+	samples               *[]sample
 }
 
 type sample struct {
@@ -123,5 +123,36 @@ func TestHistoricalFetchRecordsWebhookToData(t *testing.T) {
 		if got[r] != d {
 			t.Errorf("%s: %s, want %s", r, got[r], d)
 		}
+	}
+}
+
+// TestLinkUpdatesRecordsWebhookToData: a new_<resource>_available gives one
+// recurrent sample once its listing is stored.
+func TestLinkUpdatesRecordsWebhookToData(t *testing.T) {
+	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	var s testsuite.WorkflowTestSuite
+	s.SetLogger(logging.NewTemporal(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))))
+	m := newTimers()
+	s.SetMetricsHandler(m)
+	env := s.NewTestWorkflowEnvironment()
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	env.OnActivity(a.LinkDeleted, mock.Anything, linkID).Return(false, nil).Maybe()
+	env.OnActivity(a.FetchResource, mock.Anything, mock.Anything).Return(
+		activities.FetchResourceResult{Resource: belvo.Transactions, Stored: 12, CommittedAt: at.Add(750 * time.Millisecond)}, nil)
+	ev := recurrent("w1", "TRANSACTIONS", "new_transactions_available")
+	ev.ReceivedAt = at
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.WebhookSignal, ev) }, 0)
+	// One event per run: the run continues as new once it is applied.
+	env.ExecuteWorkflow(workflows.LinkUpdates, workflows.LinkUpdatesInput{LinkID: linkID, EventsPerRun: 1})
+	var got []sample
+	for _, s := range *m.samples {
+		if s.name == workflows.WebhookToDataMetric {
+			got = append(got, s)
+		}
+	}
+	if len(got) != 1 || got[0].tags["flow"] != workflows.FlowRecurrent || got[0].tags["resource"] != string(belvo.Transactions) ||
+		got[0].d != 750*time.Millisecond {
+		t.Fatalf("samples %+v, want one recurrent TRANSACTIONS sample of 750ms", got)
 	}
 }
