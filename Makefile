@@ -21,6 +21,7 @@ bench: ## the full benchmarks of BENCHMARKS.md (long: run one at a time for figu
 	go run ./bench/volume
 	go run ./bench/incremental
 	go run ./bench/e2e
+	go run ./bench/soak
 
 build: ## the shipped commands, into bin/
 	go build -o bin/ ./cmd/...

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/store"
@@ -40,6 +41,9 @@ type FetchResourceResult struct {
 	// Since is the incremental filter's value when the listing read from
 	// the cursor ("" when it listed whole or by Filters).
 	Since string `json:"since,omitempty"`
+	// CommittedAt is when the listing's last rows were committed (the
+	// worker's clock), for the webhook-to-data latency.
+	CommittedAt time.Time `json:"committed_at,omitzero"`
 }
 
 // fetchCursor is the heartbeat detail: where a retried attempt resumes, so a
@@ -125,6 +129,8 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 			return res, errors.Join(fmt.Errorf("listing %s stopped at page %d", in.Resource, page), err)
 		}
 	}
+	// Every page is committed: the moment the data is the app's.
+	res.CommittedAt = time.Now()
 	if res.Stored, err = a.Store.Count(ctx, in.Resource, in.LinkID); err != nil {
 		return res, storeError(err)
 	}

@@ -60,6 +60,11 @@ func TestMetricsEndpointsAfterARun(t *testing.T) {
 		`activity_type="FetchResource"`,
 		`belvo_rows_upserted`,
 		`resource="TRANSACTIONS"`,
+		// The webhook-to-data latency of each stored resource, with the
+		// buckets past the SDK's 10 s.
+		`belvo_webhook_to_data_seconds_bucket`,
+		`flow="historical"`,
+		`le="600"`,
 	}
 	waitFor(t, 15*time.Second, func() bool {
 		worker = body(t, "http://"+addr+"/metrics")

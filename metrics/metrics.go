@@ -37,6 +37,10 @@ func New(log *zap.Logger) *Registry {
 	reporter := tallyprom.NewReporter(tallyprom.Options{
 		Registerer:       reg,
 		DefaultTimerType: tallyprom.HistogramTimerType,
+		// tally's buckets (1 ms … 10 s) and longer ones: a webhook's data
+		// (webhook_to_data_seconds) can take minutes for a large link,
+		// which would otherwise all fall in +Inf.
+		DefaultHistogramBuckets: append(tallyprom.DefaultHistogramBuckets(), 30, 60, 120, 300, 600),
 		OnRegisterError: func(err error) {
 			log.Warn("metric not exported", zap.Error(err))
 		},

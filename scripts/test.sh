@@ -12,8 +12,9 @@
 #      the integration loop: the packages with tests under the integration
 #      build tag (real dev servers, PostgreSQL, Chromium, Belvo's specs)
 #   5. a short fuzzing run of the webhook handler, the short forms of the
-#      bridge, volume, incremental-update and end-to-end benchmarks and of the chaos suite (so
-#      none can rot; they assert correctness, never timings)
+#      bridge, volume, incremental-update, end-to-end and soak benchmarks
+#      and of the chaos suite (so none can rot; they assert correctness,
+#      never timings)
 #   6. the local stack's demo end to end (real processes, real HTTP)
 #   7. the multi-replica run on Temporal server v1.29.1 on PostgreSQL, short
 #      form (deploy/prodstack builds the server into bin/server when missing)
@@ -129,6 +130,9 @@ go run ./bench/incremental -transactions 3000 -new 100 -rounds 1
 step "end-to-end benchmark, short form (BENCHMARKS.md has the full run)"
 go run ./bench/e2e -links 40 -async 40 -large 20000 -temporal-cli bin/temporal
 
+step "soak, short form: 1 minute, correctness only (BENCHMARKS.md has the 30-minute run)"
+go run ./bench/soak -duration 1m -calibrate 20 -temporal-cli bin/temporal
+
 step "chaos suite, short form (README has the full run)"
 go run ./chaos -short -temporal-cli bin/temporal
 
@@ -151,4 +155,4 @@ step "multi-replica run on Temporal-on-PostgreSQL, short form (BENCHMARKS.md has
 go run ./deploy/prodstack -fresh -replica-test -links 60 -async 20 -db-prefix ci_prod \
   -temporal-port 17233 -webhook-addr 127.0.0.1:18080 -data-dir "$(mktemp -d)"
 echo
-echo "all: $((passed + 7)) passed, 0 failed, 0 skipped (go tests, fuzzing, three benchmarks', chaos and multi-replica short forms, local stack demo), lint clean, no binary tracked"
+echo "all: $((passed + 9)) passed, 0 failed, 0 skipped (go tests, fuzzing, five benchmarks', chaos and multi-replica short forms, local stack demo), lint clean, no binary tracked"

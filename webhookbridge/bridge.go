@@ -214,6 +214,9 @@ type webhookBody struct {
 var requestIDPattern = regexp.MustCompile(`"request_id"\s*:\s*"([^"\\]{1,128})"`)
 
 func (b *Bridge) webhook(w http.ResponseWriter, r *http.Request) {
+	// The receipt time, stamped before anything else: the webhook-to-data
+	// latency (workflows/latency.go) counts from here.
+	received := time.Now()
 	// The delivery deadline counts from the request's arrival, so reading a
 	// slow body cannot push the answer past Belvo's 5 s.
 	ctx, cancel := context.WithTimeout(r.Context(), b.o.DeliveryTimeout)
@@ -266,19 +269,21 @@ func (b *Bridge) webhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, problem{Error: "missing or invalid field " + field, Field: field, RequestID: safeID(body.RequestID)})
 		return
 	}
-	b.deliver(w, r, body)
+	b.deliver(w, r, body, received)
 }
 
 // deliver signals the execution the webhook belongs to (routes.go),
 // starting it when it does not exist yet (the webhook-first race), and
 // answers 202 only once Temporal has accepted the signal.
-func (b *Bridge) deliver(w http.ResponseWriter, r *http.Request, body webhookBody) {
+func (b *Bridge) deliver(w http.ResponseWriter, r *http.Request, body webhookBody, received time.Time) {
 	log := logging.WithTrace(r.Context(), b.log).With(zap.String("webhook_id", body.WebhookID), zap.String("webhook_type", body.WebhookType),
 		zap.String("webhook_code", body.WebhookCode), zap.String("process_type", body.ProcessType),
 		zap.String("link_id", body.LinkID), zap.String("request_id", body.RequestID))
 	annotate(r.Context(), body)
 	start := time.Now()
-	res, err := b.route(r.Context(), event(body)) // the context carries the delivery deadline set on arrival
+	ev := event(body)
+	ev.ReceivedAt = received
+	res, err := b.route(r.Context(), ev) // the context carries the delivery deadline set on arrival
 	b.metrics.latency.Observe(time.Since(start).Seconds())
 	if err != nil {
 		log.Error("webhook not delivered to Temporal; answering 503 so Belvo retries", zap.Duration("elapsed", time.Since(start)), zap.Error(err))

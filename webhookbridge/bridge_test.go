@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/belvo-temporal/backbone/workflows"
 )
@@ -114,7 +115,9 @@ func TestWebhookHandler(t *testing.T) {
 				req.Header.Set("Content-Type", c.contentType)
 			}
 			w := httptest.NewRecorder()
+			before := time.Now()
 			b.Handler().ServeHTTP(w, req)
+			after := time.Now()
 			body, _ := io.ReadAll(w.Body)
 			if w.Code != c.wantStatus {
 				t.Fatalf("status %d, want %d: %s", w.Code, c.wantStatus, body)
@@ -124,6 +127,13 @@ func TestWebhookHandler(t *testing.T) {
 			}
 			if len(rec.calls) != c.wantSignals {
 				t.Fatalf("%d signals, want %d", len(rec.calls), c.wantSignals)
+			}
+			for _, got := range rec.calls {
+				// The receipt time the latency counts from, stamped by this
+				// delivery (it travels through JSON, so compare instants).
+				if at := got.ev.ReceivedAt; at.Before(before.Round(0)) || at.After(after.Round(0)) {
+					t.Errorf("received_at %s not within the request (%s … %s)", at, before, after)
+				}
 			}
 			if c.wantStatus == 503 && w.Header().Get("Retry-After") == "" {
 				t.Error("503 without Retry-After")

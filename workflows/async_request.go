@@ -247,7 +247,7 @@ func (a *asyncRequest) complete(ctx workflow.Context, webhooks, detailsCh workfl
 			workflow.GetLogger(ctx).Warn("webhook of this request names no resource it expects", "webhook_type", ev.Type, "webhook_code", ev.Code)
 			continue
 		}
-		if err := a.fetchResource(ctx, r, ev.DedupeKey()); err != nil {
+		if err := a.fetchResource(ctx, r, ev); err != nil {
 			p := a.progress.Resources[r]
 			p.State, p.Error = StateFailed, err.Error()
 			if len(expected) == 1 {
@@ -422,8 +422,9 @@ func (a *asyncRequest) onWebhook(ev WebhookEvent) {
 }
 
 // fetchResource lists one expected resource's data (the request's filters)
-// into the store; key is the webhook's dedupe key, recorded with the data.
-func (a *asyncRequest) fetchResource(ctx workflow.Context, r belvo.Resource, key string) error {
+// into the store for the webhook ev (its dedupe key is recorded with the
+// data, its receipt time gives the latency).
+func (a *asyncRequest) fetchResource(ctx workflow.Context, r belvo.Resource, ev WebhookEvent) error {
 	p := a.progress.Resources[r]
 	p.State = StateFetching
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -433,13 +434,14 @@ func (a *asyncRequest) fetchResource(ctx workflow.Context, r belvo.Resource, key
 	var act *activities.Activities
 	var res activities.FetchResourceResult
 	err := workflow.ExecuteActivity(actx, act.FetchResource, activities.FetchResourceInput{
-		LinkID: a.details.Request.LinkID, Resource: r, Filters: a.details.Request.ListFilters(), WebhookKey: key,
+		LinkID: a.details.Request.LinkID, Resource: r, Filters: a.details.Request.ListFilters(), WebhookKey: ev.DedupeKey(),
 	}).Get(ctx, &res)
 	p.Fetches++
 	if err != nil {
 		return err
 	}
 	p.State, p.Stored, p.Pages, p.BelvoCount, p.Error = StateStored, res.Stored, p.Pages+res.Pages, res.BelvoCount, ""
+	observeWebhookToData(ctx, FlowAsync, r, a.in.RequestID, ev.ReceivedAt, res.CommittedAt)
 	a.progress.BelvoCount, a.progress.Stored, a.progress.Pages = 0, 0, 0
 	for _, q := range a.progress.Resources {
 		a.progress.BelvoCount += q.BelvoCount

@@ -350,12 +350,13 @@ func (h *historicalFetch) onWebhook(ctx workflow.Context, ev WebhookEvent) {
 	}
 	h.inFlight[r] = true
 	key := ev.DedupeKey()
-	workflow.Go(ctx, func(ctx workflow.Context) { h.fetch(ctx, r, key) })
+	workflow.Go(ctx, func(ctx workflow.Context) { h.fetch(ctx, r, key, ev.ReceivedAt) })
 }
 
 // fetch lists a resource, then again while webhooks for it came meanwhile;
-// key is the webhook's dedupe key, recorded with the stored data.
-func (h *historicalFetch) fetch(ctx workflow.Context, r belvo.Resource, key string) {
+// key is the webhook's dedupe key, recorded with the stored data, and
+// receivedAt when the bridge received it (for the first round's latency).
+func (h *historicalFetch) fetch(ctx workflow.Context, r belvo.Resource, key string, receivedAt time.Time) {
 	defer delete(h.inFlight, r)
 	defer h.showDetails(ctx)
 	var a *activities.Activities
@@ -387,6 +388,9 @@ func (h *historicalFetch) fetch(ctx workflow.Context, r belvo.Resource, key stri
 			return
 		}
 		p.State, p.Stored, p.Pages, p.Error = StateStored, res.Stored, p.Pages+res.Pages, ""
+		if round == 1 {
+			observeWebhookToData(ctx, FlowHistorical, r, h.in.LinkID, receivedAt, res.CommittedAt)
+		}
 		if !h.again[r] {
 			return
 		}

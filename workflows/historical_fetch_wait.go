@@ -173,5 +173,5 @@ func (h *historicalFetch) peek(ctx workflow.Context, r belvo.Resource) {
 	workflow.GetLogger(ctx).Warn("webhook missing but Belvo has the data: fetching without it", "resource", r, "belvo_count", count)
 	p.WithoutWebhook = true
 	h.inFlight[r] = true
-	h.fetch(ctx, r, "")
+	h.fetch(ctx, r, "", time.Time{}) // no webhook: no latency to measure
 }

@@ -354,8 +354,12 @@ func (u *linkUpdates) apply(ctx workflow.Context, ev WebhookEvent) error {
 		// when it has none). The same activity is scheduled as before,
 		// only its input has one more field, so histories replay without
 		// a version gate.
+		var res activities.FetchResourceResult
 		err = workflow.ExecuteActivity(actx, a.FetchResource, activities.FetchResourceInput{
-			LinkID: u.in.LinkID, Resource: belvo.Resource(ev.Type), Incremental: true}).Get(ctx, nil)
+			LinkID: u.in.LinkID, Resource: belvo.Resource(ev.Type), Incremental: true}).Get(ctx, &res)
+		if err == nil {
+			observeWebhookToData(ctx, FlowRecurrent, belvo.Resource(ev.Type), u.in.LinkID, ev.ReceivedAt, res.CommittedAt)
+		}
 	case ev.Code == RelistCode && belvo.Resource(ev.Type).Valid() &&
 		workflow.GetVersion(ctx, relistVersion, workflow.DefaultVersion, 1) >= 1:
 		// An operator's full relist: every row again, which also resets

@@ -65,6 +65,10 @@ type WebhookEvent struct {
 	// Data is the webhook's whole data object, kept only for a webhook no
 	// route handles (RouteUnrouted), so a later version can replay it.
 	Data json.RawMessage `json:"data,omitempty"`
+	// ReceivedAt is when the bridge received the webhook (the bridge's
+	// clock), for the webhook-to-data latency (latency.go); zero in
+	// webhooks recorded before it was stamped.
+	ReceivedAt time.Time `json:"received_at,omitzero"`
 }
 
 // DedupeKey identifies one webhook across Belvo's retries. Belvo does not

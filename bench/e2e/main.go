@@ -19,7 +19,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
+
+	"github.com/belvo-temporal/backbone/bench/internal/measure"
 )
 
 type options struct {
@@ -29,6 +32,9 @@ type options struct {
 	// histories is how many executions of each flow have their history
 	// read (0: every one).
 	histories int
+	// latencyLinks and latencyAsync are the links and async requests of
+	// each open-loop latency phase (latency.go).
+	latencyLinks, latencyAsync int
 }
 
 func main() {
@@ -40,9 +46,20 @@ func main() {
 	flag.IntVar(&o.large, "large", 100_000, "transactions of the large link whose history is compared with a 1k one")
 	flag.StringVar(&o.cli, "temporal-cli", filepath.Join("bin", "temporal"), "pinned Temporal CLI (scripts/test.sh installs it)")
 	flag.IntVar(&o.histories, "histories", 100, "executions of each flow whose history is read for its cost (0: every one)")
+	flag.IntVar(&o.latencyLinks, "latency-links", -1, "links of each open-loop latency phase (default: a quarter of -links, at least 10)")
+	flag.IntVar(&o.latencyAsync, "latency-async", -1, "async requests of each open-loop latency phase (default: a quarter of -async, at least 10 when -async > 0)")
 	flag.Parse()
-	if o.links < 1 || o.async < 0 || o.concurrency < 1 {
-		fmt.Fprintln(os.Stderr, "e2ebench: need -links ≥ 1, -async ≥ 0, -concurrency ≥ 1")
+	if o.latencyLinks < 0 {
+		o.latencyLinks = max(o.links/4, 10)
+	}
+	if o.latencyAsync < 0 {
+		o.latencyAsync = max(o.async/4, 10)
+		if o.async == 0 {
+			o.latencyAsync = 0
+		}
+	}
+	if o.links < 1 || o.async < 0 || o.concurrency < 1 || o.latencyLinks < 1 {
+		fmt.Fprintln(os.Stderr, "e2ebench: need -links ≥ 1, -async ≥ 0, -concurrency ≥ 1, -latency-links ≥ 1")
 		os.Exit(2)
 	}
 	if err := run(o); err != nil {
@@ -70,6 +87,10 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("product: %w", err)
 	}
+	lat, err := s.latency(ctx, o, prod)
+	if err != nil {
+		return fmt.Errorf("latency: %w", err)
+	}
 	costs, err := s.historyCosts(ctx, prod, o.histories)
 	if err != nil {
 		return err
@@ -79,8 +100,18 @@ func run(o options) error {
 		return err
 	}
 	report(o, base, prod, costs, sizes)
-	if prod.lost > 0 {
-		return fmt.Errorf("%d rows missing from the store", prod.lost)
+	reportLatency(lat)
+	lost := prod.lost
+	for _, r := range lat {
+		lost += r.lost
+		// Not a timing: each webhook's data is one sample, never none
+		// (a stamp lost on the way) nor two (a retry or a duplicate).
+		if r.missing > 0 || r.extra > 0 {
+			return fmt.Errorf("latency at %.0f %%: %d webhooks without a latency sample, %d samples too many", 100*r.load, r.missing, r.extra)
+		}
+	}
+	if lost > 0 {
+		return fmt.Errorf("%d rows missing from the store", lost)
 	}
 	// Not a timing: a history that grows with the number of pages would
 	// mean per-page work leaked into the workflow.
@@ -95,8 +126,8 @@ func report(o options, base, prod timing, costs []flowCost, sizes []sizeCost) {
 	host, _ := os.Hostname()
 	fmt.Printf("\n### End to end: %d links × 3 resources + %d async requests (%s, %s, %d CPUs, %s)\n\n", o.links, o.async,
 		time.Now().UTC().Format("2006-01-02"), host, runtime.NumCPU(), runtime.Version())
-	fmt.Printf("Command: `go run ./bench/e2e -links %d -async %d -concurrency %d -transactions %d -large %d -histories %d`\n\n",
-		o.links, o.async, o.concurrency, o.transactions, o.large, o.histories)
+	fmt.Printf("Command: `go run ./bench/e2e -links %d -async %d -concurrency %d -transactions %d -large %d -histories %d -latency-links %d -latency-async %d`\n\n",
+		o.links, o.async, o.concurrency, o.transactions, o.large, o.histories, o.latencyLinks, o.latencyAsync)
 	fmt.Println("| run | links phase | links/s | async phase | async/s | total | ratio to baseline (time) |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
 	for _, t := range []timing{base, prod} {
@@ -106,12 +137,7 @@ func report(o options, base, prod timing, costs []flowCost, sizes []sizeCost) {
 	}
 	fmt.Printf("\nRows: %d expected, %d stored, %d lost. Belvo (the sandbox) served %d API requests over %d connections.\n",
 		prod.expected, prod.stored, prod.lost, prod.belvoRequests, prod.belvoConns)
-	wall := prod.links + prod.async
-	fmt.Printf("\nCPU during the product run (%s wall, %d cores): ", wall.Round(time.Second), runtime.NumCPU())
-	for _, k := range []string{"worker", "bridge", "sandbox", "benchmark client"} {
-		fmt.Printf("%s %s; ", k, prod.cpu[k].Round(100*time.Millisecond))
-	}
-	fmt.Println("the Temporal dev server has the rest.")
+	reportCPU(base, prod)
 	fmt.Println("\n| flow | executions read | history events (mean / max) | actions (mean / max) |")
 	fmt.Println("| --- | --- | --- | --- |")
 	for _, c := range costs {
@@ -125,5 +151,27 @@ func report(o options, base, prod timing, costs []flowCost, sizes []sizeCost) {
 	fmt.Println("| --- | --- | --- | --- | --- |")
 	for _, sz := range sizes {
 		fmt.Printf("| %d transactions | %d | %d | %d | %d |\n", sz.transactions, sz.events, sz.work, sz.actions, sz.pages)
+	}
+}
+
+// reportCPU is each process's processor time in both runs: where the
+// product's time goes beyond the engine's.
+func reportCPU(base, prod timing) {
+	fmt.Printf("\n**CPU seconds per process** (user + system from /proc, %d cores; the bench client runs the load, its Temporal clients and the baseline's worker):\n\n", runtime.NumCPU())
+	fmt.Print("| run | wall | ")
+	for _, k := range measure.Processes {
+		fmt.Print(k, " | ")
+	}
+	fmt.Println("total | of wall × cores |")
+	fmt.Println("| --- | --- |" + strings.Repeat(" --- |", len(measure.Processes)+2))
+	for _, t := range []timing{base, prod} {
+		wall := t.links + t.async
+		var total time.Duration
+		fmt.Printf("| %s | %.1f s | ", t.name, wall.Seconds())
+		for _, k := range measure.Processes {
+			fmt.Printf("%.1f | ", t.cpu[k].Seconds())
+			total += t.cpu[k]
+		}
+		fmt.Printf("%.1f | %.0f %% |\n", total.Seconds(), 100*total.Seconds()/(wall.Seconds()*float64(runtime.NumCPU())))
 	}
 }

@@ -8,17 +8,15 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
-	"github.com/belvo-temporal/backbone/activities"
-	"github.com/belvo-temporal/backbone/belvo"
-	"github.com/belvo-temporal/backbone/sandbox"
+	"github.com/belvo-temporal/backbone/bench/internal/load"
+	"github.com/belvo-temporal/backbone/bench/internal/measure"
 	"github.com/belvo-temporal/backbone/workflows"
 	"go.temporal.io/sdk/client"
 )
 
-var three = []belvo.Resource{belvo.Accounts, belvo.Transactions, belvo.Owners}
+var three = load.Resources
 
 // timing is one run's phases, and what the product stored.
 type timing struct {
@@ -62,8 +60,8 @@ func parallel(n, k int, f func(i int) error) error {
 }
 
 // baseline runs the engine-only twin of every flow.
-func (s *benchStack) baseline(ctx context.Context, o options) (timing, error) {
-	t := timing{name: "baseline (plain SDK, no-op activities)"}
+func (s *benchStack) baseline(ctx context.Context, o options) (t timing, err error) {
+	t = timing{name: "baseline (plain SDK, no-op activities)"}
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
 	waiter := func(id string, signals, acts int) error {
 		run, err := s.client.SignalWithStartWorkflow(ctx, id, baselineSignal, nil,
@@ -85,10 +83,12 @@ func (s *benchStack) baseline(ctx context.Context, o options) (timing, error) {
 		}
 		return run.Get(ctx, nil)
 	}
+	cpu0 := measure.CPU(s.Stack)
+	defer func() { t.cpu = measure.Sub(measure.CPU(s.Stack), cpu0) }()
 	t0 := time.Now()
 	// A link: registration (2 activities), then the fetch (a fetch request
 	// and 3 webhooks; stored state and 3 listings).
-	err := parallel(o.links, o.concurrency, func(i int) error {
+	err = parallel(o.links, o.concurrency, func(i int) error {
 		if err := steps(fmt.Sprintf("base-reg-%s-%d", stamp, i)); err != nil {
 			return err
 		}
@@ -116,24 +116,18 @@ func (s *benchStack) product(ctx context.Context, o options) (timing, error) {
 	t := timing{name: "product (local stack)", linkIDs: make([]string, o.links), keys: make([]string, o.links),
 		requests: make([]string, o.async), asyncKeys: make([]string, o.async)}
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
-	d := sandbox.Config{}.WithDefaults()
 	var done atomic.Int64
 	before, err := s.ctl.Stats(ctx)
 	if err != nil {
 		return t, err
 	}
-	cpu0 := s.cpu()
+	cpu0 := measure.CPU(s.Stack)
 	t0 := time.Now()
 	err = parallel(o.links, o.concurrency, func(i int) error {
 		t.keys[i] = fmt.Sprintf("e2e-%s-%d", stamp, i)
-		reg, err := s.starter.RegisterLink(ctx, t.keys[i], activities.RegisterLinkInput{Institution: "erebor_mx_retail",
-			Username: d.BankUsername, Password: d.BankPassword, AccessMode: "single", FetchResources: three})
-		if err != nil {
+		var err error
+		if t.linkIDs[i], err = s.link(ctx, t.keys[i]); err != nil {
 			return err
-		}
-		t.linkIDs[i] = reg.LinkID
-		if _, err := s.starter.WaitFetch(ctx, reg.LinkID); err != nil {
-			return fmt.Errorf("fetch of %s: %w", reg.LinkID, err)
 		}
 		if n := done.Add(1); n%200 == 0 {
 			fmt.Fprintf(os.Stderr, "  %d/%d links fetched (%s)\n", n, o.links, time.Since(t0).Round(time.Second))
@@ -147,31 +141,12 @@ func (s *benchStack) product(ctx context.Context, o options) (timing, error) {
 	var asyncLost atomic.Int64
 	t1 := time.Now()
 	err = parallel(o.async, o.concurrency, func(i int) error {
-		req := belvo.AsyncRequest{Op: belvo.OpInvoices, LinkID: t.linkIDs[i%o.links], DateFrom: "2026-08-01", DateTo: "2026-10-31", Type: "INFLOW"}
 		t.asyncKeys[i] = fmt.Sprintf("e2e-async-%s-%d", stamp, i)
-		res, err := s.starter.StartAsync(ctx, t.asyncKeys[i], req)
-		if err != nil {
-			return err
-		}
-		t.requests[i] = res.RequestID
-		p, err := s.starter.WaitAsync(ctx, res.RequestID)
-		if err != nil {
-			return fmt.Errorf("async %s: %w", res.RequestID, err)
-		}
-		want, err := s.ctl.Count(ctx, req.LinkID, belvo.Invoices, req.ListFilters())
-		if err != nil {
-			return err
-		}
-		// The link's invoices in the store: every request on a link asks for
-		// the same rows, so the store must hold at least this request's.
-		got, err := s.db.Count(ctx, belvo.Invoices, req.LinkID)
-		if err != nil {
-			return err
-		}
-		if p.Status != workflows.StatusCompleted || got < want {
-			asyncLost.Add(int64(max(want-got, 1)))
-		}
-		return nil
+		var lost int
+		var err error
+		t.requests[i], lost, err = s.async(ctx, t.asyncKeys[i], t.linkIDs[i%o.links])
+		asyncLost.Add(int64(lost))
+		return err
 	})
 	if err != nil {
 		return t, err
@@ -182,24 +157,9 @@ func (s *benchStack) product(ctx context.Context, o options) (timing, error) {
 		return t, err
 	}
 	t.belvoConns, t.belvoRequests = after.Connections-before.Connections, after.Requests-before.Requests
-	t.cpu = s.cpu()
-	for k, v := range cpu0 {
-		t.cpu[k] -= v
-	}
-	for _, l := range t.linkIDs {
-		want, err := s.ctl.Expected(ctx, l)
-		if err != nil {
-			return t, err
-		}
-		for _, r := range three {
-			got, err := s.db.Count(ctx, r, l)
-			if err != nil {
-				return t, err
-			}
-			t.expected += want[r]
-			t.stored += got
-			t.lost += max(want[r]-got, 0)
-		}
+	t.cpu = measure.Sub(measure.CPU(s.Stack), cpu0)
+	if t.expected, t.stored, t.lost, err = s.check(ctx, t.linkIDs); err != nil {
+		return t, err
 	}
 	t.lost += int(asyncLost.Load())
 	fmt.Fprintf(os.Stderr, "  product: links %s, async %s\n", t.links.Round(time.Millisecond), t.async.Round(time.Millisecond))
@@ -220,11 +180,17 @@ func flowIDs(t timing, n int) map[string][]string {
 	return out
 }
 
-// cpu is the processor time of the product's processes and of this one
-// (the load generator, its client, and the baseline's worker).
-func (s *benchStack) cpu() map[string]time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	self := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return map[string]time.Duration{"worker": s.Workers[0].CPU(), "bridge": s.Bridges[0].CPU(), "sandbox": s.Sandbox.CPU(), "benchmark client": self}
+// link, async and check are the shared load's (bench/internal/load).
+func (s *benchStack) link(ctx context.Context, key string) (string, error) {
+	return s.load().Link(ctx, key)
 }
+
+func (s *benchStack) async(ctx context.Context, key, linkID string) (string, int, error) {
+	return s.load().Async(ctx, key, linkID)
+}
+
+func (s *benchStack) check(ctx context.Context, linkIDs []string) (expected, stored, lost int, err error) {
+	return s.load().Check(ctx, linkIDs)
+}
+
+func (s *benchStack) load() load.Client { return load.Client{Starter: s.starter, Ctl: s.ctl, DB: s.db} }

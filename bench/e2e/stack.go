@@ -56,7 +56,10 @@ func newStack(ctx context.Context, o options) (*benchStack, error) {
 		Sandbox:   true, Workers: 1, Bridges: 1,
 		Env: []string{"LOG_FORMAT=json", "LOG_LEVEL=warn", "SANDBOX_TRANSACTIONS=" + strconv.Itoa(o.transactions),
 			"SANDBOX_WEBHOOK_DELAY=10ms", "SANDBOX_ASYNC_DELAY=10ms"},
-		Config: func(c *config.Config) { c.TaskQueue = taskQueue },
+		// The worker logs each webhook-to-data sample at Info: the latency
+		// phases read exact percentiles from its log.
+		WorkerEnv: []string{"LOG_LEVEL=info"},
+		Config:    func(c *config.Config) { c.TaskQueue = taskQueue },
 	}); err != nil {
 		s.close()
 		return nil, err

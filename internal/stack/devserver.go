@@ -39,6 +39,7 @@ type DevServerOptions struct {
 type DevServer struct {
 	o   DevServerOptions
 	srv *testsuite.DevServer
+	pid int
 }
 
 // StartDevServer starts a dev server and waits until it answers.
@@ -75,8 +76,14 @@ func (d *DevServer) Start(ctx context.Context) error {
 		return fmt.Errorf("start the Temporal dev server (%s): %w", d.o.CLI, err)
 	}
 	d.srv = srv
+	// The SDK does not expose its child; found once, now that it serves.
+	d.pid = childOf(d.o.CLI)
 	return nil
 }
+
+// PID is the server process's id, for its processor time and memory
+// (CPUOf, RSSOf); 0 when it could not be found (not Linux).
+func (d *DevServer) PID() int { return d.pid }
 
 // Address is the frontend's host:port.
 func (d *DevServer) Address() string { return d.srv.FrontendHostPort() }

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -160,26 +158,16 @@ func poll(ctx context.Context, limit time.Duration, ok func() bool, what string)
 // CPU is the processor time the process has used so far (user + system, from
 // /proc on Linux; 0 elsewhere or once it has exited), for benchmarks that
 // show where time goes.
-func (p *Proc) CPU() time.Duration {
+func (p *Proc) CPU() time.Duration { return CPUOf(p.PID()) }
+
+// RSS is the process's resident memory in bytes (VmRSS; 0 elsewhere or
+// once it has exited), for benchmarks that watch memory over time.
+func (p *Proc) RSS() int64 { return RSSOf(p.PID()) }
+
+// PID is the process id (0 if it never started).
+func (p *Proc) PID() int {
 	if p.cmd.Process == nil {
 		return 0
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	// The command name (field 2) may hold spaces; fields after its closing
-	// parenthesis are fixed: utime and stime are the 12th and 13th there.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(u+st) * time.Second / 100 // USER_HZ is 100 on Linux
+	return p.cmd.Process.Pid
 }

@@ -72,6 +72,9 @@ type Options struct {
 	// Env is added to every product process's environment after the
 	// stack's own settings (a scenario's SANDBOX_* faults, say).
 	Env []string
+	// WorkerEnv is added to the workers' environment only, after Env (a
+	// benchmark's LOG_LEVEL=info for the worker's latency samples, say).
+	WorkerEnv []string
 	// Config overrides the environment-derived configuration before the
 	// stack pins addresses into it (task queue, UI URL, secrets, …).
 	Config func(*config.Config)
@@ -201,7 +204,8 @@ func (s *Stack) start(ctx context.Context) error {
 			return err
 		}
 		var w *Proc
-		if err := s.launch(ctx, replica("worker", i, s.o.Workers), []string{"METRICS_LISTEN_ADDR=" + addr}, &w); err != nil {
+		extra := append([]string{"METRICS_LISTEN_ADDR=" + addr}, s.o.WorkerEnv...)
+		if err := s.launch(ctx, replica("worker", i, s.o.Workers), extra, &w); err != nil {
 			return err
 		}
 		s.Workers = append(s.Workers, w)

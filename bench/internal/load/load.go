@@ -1,0 +1,92 @@
+// Package load is the work the end-to-end and soak benchmarks offer a
+// local stack, the way an app does: links registered by the API (each
+// fetching 3 resources through webhooks) and async invoices requests, each
+// checked against the sandbox once done.
+package load
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/belvo-temporal/backbone/activities"
+	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/sandbox"
+	"github.com/belvo-temporal/backbone/starter"
+	"github.com/belvo-temporal/backbone/store"
+	"github.com/belvo-temporal/backbone/workflows"
+)
+
+// Resources are what each link fetches.
+var Resources = []belvo.Resource{belvo.Accounts, belvo.Transactions, belvo.Owners}
+
+// Client offers the work and checks it: Starter starts executions, Ctl
+// asks the sandbox what Belvo holds, DB reads the product's store.
+type Client struct {
+	Starter starter.Starter
+	Ctl     sandbox.Control
+	DB      store.Store
+}
+
+// Link registers a link by the API under an idempotency key and waits for
+// its historical fetch.
+func (c Client) Link(ctx context.Context, key string) (string, error) {
+	d := sandbox.Config{}.WithDefaults()
+	reg, err := c.Starter.RegisterLink(ctx, key, activities.RegisterLinkInput{Institution: "erebor_mx_retail",
+		Username: d.BankUsername, Password: d.BankPassword, AccessMode: "single", FetchResources: Resources})
+	if err != nil {
+		return "", fmt.Errorf("register link %s: %w", key, err)
+	}
+	if _, err := c.Starter.WaitFetch(ctx, reg.LinkID); err != nil {
+		return reg.LinkID, fmt.Errorf("fetch of %s: %w", reg.LinkID, err)
+	}
+	return reg.LinkID, nil
+}
+
+// Async sends an INFLOW invoices request for a link, waits for it, and
+// counts the rows it should have stored that are not in the store (at
+// least 1 when it did not complete).
+func (c Client) Async(ctx context.Context, key, linkID string) (requestID string, lost int, err error) {
+	req := belvo.AsyncRequest{Op: belvo.OpInvoices, LinkID: linkID, DateFrom: "2026-08-01", DateTo: "2026-10-31", Type: "INFLOW"}
+	res, err := c.Starter.StartAsync(ctx, key, req)
+	if err != nil {
+		return "", 0, fmt.Errorf("async request %s: %w", key, err)
+	}
+	p, err := c.Starter.WaitAsync(ctx, res.RequestID)
+	if err != nil {
+		return res.RequestID, 0, fmt.Errorf("async %s: %w", res.RequestID, err)
+	}
+	want, err := c.Ctl.Count(ctx, req.LinkID, belvo.Invoices, req.ListFilters())
+	if err != nil {
+		return res.RequestID, 0, err
+	}
+	// The link's invoices in the store: every request on a link asks for
+	// the same rows, so the store must hold at least this request's.
+	got, err := c.DB.Count(ctx, belvo.Invoices, req.LinkID)
+	if err != nil {
+		return res.RequestID, 0, err
+	}
+	if p.Status != workflows.StatusCompleted || got < want {
+		lost = max(want-got, 1)
+	}
+	return res.RequestID, lost, nil
+}
+
+// Check compares the store with the sandbox for links' resources.
+func (c Client) Check(ctx context.Context, linkIDs []string) (expected, stored, lost int, err error) {
+	for _, l := range linkIDs {
+		want, err := c.Ctl.Expected(ctx, l)
+		if err != nil {
+			return expected, stored, lost, fmt.Errorf("expected rows of %s: %w", l, err)
+		}
+		for _, r := range Resources {
+			got, err := c.DB.Count(ctx, r, l)
+			if err != nil {
+				return expected, stored, lost, err
+			}
+			expected += want[r]
+			stored += got
+			lost += max(want[r]-got, 0)
+		}
+	}
+	return expected, stored, lost, nil
+}
