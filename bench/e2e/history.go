@@ -74,7 +74,7 @@ func billable(e *history.HistoryEvent) int {
 
 // count reads one execution's history and counts its events and actions.
 func (s *benchStack) count(ctx context.Context, id string) (events, actions, work int, err error) {
-	it := s.client.GetWorkflowHistory(ctx, id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := s.Client.GetWorkflowHistory(ctx, id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		e, err := it.Next()
 		if err != nil {
@@ -133,12 +133,12 @@ func (s *benchStack) sizeIndependence(ctx context.Context, o options) ([]sizeCos
 			return nil, err
 		}
 		d := sandbox.Config{}.WithDefaults()
-		reg, err := s.starter.RegisterLink(ctx, "e2e-size-"+strconv.Itoa(n), activities.RegisterLinkInput{Institution: "erebor_mx_retail",
+		reg, err := s.Load.Starter.RegisterLink(ctx, "e2e-size-"+strconv.Itoa(n), activities.RegisterLinkInput{Institution: "erebor_mx_retail",
 			Username: d.BankUsername, Password: d.BankPassword, AccessMode: "single", FetchResources: three})
 		if err != nil {
 			return nil, err
 		}
-		p, err := s.starter.WaitFetch(ctx, reg.LinkID)
+		p, err := s.Load.Starter.WaitFetch(ctx, reg.LinkID)
 		if err != nil {
 			return nil, err
 		}

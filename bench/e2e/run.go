@@ -64,20 +64,20 @@ func (s *benchStack) baseline(ctx context.Context, o options) (t timing, err err
 	t = timing{name: "baseline (plain SDK, no-op activities)"}
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
 	waiter := func(id string, signals, acts int) error {
-		run, err := s.client.SignalWithStartWorkflow(ctx, id, baselineSignal, nil,
+		run, err := s.Client.SignalWithStartWorkflow(ctx, id, baselineSignal, nil,
 			client.StartWorkflowOptions{ID: id, TaskQueue: baselineTaskQueue}, "BaselineWaiter", signals, acts)
 		if err != nil {
 			return err
 		}
 		for range signals - 1 {
-			if err := s.client.SignalWorkflow(ctx, id, "", baselineSignal, nil); err != nil {
+			if err := s.Client.SignalWorkflow(ctx, id, "", baselineSignal, nil); err != nil {
 				return err
 			}
 		}
 		return run.Get(ctx, nil)
 	}
 	steps := func(id string) error {
-		run, err := s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: baselineTaskQueue}, "BaselineSteps", 2)
+		run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: baselineTaskQueue}, "BaselineSteps", 2)
 		if err != nil {
 			return err
 		}
@@ -117,7 +117,7 @@ func (s *benchStack) product(ctx context.Context, o options) (timing, error) {
 		requests: make([]string, o.async), asyncKeys: make([]string, o.async)}
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
 	var done atomic.Int64
-	before, err := s.ctl.Stats(ctx)
+	before, err := s.Load.Ctl.Stats(ctx)
 	if err != nil {
 		return t, err
 	}
@@ -152,7 +152,7 @@ func (s *benchStack) product(ctx context.Context, o options) (timing, error) {
 		return t, err
 	}
 	t.async = time.Since(t1)
-	after, err := s.ctl.Stats(ctx)
+	after, err := s.Load.Ctl.Stats(ctx)
 	if err != nil {
 		return t, err
 	}
@@ -182,15 +182,13 @@ func flowIDs(t timing, n int) map[string][]string {
 
 // link, async and check are the shared load's (bench/internal/load).
 func (s *benchStack) link(ctx context.Context, key string) (string, error) {
-	return s.load().Link(ctx, key)
+	return s.Load.Link(ctx, key)
 }
 
 func (s *benchStack) async(ctx context.Context, key, linkID string) (string, int, error) {
-	return s.load().Async(ctx, key, linkID)
+	return s.Load.Async(ctx, key, linkID)
 }
 
 func (s *benchStack) check(ctx context.Context, linkIDs []string) (expected, stored, lost int, err error) {
-	return s.load().Check(ctx, linkIDs)
+	return s.Load.Check(ctx, linkIDs)
 }
-
-func (s *benchStack) load() load.Client { return load.Client{Starter: s.starter, Ctl: s.ctl, DB: s.db} }

@@ -34,7 +34,7 @@ func (u *units) fail(err error) {
 // it.
 func (s *soakStack) unit(ctx context.Context, u *units, key string) error {
 	u.started.Add(1)
-	id, err := s.load.Link(ctx, key)
+	id, err := s.Load.Link(ctx, key)
 	if err != nil {
 		u.fail(err)
 		return nil // counted; the run goes on, the end reports it as loss
@@ -42,7 +42,7 @@ func (s *soakStack) unit(ctx context.Context, u *units, key string) error {
 	u.mu.Lock()
 	u.linkIDs = append(u.linkIDs, id)
 	u.mu.Unlock()
-	want, got, _, err := s.load.Check(ctx, []string{id})
+	want, got, _, err := s.Load.Check(ctx, []string{id})
 	if err != nil {
 		u.fail(err)
 		return nil
@@ -50,7 +50,7 @@ func (s *soakStack) unit(ctx context.Context, u *units, key string) error {
 	u.expected.Add(int64(want))
 	u.stored.Add(int64(got))
 	u.links.Add(1)
-	req, lost, err := s.load.Async(ctx, key+"-async", id)
+	req, lost, err := s.Load.Async(ctx, key+"-async", id)
 	if err != nil {
 		u.fail(err)
 		return nil

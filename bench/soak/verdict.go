@@ -29,7 +29,7 @@ func run(ctx context.Context, o options) (lost bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	defer s.close()
+	defer s.Close()
 	rate := o.rate
 	if rate == 0 {
 		sustainable, err := s.calibrate(ctx, o)
@@ -62,7 +62,7 @@ func run(ctx context.Context, o options) (lost bool, err error) {
 // link's rows in the store, every async request completed with its rows,
 // and no 202 without an execution behind it.
 func (s *soakStack) verdict(ctx context.Context, o options, u *units, took time.Duration, b bridgeCounts) (bool, error) {
-	expected, stored, missing, err := s.load.Check(ctx, u.linkIDs)
+	expected, stored, missing, err := s.Load.Check(ctx, u.linkIDs)
 	if err != nil {
 		return false, err
 	}
