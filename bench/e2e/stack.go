@@ -45,5 +45,5 @@ func (s *benchStack) close() {
 	if s.baseWorker != nil {
 		s.baseWorker.Stop()
 	}
-	s.Local.Close()
+	s.Close() // the stack: load.Local.Close
 }
