@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/internal/stack"
 	"github.com/belvo-temporal/backbone/store"
 	"github.com/jackc/pgx/v5"
 )
@@ -42,7 +39,9 @@ func serverCPU(ctx context.Context, conn *pgx.Conn) map[int]time.Duration {
 	}
 	out := map[int]time.Duration{}
 	for _, pid := range pids {
-		if d, ok := procCPU(int(pid)); ok {
+		// 0: the backend exited meanwhile (a live one has used some
+		// CPU by now), so it is left out as if never seen.
+		if d := stack.CPUOf(int(pid)); d > 0 {
 			out[int(pid)] = d
 		}
 	}
@@ -57,30 +56,6 @@ func serverCPUSince(before, after map[int]time.Duration) time.Duration {
 		d += t - before[pid]
 	}
 	return d
-}
-
-// procCPU reads a process's user and system time from /proc/<pid>/stat.
-func procCPU(pid int) (time.Duration, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, false
-	}
-	// The command name may hold spaces: fields start after its ')'.
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, false
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, false
-	}
-	// Clock ticks: 100 a second on Linux (USER_HZ).
-	return time.Duration(utime+stime) * 10 * time.Millisecond, true
 }
 
 // timedStore adds up the time the listing spends in UpsertRows (the

@@ -27,16 +27,10 @@ func CPUOf(pid int) time.Duration {
 	return cpuFromStat(string(b))
 }
 
-// cpuFromStat reads utime and stime from a /proc/<pid>/stat line. The
-// command name (field 2) may hold spaces and parentheses; the fields after
-// its last closing parenthesis are fixed: utime and stime are the 12th and
-// 13th there.
+// cpuFromStat reads utime and stime from a /proc/<pid>/stat line: the
+// 12th and 13th of statFields.
 func cpuFromStat(s string) time.Duration {
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
+	f := statFields(s)
 	if len(f) < 13 {
 		return 0
 	}
@@ -102,21 +96,28 @@ func childOf(exe string) int {
 	return 0
 }
 
-// parentOf is a process's parent id (field 4 of /proc/<pid>/stat), or 0.
+// parentOf is a process's parent id (field 4 of /proc/<pid>/stat, the
+// 2nd of statFields), or 0.
 func parentOf(pid int) int {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
+	f := statFields(string(b))
 	if len(f) < 2 {
 		return 0
 	}
 	ppid, _ := strconv.Atoi(f[1])
 	return ppid
+}
+
+// statFields are the fields of a /proc/<pid>/stat line after the command
+// name (field 2), which may hold spaces and parentheses: they start after
+// its last closing parenthesis, the state first. Nil for a malformed line.
+func statFields(s string) []string {
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(s[i+1:])
 }
