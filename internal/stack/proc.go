@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -107,14 +111,69 @@ func PortFree(addr string) error {
 	return l.Close()
 }
 
-// FreeAddr is a loopback address with a free port.
+// FreeAddr is a loopback address with a port that is free now and lies
+// below the kernel's ephemeral range. A port the kernel handed out for
+// 127.0.0.1:0 sits inside that range, where any outgoing connection may
+// take it between our check and the process's bind — or while a killed
+// process is being restarted on the same address, as the chaos suite
+// does. Ports below the range are only ever taken by an explicit bind.
 func FreeAddr() (string, error) {
+	lo := ephemeralLow()
+	const floor = 10000 // clear of well-known and registered-but-common ports
+	if lo-floor < 1000 {
+		return anyFreeAddr() // an unusual range: fall back to the kernel's pick
+	}
+	for range 200 {
+		port := floor + rand.IntN(lo-floor)
+		if !claimPort(port) {
+			continue
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue // taken by someone else: try another
+		}
+		_ = l.Close()
+		return addr, nil
+	}
+	return anyFreeAddr()
+}
+
+// claimed holds the ports this process has handed out, so that two parts
+// of one stack never receive the same port before either has bound it.
+var claimed sync.Map
+
+func claimPort(port int) bool {
+	_, taken := claimed.LoadOrStore(port, true)
+	return !taken
+}
+
+// anyFreeAddr is the kernel's pick of a free loopback port.
+func anyFreeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux's
+// default 32768 when it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 32768
+	}
+	lo, err := strconv.Atoi(f[0])
+	if err != nil || lo <= 0 {
+		return 32768
+	}
+	return lo
 }
 
 // WaitTCP waits until addr accepts connections.
