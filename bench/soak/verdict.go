@@ -41,7 +41,7 @@ func run(ctx context.Context, o options) (lost bool, err error) {
 	}
 	var u units
 	t0 := time.Now()
-	b0, err := s.bridgeCounts(ctx)
+	b0, err := measure.ReadBridgeCounts(ctx, s.bridgeMetrics)
 	if err != nil {
 		return false, err
 	}
@@ -49,11 +49,11 @@ func run(ctx context.Context, o options) (lost bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	b1, err := s.bridgeCounts(ctx)
+	b1, err := measure.ReadBridgeCounts(ctx, s.bridgeMetrics)
 	if err != nil {
 		return false, err
 	}
-	lost, err = s.verdict(ctx, o, &u, time.Since(t0), b1.sub(b0))
+	lost, err = s.verdict(ctx, o, &u, time.Since(t0), b1.Sub(b0))
 	fit(rows)
 	return lost, err
 }
@@ -61,7 +61,7 @@ func run(ctx context.Context, o options) (lost bool, err error) {
 // verdict checks that nothing was lost: every unit completed, every
 // link's rows in the store, every async request completed with its rows,
 // and no 202 without an execution behind it.
-func (s *soakStack) verdict(ctx context.Context, o options, u *units, took time.Duration, b bridgeCounts) (bool, error) {
+func (s *soakStack) verdict(ctx context.Context, o options, u *units, took time.Duration, b measure.BridgeCounts) (bool, error) {
 	expected, stored, missing, err := s.Load.Check(ctx, u.linkIDs)
 	if err != nil {
 		return false, err
@@ -71,8 +71,8 @@ func (s *soakStack) verdict(ctx context.Context, o options, u *units, took time.
 		o.duration, took.Round(time.Second), started, len(u.linkIDs), u.asyncDone.Load(), len(u.errs))
 	fmt.Printf("Rows: %d expected, %d stored, %d missing; async rows missing: %d.\n", expected, stored, missing, u.asyncLost.Load())
 	fmt.Printf("Bridge: %.0f webhooks answered 202, %.0f signalled to executions (%.0f of them parked as unrouted), %.0f copies of processed ones; %.0f 202s without an execution.\n",
-		b.accepted, b.signals, b.unrouted, b.duplicates, b.unaccounted())
-	lost := b.unaccounted() > 0 || missing > 0 || u.asyncLost.Load() > 0 || len(u.errs) > 0 || int64(len(u.linkIDs)) != started || u.asyncDone.Load() != started
+		b.Accepted, b.Signals, b.Unrouted, b.Duplicates, b.Unaccounted())
+	lost := b.Unaccounted() > 0 || missing > 0 || u.asyncLost.Load() > 0 || len(u.errs) > 0 || int64(len(u.linkIDs)) != started || u.asyncDone.Load() != started
 	if len(u.errs) > 0 {
 		fmt.Fprintln(os.Stderr, "failed units:", errors.Join(u.errs[:min(len(u.errs), 5)]...))
 	}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/bench/internal/measure"
+	"github.com/belvo-temporal/backbone/workflows"
+	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+)
+
+// work is what runs through a fault, the way an app and Belvo load the
+// product: links registered by the API (3 resources each, their webhooks
+// sent by the sandbox), an async invoices request on each, and a burst of
+// Connect Widget links whose webhooks all arrive at once.
+type work struct {
+	links, burst int
+}
+
+func (w work) String() string {
+	return fmt.Sprintf("%d links × 3 resources + %d async requests, a burst of %d widget links (%d webhooks)",
+		w.links, w.links, w.burst, 3*w.burst)
+}
+
+// inFlight is work offered and not yet tallied.
+type inFlight struct {
+	w  work
+	b0 measure.BridgeCounts
+	wg sync.WaitGroup
+
+	mu         sync.Mutex
+	linkIDs    []string // every link: API and widget
+	requestIDs []string // Belvo request ids of the async requests
+	asyncLost  int
+	errs       []error
+	last       time.Time // when the last piece of work completed
+}
+
+func (f *inFlight) done(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err != nil {
+		f.errs = append(f.errs, err)
+	}
+	f.last = time.Now()
+}
+
+// offer starts the work and returns at once; wait collects it.
+func (s *prodStack) offer(ctx context.Context, w work) (*inFlight, error) {
+	b0, err := measure.ReadBridgeCounts(ctx, s.bridgeMetrics...)
+	if err != nil {
+		return nil, err
+	}
+	f := &inFlight{w: w, b0: b0}
+	stamp := uuid.NewString()[:8]
+	for i := range w.links {
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			key := "rel-" + stamp + "-" + strconv.Itoa(i)
+			id, err := s.load.Link(ctx, key)
+			if id != "" {
+				f.mu.Lock()
+				f.linkIDs = append(f.linkIDs, id)
+				f.mu.Unlock()
+			}
+			if err != nil {
+				f.done(err)
+				return
+			}
+			req, lost, err := s.load.Async(ctx, key+"-async", id)
+			f.mu.Lock()
+			if req != "" {
+				f.requestIDs = append(f.requestIDs, req)
+			}
+			f.asyncLost += lost
+			f.mu.Unlock()
+			f.done(err)
+		}()
+	}
+	for i := range w.burst {
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			id, err := s.widgetLink(ctx, "rel-widget-"+stamp+"-"+strconv.Itoa(i))
+			if id != "" {
+				f.mu.Lock()
+				f.linkIDs = append(f.linkIDs, id)
+				f.mu.Unlock()
+			}
+			if err == nil {
+				err = s.waitExecution(ctx, id)
+			}
+			f.done(err)
+		}()
+	}
+	return f, nil
+}
+
+// widgetLink plays a user finishing the Connect Widget: the sandbox creates
+// the link and sends its webhooks, which start the fetch through a bridge.
+func (s *prodStack) widgetLink(ctx context.Context, externalID string) (string, error) {
+	bc, err := belvo.New(belvo.Options{BaseURL: s.Config.BelvoBaseURL, SecretID: s.Config.BelvoSecretID, SecretPassword: s.Config.BelvoSecretPassword})
+	if err != nil {
+		return "", err
+	}
+	tok, err := bc.CreateWidgetToken(ctx, belvo.WidgetTokenRequest{ExternalID: externalID, FetchHistorical: true,
+		FetchResources: []belvo.Resource{belvo.Accounts, belvo.Transactions, belvo.Owners}})
+	if err != nil {
+		return "", fmt.Errorf("widget token: %w", err)
+	}
+	return s.Control().WidgetLink(ctx, tok.Access, "erebor_mx_retail")
+}
+
+// waitExecution waits for a widget link's fetch execution to exist (its
+// webhooks may still be redelivered) and complete.
+func (s *prodStack) waitExecution(ctx context.Context, link string) error {
+	for {
+		_, err := s.load.Starter.WaitFetch(ctx, link)
+		if err == nil {
+			return nil
+		}
+		var notFound *serviceerror.NotFound
+		if !errors.As(err, &notFound) || ctx.Err() != nil {
+			return fmt.Errorf("link %s: %w", link, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("link %s: %w", link, ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// tally waits for the work and fills the row's common columns; faultEnd
+// is when the fault was lifted (recovery is measured from it).
+func (s *prodStack) tally(ctx context.Context, f *inFlight, faultEnd time.Time) (row, error) {
+	f.wg.Wait()
+	r := row{inFlight: f.w.String()}
+	if f.last.After(faultEnd) && !faultEnd.IsZero() {
+		r.recovery = f.last.Sub(faultEnd)
+	}
+	expected, stored, missing, err := s.load.Check(ctx, f.linkIDs)
+	if err != nil {
+		return r, err
+	}
+	r.expected, r.stored = expected, stored
+	r.lost = missing + f.asyncLost + (f.w.links + f.w.burst - len(f.linkIDs))
+	// Rows beyond Belvo's per link and resource: the store keys rows by
+	// Belvo's id, so this is a stored row Belvo does not hold.
+	r.duplicates = max(stored-(expected-missing), 0)
+	twice, err := s.executionsTwice(ctx, f)
+	if err != nil {
+		return r, err
+	}
+	r.duplicates += twice
+	b1, err := measure.ReadBridgeCounts(ctx, s.bridgeMetrics...)
+	if err != nil {
+		return r, err
+	}
+	b := b1.Sub(f.b0)
+	r.unsignalled = int(b.Unaccounted())
+	r.notes = append(r.notes, fmt.Sprintf("bridges: %.0f webhooks answered 202, %.0f signalled (%.0f unrouted), %.0f copies of processed ones",
+		b.Accepted, b.Signals, b.Unrouted, b.Duplicates))
+	if len(f.errs) > 0 {
+		r.lost += len(f.errs)
+		return r, fmt.Errorf("%d pieces of work failed: %w", len(f.errs), errors.Join(f.errs[:min(len(f.errs), 3)]...))
+	}
+	return r, nil
+}
+
+// executionsTwice counts executions beyond one per link fetch and per
+// async request: a fault must not make the product start work twice.
+func (s *prodStack) executionsTwice(ctx context.Context, f *inFlight) (int, error) {
+	ids := make([]string, 0, len(f.linkIDs)+len(f.requestIDs))
+	for _, l := range f.linkIDs {
+		ids = append(ids, workflows.HistoricalFetchWorkflowID(l))
+	}
+	for _, r := range f.requestIDs {
+		ids = append(ids, workflows.AsyncRequestWorkflowID(r))
+	}
+	extra := 0
+	for _, id := range ids {
+		n, err := s.client.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: "WorkflowId = '" + id + "'"})
+		if err != nil {
+			return 0, fmt.Errorf("count executions of %s: %w", id, err)
+		}
+		extra += max(int(n.GetCount())-1, 0)
+	}
+	return extra, nil
+}
