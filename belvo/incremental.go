@@ -98,6 +98,15 @@ func ParseStamp(s string) (time.Time, error) {
 // its timestamp field; stamp is the zero time, with why, when the row has
 // no usable timestamp. A row without an id is an error (ErrRowWithoutID).
 func RowKeys(raw json.RawMessage, field string) (id string, stamp time.Time, why string, err error) {
+	if field == "" || field == "collected_at" || field == "created_at" {
+		if v1, v2, ok := scanTopLevel(raw, "id", field); ok {
+			if id, ok := plainStringValue(v1); ok && (field == "" || v2 == nil || v2[0] == '"' || bytes.Equal(v2, []byte("null"))) {
+				// The fast path read what encoding/json would: a plain
+				// string id and a string or null (or absent) stamp.
+				return rowKeysFrom(id, v2, field)
+			}
+		}
+	}
 	var s json.RawMessage
 	switch field {
 	case "":
@@ -124,8 +133,16 @@ func RowKeys(raw json.RawMessage, field string) (id string, stamp time.Time, why
 	if err != nil {
 		return "", time.Time{}, "", fmt.Errorf("%w: not a JSON object: %v", ErrRowWithoutID, err)
 	}
+	return rowKeysFrom(id, s, field)
+}
+
+// rowKeysFrom judges a row's id and the raw value of its timestamp field.
+func rowKeysFrom(id string, s json.RawMessage, field string) (string, time.Time, string, error) {
 	if id == "" {
 		return "", time.Time{}, "", ErrRowWithoutID
+	}
+	if field == "" {
+		return id, time.Time{}, "", nil
 	}
 	str, ok := plainString(s)
 	switch {
