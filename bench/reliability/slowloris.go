@@ -23,6 +23,9 @@ const (
 	slowPerBridgeFull  = 500
 	slowPerBridgeShort = 200
 	legitPerSecond     = 5
+	// slowHoldFull and slowHoldShort: the least time the attack lasts.
+	slowHoldFull  = 2 * time.Minute
+	slowHoldShort = 30 * time.Second
 	// trickleEvery is how often a slow client sends one more byte: often
 	// enough that no idle timeout alone would cut it.
 	trickleEvery = time.Second
@@ -77,6 +80,10 @@ func slowloris(ctx context.Context, o opts) (row, error) {
 	for a.open.Load() < want && ctx.Err() == nil && time.Now().Before(ramp) {
 		time.Sleep(50 * time.Millisecond)
 	}
+	f, err := s.offer(ctx, o.work())
+	if err != nil {
+		return row{}, err
+	}
 	fds := &fdPeak{peak: make([]float64, len(s.bridgeMetrics))}
 	wg.Add(1)
 	go func() { defer wg.Done(); fds.sample(actx, s.bridgeMetrics) }()
@@ -85,13 +92,20 @@ func slowloris(ctx context.Context, o opts) (row, error) {
 		wg.Add(1)
 		go func() { defer wg.Done(); l.stream(actx, addr, links[i], s.Config.WebhookAuthorization) }()
 	}
-	f, err := s.offer(ctx, o.work())
-	if err != nil {
-		return row{}, err
+	// The attack lasts while the work runs, and at least hold, so that
+	// the bridges cut many generations of slow connections.
+	hold := slowHoldFull
+	if o.short {
+		hold = slowHoldShort
 	}
-	r, err := s.tally(ctx, f, time.Time{})
+	select {
+	case <-ctx.Done():
+	case <-time.After(hold):
+	}
+	f.wg.Wait()
 	stop()
-	wg.Wait()
+	wg.Wait() // every legitimate webhook answered: tally's counts include them all
+	r, err := s.tally(ctx, f, time.Time{})
 	r.notes = append(r.notes, l.note(), a.note(), fmt.Sprintf("open at peak: %d slow connections (client side); bridges' open file descriptors %s",
 		a.peak.Load(), fds.String()))
 	if err != nil {
@@ -211,9 +225,9 @@ func (a *attack) note() string {
 	for _, kind := range []string{"headers", "body"} {
 		xs := a.lived[kind]
 		p := measure.Percentiles(xs, 50, 100)
-		parts = append(parts, fmt.Sprintf("%d trickling %s cut (%s) after p50 %.1f s, max %.1f s", len(xs), kind, answersOf(a.answers[kind]), p[0], p[1]))
+		parts = append(parts, fmt.Sprintf("%d connections trickling %s cut (%s) after p50 %.1f s, max %.1f s", len(xs), kind, answersOf(a.answers[kind]), p[0], p[1]))
 	}
-	return fmt.Sprintf("slow connections: %s; %d held past %s; %d dials failed", strings.Join(parts, "; "), a.held, heldTooLong, a.dialErr)
+	return fmt.Sprintf("slow connections (each reopened once cut): %s; %d held past %s; %d dials failed", strings.Join(parts, "; "), a.held, heldTooLong, a.dialErr)
 }
 
 func answersOf(m map[string]int) string {
