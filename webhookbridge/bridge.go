@@ -84,7 +84,7 @@ type Bridge struct {
 	// routing is given to the executions a webhook starts.
 	routing workflows.RouteDefaults
 	// slots is the admission semaphore: a webhook holds a slot while it is
-	// read and delivered.
+	// delivered to Temporal, taken once its body was read and checked.
 	slots chan struct{}
 	// ready caches /readyz's last health check for a second, so probes (or
 	// anyone else) cannot turn into a flood of calls to Temporal.
@@ -135,7 +135,7 @@ func (b *Bridge) Handler() http.Handler {
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusNotFound, problem{Error: "no such endpoint"})
 	})
-	return traced(b.middleware(r))
+	return b.bodyDeadline(traced(b.middleware(r)))
 }
 
 // readyz answers 200 when Temporal answers a health check within a second,
@@ -176,18 +176,66 @@ func (b *Bridge) admit() (release func(), ok bool) {
 	}
 }
 
+// The server's own limits against slow and hostile clients. They are
+// constants, not settings: each follows from Belvo's 5 s acknowledgement
+// limit or from the size of a webhook, not from the deployment.
+const (
+	// readHeaderTimeout cuts a client that has not sent its whole request
+	// line and headers 2 s after its connection opened (or, on a kept-alive
+	// connection, after its request began): a webhook's headers are a few
+	// hundred bytes, and 2 s leaves the rest of Belvo's 5 s for the body and
+	// the delivery. A slowloris trickling headers holds a connection (a
+	// goroutine, a file descriptor) no longer than this.
+	readHeaderTimeout = 2 * time.Second
+	// readTimeout bounds a whole request on the other endpoints. A webhook's
+	// body has its own deadline instead, WEBHOOK_DELIVERY_TIMEOUT after its
+	// headers arrived (bodyDeadline): a body that comes later could not be
+	// acknowledged within Belvo's 5 s anyway.
+	readTimeout = 5 * time.Second
+	// writeTimeout bounds writing an answer: twice Belvo's 5 s, so a
+	// delivery that ends at its deadline can still answer 503.
+	writeTimeout = 10 * time.Second
+	// idleTimeout keeps a kept-alive connection (the load balancer's) open
+	// between requests for 60 s: longer than common balancers' own idle
+	// timeout, so the balancer, not the bridge, closes it and never sends a
+	// request on a connection the bridge is closing.
+	idleTimeout = 60 * time.Second
+	// maxHeaderBytes: Belvo's headers are well under 1 KiB; 16 KiB leaves
+	// room for a proxy's additions and refuses (431) anything larger.
+	maxHeaderBytes = 16 << 10
+)
+
 // Server wraps the handler in an http.Server with every timeout set, so slow
-// or hostile clients cannot hold connections open.
+// or hostile clients cannot hold connections open. There is deliberately no
+// cap on open connections: a cap is what a slowloris fills to lock out
+// Belvo; instead every connection's life is bounded by the timeouts above,
+// and a slow client costs a goroutine and a file descriptor, never a
+// delivery slot (webhook reads the body before it takes one).
 func (b *Bridge) Server(addr string) *http.Server {
 	return &http.Server{
 		Addr:              addr,
 		Handler:           b.Handler(),
-		ReadHeaderTimeout: 2 * time.Second,
-		ReadTimeout:       5 * time.Second,
-		WriteTimeout:      10 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    16 << 10,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 	}
+}
+
+// bodyDeadline sets the connection's read deadline for a webhook to
+// DeliveryTimeout after its arrival: a body trickled slower than that is
+// cut (webhook answers 408 and the connection closes) rather than held
+// until readTimeout. It wraps the traced handler because the tracing
+// wrapper hides the connection from http.ResponseController; behind a
+// writer without a connection (tests' recorders) it does nothing.
+func (b *Bridge) bodyDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == webhookPath {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(b.o.DeliveryTimeout))
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // problem is the body of every error answer.
@@ -236,22 +284,29 @@ func (b *Bridge) webhook(w http.ResponseWriter, r *http.Request) {
 	// No Content-Type check: Belvo does not document the header, and a 415
 	// would only end in a webhook lost after Belvo's retries. The body must
 	// be JSON whatever the header says (400 otherwise).
-	release, ok := b.admit()
-	if !ok {
-		b.metrics.shed.Inc()
-		w.Header().Set("Retry-After", "1")
-		writeJSON(w, http.StatusServiceUnavailable, problem{Error: "bridge at capacity; retry later"})
+	if r.ContentLength > b.o.MaxBodyBytes {
+		// Refused before reading a byte: a client announcing a huge body
+		// holds nothing while it trickles it.
+		writeJSON(w, http.StatusRequestEntityTooLarge, problem{Error: fmt.Sprintf("body larger than %d bytes", b.o.MaxBodyBytes)})
 		return
 	}
-	defer release()
+	// The body is read before a delivery slot is taken, so clients
+	// trickling bodies cannot hold the slots legitimate webhooks need
+	// (bodyDeadline bounds the read).
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, b.o.MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		var netErr net.Error
+		switch {
+		case errors.As(err, &tooBig):
 			writeJSON(w, http.StatusRequestEntityTooLarge, problem{Error: fmt.Sprintf("body larger than %d bytes", b.o.MaxBodyBytes)})
-			return
+		case errors.As(err, &netErr) && netErr.Timeout():
+			log.Warn("webhook rejected: body not received in time", zap.String("remote", r.RemoteAddr), zap.Int("bytes", len(raw)))
+			w.Header().Set("Connection", "close")
+			writeJSON(w, http.StatusRequestTimeout, problem{Error: fmt.Sprintf("body not received within %s", b.o.DeliveryTimeout)})
+		default:
+			writeJSON(w, http.StatusBadRequest, problem{Error: "could not read body: " + err.Error()})
 		}
-		writeJSON(w, http.StatusBadRequest, problem{Error: "could not read body: " + err.Error()})
 		return
 	}
 	var body webhookBody
@@ -269,6 +324,14 @@ func (b *Bridge) webhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, problem{Error: "missing or invalid field " + field, Field: field, RequestID: safeID(body.RequestID)})
 		return
 	}
+	release, ok := b.admit()
+	if !ok {
+		b.metrics.shed.Inc()
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, problem{Error: "bridge at capacity; retry later"})
+		return
+	}
+	defer release()
 	b.deliver(w, r, body, received)
 }
 

@@ -140,9 +140,13 @@ func startProd(ctx context.Context, o opts, po prodOptions) (*prodStack, error) 
 	if s.client, err = s.Dial(nil); err != nil {
 		return s, err
 	}
-	if s.db, err = store.Open(ctx, s.Config.StoreDSN); err != nil {
+	// Kept only when it opened: a failed Open's value is not one close can
+	// close.
+	db, err := store.Open(ctx, s.Config.StoreDSN)
+	if err != nil {
 		return s, err
 	}
+	s.db = db
 	s.load = load.Client{Starter: starter.Starter{Client: s.client, TaskQueue: taskQueue}, Ctl: s.Control(), DB: s.db}
 	for _, a := range s.BridgeAddrs {
 		s.bridgeMetrics = append(s.bridgeMetrics, "http://"+a+"/metrics")

@@ -24,6 +24,7 @@ type scenario struct {
 func scenarios() []scenario {
 	return []scenario{
 		{name: "baseline", fault: "none (the control: the same work undisturbed)", run: baseline},
+		{name: "slowloris", fault: "500 slow connections on each bridge (200 short), half trickling headers, half bodies, a byte a second, for the whole work and at least 2 min (30 s short)", run: slowloris},
 	}
 }
 
