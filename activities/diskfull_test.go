@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -98,35 +97,7 @@ func TestFullDiskUnderSQLiteIsRetriedAndHarmless(t *testing.T) {
 	if n, err := st.Count(ctx, belvo.Transactions, link); err != nil || n != committed+perPage {
 		t.Fatalf("after the retry: %d rows stored (err %v), want %d", n, err, committed+perPage)
 	}
-	if got := integrityCheck(t, path); got != "ok" {
-		t.Errorf("PRAGMA integrity_check: %s", got)
+	if got, err := store.CheckSQLite(ctx, path); err != nil || got != "ok" {
+		t.Errorf("PRAGMA integrity_check: %q (err %v)", got, err)
 	}
-}
-
-// integrityCheck runs SQLite's own check of a database file on a
-// connection of its own.
-func integrityCheck(t *testing.T, path string) string {
-	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rs, err := db.Query("PRAGMA integrity_check")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rs.Close()
-	var lines []string
-	for rs.Next() {
-		var l string
-		if err := rs.Scan(&l); err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, l)
-	}
-	if err := rs.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(lines, "; ")
 }

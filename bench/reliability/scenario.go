@@ -24,6 +24,7 @@ type scenario struct {
 func scenarios() []scenario {
 	return []scenario{
 		{name: "baseline", fault: "none (the control: the same work undisturbed)", run: baseline},
+		{name: "disk-full", fault: "the disk under SQLite fills during a listing, freed after 10 s (full form: 30 s)", run: diskFull},
 	}
 }
 
