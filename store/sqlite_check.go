@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"strings"
 )
 
@@ -12,6 +13,10 @@ import (
 // "ok", or the problems it found joined by "; ". After a crash or a full
 // disk it tells whether the file is sound, which a row count cannot.
 func CheckSQLite(ctx context.Context, path string) (string, error) {
+	// Opening would create a missing file, and an empty database passes.
+	if _, err := os.Stat(path); err != nil {
+		return "", fmt.Errorf("store: integrity check: %w", err)
+	}
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(30000)")
 	if err != nil {
 		return "", fmt.Errorf("store: open %s for its integrity check: %w", path, err)

@@ -25,6 +25,9 @@ func TestCheckSQLiteTellsASoundFileFromADamagedOne(t *testing.T) {
 	if got, err := store.CheckSQLite(ctx, path); err != nil || got != "ok" {
 		t.Fatalf("sound file: %q (err %v)", got, err)
 	}
+	if got, err := store.CheckSQLite(ctx, path+".missing"); err == nil {
+		t.Fatalf("a missing file passed the integrity check: %q", got)
+	}
 	if st, err := os.Stat(path); err != nil || st.Size() < 50*4096 {
 		t.Fatalf("the file is too small to damage in its middle: %v, %v", st, err)
 	}
