@@ -139,16 +139,14 @@ func (s *prodStack) fillAndFree(ctx context.Context, p diskPlan, disk *tmpfs.Dis
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	free, err := disk.Free()
-	if err != nil {
-		return nil, time.Time{}, err
-	}
 	filler := filepath.Join(disk.Dir, "filler")
-	if err := fill(filler, free-diskSlack); err != nil {
+	size, err := fill(disk, filler, diskSlack)
+	if err != nil {
+		_ = os.Remove(filler)
 		return nil, time.Time{}, err
 	}
 	full := time.Now()
-	fmt.Printf("→ disk filled (%d MiB file) with %d of %d transactions of %s stored\n", (free-diskSlack)>>20, stored, p.transactions, link)
+	fmt.Printf("→ disk filled (a %d MiB file) with %d of %d transactions of %s stored\n", size>>20, stored, p.transactions, link)
 	failure, err := s.waitFullFailure(ctx, link)
 	if err != nil {
 		_ = os.Remove(filler)
@@ -173,20 +171,33 @@ func (s *prodStack) fillAndFree(ctx context.Context, p diskPlan, disk *tmpfs.Dis
 	return notes, freed, ctx.Err()
 }
 
-// fill allocates a file of n bytes (really: tmpfs gives fallocate pages).
-func fill(path string, n int64) error {
-	if n <= 0 {
-		return fmt.Errorf("the disk has no room for a filler (%d bytes)", n)
-	}
+// fill grows a file at path until the disk has no more than slack bytes
+// free. The store keeps writing meanwhile, so it allocates what is free
+// less slack, and again when a writer took some of it first (ENOSPC).
+func fill(disk *tmpfs.Disk, path string, slack int64) (int64, error) {
 	f, err := os.Create(path) //nolint:gosec // a path the harness made
 	if err != nil {
-		return fmt.Errorf("filler: %w", err)
+		return 0, fmt.Errorf("filler: %w", err)
 	}
 	defer f.Close()
-	if err := syscall.Fallocate(int(f.Fd()), 0, 0, n); err != nil { //nolint:gosec // a descriptor fits an int
-		return fmt.Errorf("filler of %d bytes: %w", n, err)
+	var size int64
+	for range 100 {
+		free, err := disk.Free()
+		if err != nil {
+			return size, err
+		}
+		if free <= slack {
+			return size, nil
+		}
+		err = syscall.Fallocate(int(f.Fd()), 0, size, free-slack) //nolint:gosec // a descriptor fits an int
+		switch {
+		case err == nil:
+			size += free - slack
+		case !errors.Is(err, syscall.ENOSPC):
+			return size, fmt.Errorf("filler of %d bytes: %w", size+free-slack, err)
+		}
 	}
-	return nil
+	return size, fmt.Errorf("the disk kept %d bytes free after 100 allocations", slack)
 }
 
 // waitStored waits until the store holds n transactions of a link.
