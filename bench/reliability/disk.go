@@ -85,31 +85,34 @@ func fillDuringListing(ctx context.Context, o opts, p diskPlan, disk *tmpfs.Disk
 		return row{}, err
 	}
 	exited := s.Exited()
+	// The big listing starts first. The usual work is offered once a third
+	// of it is stored, just before the disk fills, so that all of it (its
+	// listings, async requests, webhooks) runs through the fault too.
+	link, err := s.widgetLinkSized(ctx, "rel-disk-big-"+uuid.NewString()[:8], p.transactions)
+	if err != nil {
+		return row{}, err
+	}
+	bigDone := make(chan error, 1)
+	go func() { bigDone <- s.waitExecution(ctx, link) }()
+	stored, err := s.waitStored(ctx, link, p.transactions/3)
+	if err != nil {
+		return row{}, err
+	}
 	w := o.work()
 	f, err := s.offer(ctx, w)
 	if err != nil {
 		return row{}, err
 	}
-	big := make(chan string, 1)
 	f.mu.Lock()
 	f.w.burst++ // the big link is one more widget link, for tally's count of links never made
+	f.linkIDs = append(f.linkIDs, link)
 	f.mu.Unlock()
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
-		id, err := s.widgetLinkSized(ctx, "rel-disk-big-"+uuid.NewString()[:8], p.transactions)
-		if id != "" {
-			f.mu.Lock()
-			f.linkIDs = append(f.linkIDs, id)
-			f.mu.Unlock()
-			big <- id
-		}
-		if err == nil {
-			err = s.waitExecution(ctx, id)
-		}
-		f.done(err)
+		f.done(<-bigDone)
 	}()
-	notes, faultEnd, ferr := s.fillAndFree(ctx, p, disk, big)
+	notes, faultEnd, ferr := s.fillAndFree(ctx, p, disk, link, stored)
 	r, err := s.tally(ctx, f, faultEnd)
 	r.inFlight = fmt.Sprintf("a widget link of %d transactions (the listing the disk fills under) + %s", p.transactions, w)
 	r.notes = append(notes, r.notes...)
@@ -124,21 +127,11 @@ func fillDuringListing(ctx context.Context, o opts, p diskPlan, disk *tmpfs.Disk
 	return r, errors.Join(ferr, err)
 }
 
-// fillAndFree waits until a third of the big listing is stored, fills the
-// disk but for diskSlack with a file, waits for the listing's activity to
-// fail on it, keeps the disk full for p.full (the engine retries meanwhile)
-// and deletes the file. It returns the row's notes and when space was freed.
-func (s *prodStack) fillAndFree(ctx context.Context, p diskPlan, disk *tmpfs.Disk, big <-chan string) ([]string, time.Time, error) {
-	var link string
-	select {
-	case link = <-big:
-	case <-ctx.Done():
-		return nil, time.Time{}, ctx.Err()
-	}
-	stored, err := s.waitStored(ctx, link, p.transactions/3)
-	if err != nil {
-		return nil, time.Time{}, err
-	}
+// fillAndFree fills the disk but for diskSlack with a file, waits for the
+// big listing's activity to fail on it, keeps the disk full for p.full
+// (the engine retries meanwhile) and deletes the file. It returns the
+// row's notes and when space was freed.
+func (s *prodStack) fillAndFree(ctx context.Context, p diskPlan, disk *tmpfs.Disk, link string, stored int) ([]string, time.Time, error) {
 	filler := filepath.Join(disk.Dir, "filler")
 	size, err := fill(disk, filler, diskSlack)
 	if err != nil {
