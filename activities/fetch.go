@@ -159,12 +159,12 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 	if len(in.Filters) == 0 {
 		// Only an unfiltered listing is the resource's whole history.
 		if err := a.Store.MarkFetched(ctx, in.LinkID, in.Resource, res.Stored); err != nil {
-			return res, err
+			return res, storeError(err)
 		}
 	}
 	if in.WebhookKey != "" {
 		if err := a.Store.MarkWebhook(ctx, in.LinkID, in.WebhookKey); err != nil {
-			return res, err
+			return res, storeError(err)
 		}
 	}
 	log.Info("resource stored", "link_id", in.LinkID, "resource", in.Resource, "pages", res.Pages, "stored", res.Stored)

@@ -69,14 +69,27 @@ func (h *heartbeater) record(details any) {
 func (h *heartbeater) stop() { h.once.Do(func() { close(h.done) }) }
 
 // storeError turns a store failure into the engine's decision: a deleted
-// link's rows are refused for good (LinkDeleted, not retried); anything
-// else (a database outage, say) stays retryable.
+// link's rows are refused for good (LinkDeleted, not retried); a full disk
+// is retried under its own type (StoreDiskFull), so the web UI and alerts
+// tell it from an outage; anything else (a database outage, say) stays
+// retryable.
 func storeError(err error) error {
-	if errors.Is(err, store.ErrLinkDeleted) {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrLinkDeleted):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeLinkDeleted, err)
+	case errors.Is(err, store.ErrDiskFull):
+		// Retryable: the failed page was rolled back whole, and the retry
+		// resumes after the last page stored once space is freed.
+		return temporal.NewApplicationError(err.Error(), ErrTypeStoreDiskFull, err)
 	}
 	return err
 }
+
+// ErrTypeStoreDiskFull is the error type of a step whose write met a full
+// disk under the store; it is retried.
+const ErrTypeStoreDiskFull = "StoreDiskFull"
 
 // ErrTypeLinkDeleted is the error type of a step refused because its link
 // was deleted: the workflows end the link's work instead of failing.

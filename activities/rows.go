@@ -24,7 +24,7 @@ type DeleteRowsInput struct {
 func (a *Activities) DeleteRows(ctx context.Context, in DeleteRowsInput) (int, error) {
 	n, err := a.Store.DeleteRows(ctx, in.Resource, in.LinkID, in.IDs)
 	if err != nil {
-		return 0, fmt.Errorf("delete %d %s rows of link %s: %w", len(in.IDs), in.Resource, in.LinkID, err)
+		return 0, storeError(fmt.Errorf("delete %d %s rows of link %s: %w", len(in.IDs), in.Resource, in.LinkID, err))
 	}
 	return n, nil
 }
@@ -92,7 +92,7 @@ func (a *Activities) RereadRows(ctx context.Context, in DeleteRowsInput) (Reread
 	}
 	if len(gone) > 0 {
 		if _, err := a.Store.DeleteRows(ctx, in.Resource, in.LinkID, gone); err != nil {
-			return RereadRowsResult{}, fmt.Errorf("delete %d %s rows Belvo no longer has: %w", len(gone), in.Resource, err)
+			return RereadRowsResult{}, storeError(fmt.Errorf("delete %d %s rows Belvo no longer has: %w", len(gone), in.Resource, err))
 		}
 		activity.GetLogger(ctx).Info("rows Belvo no longer has were deleted", "link_id", in.LinkID, "resource", in.Resource, "gone", len(gone))
 	}
@@ -105,7 +105,7 @@ func (a *Activities) RereadRows(ctx context.Context, in DeleteRowsInput) (Reread
 func (a *Activities) DeleteLinkData(ctx context.Context, linkID string) (int, error) {
 	n, err := a.Store.DeleteLink(ctx, linkID)
 	if err != nil {
-		return 0, err
+		return 0, storeError(err)
 	}
 	activity.GetLogger(ctx).Info("deleted link's data removed from the store", "link_id", linkID, "rows", n)
 	return n, nil

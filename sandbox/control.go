@@ -32,7 +32,14 @@ func (c Control) client() *http.Client {
 // WidgetLink finishes the Connect Widget for an access token: the sandbox
 // creates the link and sends its historical webhooks. It returns the link id.
 func (c Control) WidgetLink(ctx context.Context, accessToken, institution string) (string, error) {
-	body, _ := json.Marshal(map[string]string{"token": accessToken, "institution": institution})
+	return c.WidgetLinkSized(ctx, accessToken, institution, 0)
+}
+
+// WidgetLinkSized is WidgetLink for a link with its own number of
+// transactions (0: the sandbox's configured size), so one big listing can
+// run beside ordinary ones.
+func (c Control) WidgetLinkSized(ctx context.Context, accessToken, institution string, transactions int) (string, error) {
+	body, _ := json.Marshal(widgetConnectBody{Token: accessToken, Institution: institution, Transactions: transactions})
 	var out struct {
 		LinkID string `json:"link_id"`
 	}

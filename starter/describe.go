@@ -9,7 +9,9 @@ import (
 	"github.com/belvo-temporal/backbone/workflows"
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/proto"
 )
 
 // Execution is what the server records of an execution's latest run. It
@@ -67,10 +69,24 @@ func (s Starter) Describe(ctx context.Context, workflowID string) (Execution, er
 	e.SearchAttributes = productAttributes(info.GetSearchAttributes().GetIndexedFields())
 	for _, pa := range d.RawResponse.GetPendingActivities() {
 		e.Pending = append(e.Pending, PendingActivity{
-			Type: pa.GetActivityType().GetName(), Attempt: pa.GetAttempt(), LastFailure: pa.GetLastFailure().GetMessage(),
+			Type: pa.GetActivityType().GetName(), Attempt: pa.GetAttempt(), LastFailure: s.failureMessage(pa.GetLastFailure()),
 		})
 	}
 	return e, nil
+}
+
+// failureMessage is a failure's message, decrypted when the codec moved it
+// into the failure's encoded attributes (the server then holds only
+// "Encoded failure", which tells an operator nothing).
+func (s Starter) failureMessage(f *failurepb.Failure) string {
+	if f == nil {
+		return ""
+	}
+	if s.Payloads != nil && f.GetEncodedAttributes() != nil {
+		f = proto.Clone(f).(*failurepb.Failure)
+		converter.DecodeCommonFailureAttributes(s.Payloads, f)
+	}
+	return f.GetMessage()
 }
 
 // productAttributes decodes the product's search attributes. Search

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -30,6 +31,10 @@ type Starter struct {
 	FetchGrace   time.Duration
 	// AsyncTimeout is given to async requests it starts (0: the default).
 	AsyncTimeout time.Duration
+	// Payloads decodes what the codec encrypted: Describe's failure
+	// messages, which the server holds as "Encoded failure" (nil: they are
+	// shown as the server holds them).
+	Payloads converter.DataConverter
 }
 
 // FetchLink starts (or, if a webhook already started it, signals) the

@@ -18,6 +18,8 @@ import (
 // SQLite is the embedded store.
 type SQLite struct {
 	db *sql.DB
+	// path is the database file, named by the errors of a full disk.
+	path string
 }
 
 // OpenSQLite opens (creating when needed) a SQLite database file and its
@@ -42,7 +44,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	s := &SQLite{db: db}
+	s := &SQLite{db: db, path: path}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -50,7 +52,8 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	return s, nil
 }
 
-func (s *SQLite) migrate(ctx context.Context) error {
+func (s *SQLite) migrate(ctx context.Context) (err error) {
+	defer s.full(&err)
 	stmts := []string{`CREATE TABLE IF NOT EXISTS fetch_state (
 		link_id TEXT NOT NULL, resource TEXT NOT NULL, rows INTEGER NOT NULL,
 		fetched_at TEXT NOT NULL, PRIMARY KEY (link_id, resource))`,
@@ -80,7 +83,8 @@ const upsertBatch = 250
 // UpsertRows implements Store: one transaction per page, multi-row
 // statements inside it. SQLite applies a repeated id in one statement as an
 // update, so the last version of a row wins, as on PostgreSQL.
-func (s *SQLite) UpsertRows(ctx context.Context, r belvo.Resource, linkID string, rows []Row) error {
+func (s *SQLite) UpsertRows(ctx context.Context, r belvo.Resource, linkID string, rows []Row) (err error) {
+	defer s.full(&err)
 	if !r.Valid() {
 		return fmt.Errorf("store: unknown resource %q", r)
 	}
@@ -142,7 +146,8 @@ func upsertSQL(r belvo.Resource, n int) string {
 }
 
 // DeleteRows implements Store.
-func (s *SQLite) DeleteRows(ctx context.Context, r belvo.Resource, linkID string, ids []string) (int, error) {
+func (s *SQLite) DeleteRows(ctx context.Context, r belvo.Resource, linkID string, ids []string) (_ int, err error) {
+	defer s.full(&err)
 	if !r.Valid() {
 		return 0, fmt.Errorf("store: unknown resource %q", r)
 	}
@@ -201,8 +206,9 @@ func (s *SQLite) Count(ctx context.Context, r belvo.Resource, linkID string) (in
 }
 
 // MarkFetched implements Store; nothing is recorded for a deleted link.
-func (s *SQLite) MarkFetched(ctx context.Context, linkID string, r belvo.Resource, rows int) error {
-	_, err := s.db.ExecContext(ctx,
+func (s *SQLite) MarkFetched(ctx context.Context, linkID string, r belvo.Resource, rows int) (err error) {
+	defer s.full(&err)
+	_, err = s.db.ExecContext(ctx,
 		`INSERT INTO fetch_state (link_id, resource, rows, fetched_at)
 		 SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM deleted_links WHERE link_id = ?)
 		 ON CONFLICT(link_id, resource) DO UPDATE SET rows = excluded.rows, fetched_at = excluded.fetched_at`,
@@ -233,8 +239,9 @@ func (s *SQLite) Fetched(ctx context.Context, linkID string) (map[belvo.Resource
 }
 
 // MarkWebhook implements Store; nothing is recorded for a deleted link.
-func (s *SQLite) MarkWebhook(ctx context.Context, linkID, key string) error {
-	_, err := s.db.ExecContext(ctx,
+func (s *SQLite) MarkWebhook(ctx context.Context, linkID, key string) (err error) {
+	defer s.full(&err)
+	_, err = s.db.ExecContext(ctx,
 		`INSERT INTO processed_webhooks (link_id, key, processed_at)
 		 SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM deleted_links WHERE link_id = ?) ON CONFLICT DO NOTHING`,
 		linkID, key, time.Now().UTC().Format(time.RFC3339Nano), linkID)
@@ -266,7 +273,8 @@ func (s *SQLite) Webhooks(ctx context.Context, linkID string) ([]string, error) 
 func (s *SQLite) Close() error { return s.db.Close() }
 
 // DeleteLink implements Store.
-func (s *SQLite) DeleteLink(ctx context.Context, linkID string) (int, error) {
+func (s *SQLite) DeleteLink(ctx context.Context, linkID string) (_ int, err error) {
+	defer s.full(&err)
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("store: begin deletion of link %s: %w", linkID, err)

@@ -31,14 +31,15 @@ func (s *SQLite) Cursor(ctx context.Context, linkID string, r belvo.Resource) (t
 }
 
 // AdvanceCursor implements Store.
-func (s *SQLite) AdvanceCursor(ctx context.Context, linkID string, r belvo.Resource, t time.Time) error {
+func (s *SQLite) AdvanceCursor(ctx context.Context, linkID string, r belvo.Resource, t time.Time) (err error) {
+	defer s.full(&err)
 	if !r.Valid() {
 		return fmt.Errorf("store: unknown resource %q", r)
 	}
 	if t.IsZero() {
 		return fmt.Errorf("store: a zero %s cursor for link %s", r, linkID)
 	}
-	_, err := s.db.ExecContext(ctx,
+	_, err = s.db.ExecContext(ctx,
 		`INSERT INTO fetch_cursors (link_id, resource, newest, updated_at)
 		 SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM deleted_links WHERE link_id = ?)
 		 ON CONFLICT(link_id, resource) DO UPDATE SET newest = max(newest, excluded.newest), updated_at = excluded.updated_at`,
@@ -50,7 +51,8 @@ func (s *SQLite) AdvanceCursor(ctx context.Context, linkID string, r belvo.Resou
 }
 
 // DropCursor implements Store.
-func (s *SQLite) DropCursor(ctx context.Context, linkID string, r belvo.Resource) error {
+func (s *SQLite) DropCursor(ctx context.Context, linkID string, r belvo.Resource) (err error) {
+	defer s.full(&err)
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM fetch_cursors WHERE link_id = ? AND resource = ?`, linkID, string(r)); err != nil {
 		return fmt.Errorf("store: drop %s cursor of link %s: %w", r, linkID, err)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/belvo-temporal/backbone/config"
 	"github.com/belvo-temporal/backbone/internal/certs"
 	"github.com/belvo-temporal/backbone/internal/stack"
-	"github.com/belvo-temporal/backbone/starter"
 	"github.com/belvo-temporal/backbone/store"
 	"go.temporal.io/sdk/client"
 )
@@ -147,7 +146,7 @@ func startProd(ctx context.Context, o opts, po prodOptions) (*prodStack, error) 
 		return s, err
 	}
 	s.db = db
-	s.load = load.Client{Starter: starter.Starter{Client: s.client, TaskQueue: taskQueue}, Ctl: s.Control(), DB: s.db}
+	s.load = load.Client{Starter: s.Starter(s.client), Ctl: s.Control(), DB: s.db}
 	for _, a := range s.BridgeAddrs {
 		s.bridgeMetrics = append(s.bridgeMetrics, "http://"+a+"/metrics")
 	}

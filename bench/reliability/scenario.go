@@ -25,6 +25,7 @@ func scenarios() []scenario {
 	return []scenario{
 		{name: "baseline", fault: "none (the control: the same work undisturbed)", run: baseline},
 		{name: "slowloris", fault: "500 slow connections on each bridge (200 short), half trickling headers, half bodies, a byte a second, for the whole work and at least 2 min (30 s short)", run: slowloris},
+		{name: "disk-full", fault: "the disk under SQLite fills during a listing, freed after 10 s (full form: 30 s)", run: diskFull},
 	}
 }
 

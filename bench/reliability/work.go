@@ -107,6 +107,12 @@ func (s *prodStack) offer(ctx context.Context, w work) (*inFlight, error) {
 // widgetLink plays a user finishing the Connect Widget: the sandbox creates
 // the link and sends its webhooks, which start the fetch through a bridge.
 func (s *prodStack) widgetLink(ctx context.Context, externalID string) (string, error) {
+	return s.widgetLinkSized(ctx, externalID, 0)
+}
+
+// widgetLinkSized is widgetLink for a link of its own number of
+// transactions (0: the stack's).
+func (s *prodStack) widgetLinkSized(ctx context.Context, externalID string, transactions int) (string, error) {
 	bc, err := belvo.New(belvo.Options{BaseURL: s.Config.BelvoBaseURL, SecretID: s.Config.BelvoSecretID, SecretPassword: s.Config.BelvoSecretPassword})
 	if err != nil {
 		return "", err
@@ -116,7 +122,7 @@ func (s *prodStack) widgetLink(ctx context.Context, externalID string) (string, 
 	if err != nil {
 		return "", fmt.Errorf("widget token: %w", err)
 	}
-	return s.Control().WidgetLink(ctx, tok.Access, "erebor_mx_retail")
+	return s.Control().WidgetLinkSized(ctx, tok.Access, "erebor_mx_retail", transactions)
 }
 
 // waitExecution waits for a widget link's fetch execution to exist (its

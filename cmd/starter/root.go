@@ -9,6 +9,7 @@ import (
 
 	"github.com/belvo-temporal/backbone/activities"
 	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/codec"
 	"github.com/belvo-temporal/backbone/config"
 	"github.com/belvo-temporal/backbone/logging"
 	"github.com/belvo-temporal/backbone/starter"
@@ -75,7 +76,8 @@ func dial() (*session, error) {
 	if err != nil {
 		return nil, &failure{what: "set up logging", err: err}
 	}
-	if _, err := cfg.KeyRing(); err != nil {
+	ring, err := cfg.KeyRing()
+	if err != nil {
 		return nil, &failure{err: err} // "codec: …" says it; checked apart from the dial so it is not blamed on the network
 	}
 	tp, err := tracing.Setup(context.Background(), "belvo-starter", log)
@@ -89,7 +91,7 @@ func dial() (*session, error) {
 	}
 	return &session{
 		api: starter.Starter{Client: c, TaskQueue: cfg.TaskQueue, FetchTimeout: cfg.HistoricalFetchTimeout,
-			FetchGrace: cfg.HistoricalWebhookGrace, AsyncTimeout: cfg.AsyncTimeout},
+			FetchGrace: cfg.HistoricalWebhookGrace, AsyncTimeout: cfg.AsyncTimeout, Payloads: codec.DataConverter(ring)},
 		uiBase: cfg.TemporalUIURL, namespace: cfg.TemporalNamespace,
 		// The command's spans are flushed before it exits.
 		close: func() { c.Close(); tp.Close(log) },

@@ -487,8 +487,13 @@ func (s *Stack) Dial(log *zap.Logger) (client.Client, error) {
 // Starter starts executions on the stack's task queue with its defaults.
 func (s *Stack) Starter(c client.Client) starter.Starter {
 	cfg := s.Config
-	return starter.Starter{Client: c, TaskQueue: cfg.TaskQueue, FetchTimeout: cfg.HistoricalFetchTimeout,
+	st := starter.Starter{Client: c, TaskQueue: cfg.TaskQueue, FetchTimeout: cfg.HistoricalFetchTimeout,
 		FetchGrace: cfg.HistoricalWebhookGrace, AsyncTimeout: cfg.AsyncTimeout}
+	// The stack's processes started with this key ring, so it loads.
+	if ring, err := cfg.KeyRing(); err == nil {
+		st.Payloads = codec.DataConverter(ring)
+	}
+	return st
 }
 
 // Control drives the stack's sandbox through its /_sandbox endpoints.
