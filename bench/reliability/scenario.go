@@ -24,6 +24,9 @@ type scenario struct {
 func scenarios() []scenario {
 	return []scenario{
 		{name: "baseline", fault: "none (the control: the same work undisturbed)", run: baseline},
+		{name: "db-store-restart", fault: "store's PostgreSQL killed (immediate shutdown) and restarted mid-listing", run: storeRestart},
+		{name: "db-store-outage", fault: "store's PostgreSQL down (3 min; short 20 s) during LinkUpdates", run: storeOutage},
+		{name: "db-temporal-outage", fault: "Temporal's PostgreSQL stopped and restarted (60 s down; short 10 s) during a webhook burst", run: temporalDBOutage},
 	}
 }
 
