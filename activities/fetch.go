@@ -55,6 +55,11 @@ type fetchCursor struct {
 	Done bool `json:"done,omitempty"`
 	// Stamps are the row timestamps of the stored pages, for the cursor.
 	Stamps stamps `json:"stamps,omitzero"`
+	// CommittedAt is when the last page was committed (with Done), so a
+	// retry that only counts and marks reports the real commit time, not
+	// its own: the webhook-to-data latency would otherwise include the
+	// retry's backoff.
+	CommittedAt time.Time `json:"committed_at,omitzero"`
 }
 
 // FetchResource lists every page of a resource for a link (page_size=1000)
@@ -73,10 +78,14 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 	}
 	page := 1
 	var seen stamps
+	var committed time.Time
 	if activity.HasHeartbeatDetails(ctx) {
 		var c fetchCursor
 		if err := activity.GetHeartbeatDetails(ctx, &c); err == nil && (c.NextURL != "" || c.Done) {
 			next, page, seen = c.NextURL, c.Page, c.Stamps
+			if c.Done {
+				committed = c.CommittedAt
+			}
 			log.Info("resuming listing from heartbeat", "resource", in.Resource, "page", page, "done", c.Done)
 		}
 	}
@@ -124,13 +133,22 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 		seen.add(got.stamps)
 		next = following
 		page++
-		alive.record(fetchCursor{NextURL: next, Page: page, Done: next == "", Stamps: seen})
+		c := fetchCursor{NextURL: next, Page: page, Done: next == "", Stamps: seen}
+		if c.Done {
+			committed = time.Now()
+			c.CommittedAt = committed
+		}
+		alive.record(c)
 		if err := ctx.Err(); err != nil {
 			return res, errors.Join(fmt.Errorf("listing %s stopped at page %d", in.Resource, page), err)
 		}
 	}
-	// Every page is committed: the moment the data is the app's.
-	res.CommittedAt = time.Now()
+	// Every page is committed: the moment the data became the app's (a
+	// heartbeat from before the fields existed has none: now, as before).
+	res.CommittedAt = committed
+	if res.CommittedAt.IsZero() {
+		res.CommittedAt = time.Now()
+	}
 	if res.Stored, err = a.Store.Count(ctx, in.Resource, in.LinkID); err != nil {
 		return res, storeError(err)
 	}

@@ -129,3 +129,56 @@ func TestFetchResourceKeepsTheCursor(t *testing.T) {
 		}
 	}
 }
+
+// A retry that resumes after every page was stored reports the commit time
+// the heartbeat carries, not its own, so the webhook-to-data latency does
+// not include the retry's backoff; a heartbeat from before the field
+// existed falls back to now.
+func TestFetchResourceResumedDoneKeepsTheCommitTime(t *testing.T) {
+	fake := &fakeBelvo{rows: []string{tx("a", "2026-11-20T10:00:00Z")}}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	bc, err := belvo.New(belvo.Options{BaseURL: srv.URL, SecretID: "id", SecretPassword: "pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	a := &Activities{Belvo: bc, Store: st}
+	committed := time.Now().Add(-42 * time.Second).UTC().Round(time.Millisecond)
+	cases := []struct {
+		name  string
+		prior fetchCursor
+		want  func(got time.Time) bool
+	}{
+		{"the heartbeat's commit time", fetchCursor{Page: 2, Done: true, CommittedAt: committed},
+			func(got time.Time) bool { return got.Equal(committed) }},
+		{"an old heartbeat without one: now", fetchCursor{Page: 2, Done: true},
+			func(got time.Time) bool { return got.After(committed.Add(30 * time.Second)) }},
+	}
+	var suite testsuite.WorkflowTestSuite
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			env := suite.NewTestActivityEnvironment()
+			env.RegisterActivity(a)
+			env.SetHeartbeatDetails(c.prior)
+			v, err := env.ExecuteActivity(a.FetchResource, FetchResourceInput{LinkID: "L1", Resource: belvo.Transactions})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var res FetchResourceResult
+			if err := v.Get(&res); err != nil {
+				t.Fatal(err)
+			}
+			if res.Pages != 0 {
+				t.Errorf("a resumed finished listing fetched %d pages, want 0", res.Pages)
+			}
+			if !c.want(res.CommittedAt) {
+				t.Errorf("CommittedAt = %s (heartbeat had %s)", res.CommittedAt, c.prior.CommittedAt)
+			}
+		})
+	}
+}

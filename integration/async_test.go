@@ -69,7 +69,7 @@ func TestAsyncEndpoints(t *testing.T) {
 				// The histories of older releases stay in workflows/testdata
 				// beside these (executions they started may still run).
 				assertReplays(t, s, res.RequestWorkflowID, "async_request_by_resource_history.json")
-				assertReplays(t, s, s.onlyExecution(workflows.AsyncPostType, link), "async_post_cancel_safe_history.json")
+				assertReplays(t, s, s.onlyExecution(workflows.AsyncPostType, link), "async_post_local_handover_history.json")
 				assertReplays(t, s, workflows.LinkRequestsWorkflowID(link), "link_requests_wait_for_own_history.json")
 			}
 		})

@@ -50,7 +50,7 @@ func TestAPILinkFetchStoresExactCounts(t *testing.T) {
 	// Older recordings stay in workflows/testdata beside this one
 	// (executions started by older releases may still run).
 	assertReplays(t, s, reg.FetchWorkflowID, "historical_fetch_budget_history.json")
-	assertReplays(t, s, s.onlyExecution(workflows.LinkRegistrationType, reg.LinkID), "link_registration_history.json")
+	assertReplays(t, s, s.onlyExecution(workflows.LinkRegistrationType, reg.LinkID), "link_registration_local_handover_history.json")
 
 	// Belvo re-sending every webhook (same ids) after the fetch ended: the
 	// copies are recognised from the store and nothing is fetched again.

@@ -18,6 +18,8 @@
 #   6. the local stack's demo end to end (real processes, real HTTP)
 #   7. the multi-replica run on Temporal server v1.29.1 on PostgreSQL, short
 #      form (deploy/prodstack builds the server into bin/server when missing)
+#   8. the reliability suite's short form: network faults on every hop,
+#      database restarts, a full disk, slow clients (bench/reliability)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -154,5 +156,8 @@ echo "no secret in any of the $(cat "$demo_dir"/logs/*.log | wc -l) log lines of
 step "multi-replica run on Temporal-on-PostgreSQL, short form (BENCHMARKS.md has the full run)"
 go run ./deploy/prodstack -fresh -replica-test -links 60 -async 20 -db-prefix ci_prod \
   -temporal-port 17233 -webhook-addr 127.0.0.1:18080 -data-dir "$(mktemp -d)"
+step "reliability suite, short form: infrastructure faults on the production-like stack (BENCHMARKS.md has the full run)"
+go run ./bench/reliability -short -temporal-cli bin/temporal
+
 echo
-echo "all: $((passed + 9)) passed, 0 failed, 0 skipped (go tests, fuzzing, five benchmarks', chaos and multi-replica short forms, local stack demo), lint clean, no binary tracked"
+echo "all: $((passed + 10)) passed, 0 failed, 0 skipped (go tests, fuzzing, five benchmarks', chaos, multi-replica and reliability short forms, local stack demo), lint clean, no binary tracked"

@@ -41,6 +41,8 @@ type asyncPost struct {
 	in AsyncPostInput
 	// cancelSafe: the resolution is sent also when the sender is cancelled.
 	cancelSafe bool
+	// local: hand-overs are local activities (localHandOverVersion).
+	local bool
 }
 
 // announceVersion gates the announcement of a request to its link's
@@ -57,6 +59,7 @@ func (p *asyncPost) run(ctx workflow.Context) (AsyncPostResult, error) {
 		return AsyncPostResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", nil)
 	}
 	announce := workflow.GetVersion(ctx, announceVersion, workflow.DefaultVersion, 1) >= 1
+	p.local = workflow.GetVersion(ctx, localHandOverVersion, workflow.DefaultVersion, 1) >= 1
 	if announce {
 		p.cancelSafe = workflow.GetVersion(ctx, cancelSafeVersion, workflow.DefaultVersion, 1) >= 1
 		if err := p.nameRefreshResources(ctx); err != nil {
@@ -111,7 +114,6 @@ func (p *asyncPost) send(ctx workflow.Context) (string, error) {
 // SignalWithStart, which either starts it or joins the one a webhook
 // already started.
 func (p *asyncPost) handOver(ctx workflow.Context, rid string) (AsyncPostResult, error) {
-	var a *activities.Activities
 	waiter := AsyncRequestWorkflowID(rid)
 	signal, err := json.Marshal(AsyncDetails{Request: p.in.Request, ClientRequestID: p.in.ClientRequestID})
 	if err != nil {
@@ -121,13 +123,7 @@ func (p *asyncPost) handOver(ctx workflow.Context, rid string) (AsyncPostResult,
 	if err != nil {
 		return AsyncPostResult{}, err
 	}
-	startCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-		Summary:             "hand request " + rid + " to " + waiter + ", which waits for its webhook",
-	})
-	var sws activities.SignalWithStartResult
-	err = workflow.ExecuteActivity(startCtx, a.SignalWithStart, activities.SignalWithStartInput{
+	sws, err := signalWithStart(ctx, p.local, "hand request "+rid+" to "+waiter+", which waits for its webhook", activities.SignalWithStartInput{
 		WorkflowID: waiter, WorkflowType: AsyncRequestType, TaskQueue: workflow.GetInfo(ctx).TaskQueueName,
 		SignalName: AsyncDetailsSignal, Signal: signal, Input: input,
 		Keywords:     map[string]string{RequestIDAttr.GetName(): rid, LinkIDAttr.GetName(): p.in.Request.LinkID, StatusAttr.GetName(): StatusWaiting},
@@ -135,7 +131,7 @@ func (p *asyncPost) handOver(ctx workflow.Context, rid string) (AsyncPostResult,
 		Summary:      AsyncRequestSummary(rid),
 		Memo:         AsyncMemo(p.in.Request),
 		Once:         true,
-	}).Get(ctx, &sws)
+	})
 	if err != nil {
 		return AsyncPostResult{}, fmt.Errorf("hand request %s to %s: %w", rid, waiter, err)
 	}
@@ -194,18 +190,13 @@ func (p *asyncPost) notify(ctx workflow.Context, n RequestNotice) error {
 	if n.Resolve != nil {
 		what = "resolve the request at"
 	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-		Summary:             what + " " + LinkRequestsWorkflowID(link),
-	})
-	var a *activities.Activities
-	return workflow.ExecuteActivity(actx, a.SignalWithStart, activities.SignalWithStartInput{
+	_, err = signalWithStart(ctx, p.local, what+" "+LinkRequestsWorkflowID(link), activities.SignalWithStartInput{
 		WorkflowID: LinkRequestsWorkflowID(link), WorkflowType: LinkRequestsType, TaskQueue: workflow.GetInfo(ctx).TaskQueueName,
 		SignalName: RequestNoticeSignal, Signal: sig, Input: input,
 		Keywords: map[string]string{LinkIDAttr.GetName(): link},
 		Summary:  LinkRequestsSummary(link), Memo: map[string]any{"flow": "requests in flight", "link": link},
-	}).Get(ctx, nil)
+	})
+	return err
 }
 
 // resolve ends the request's announcement, also when the sender is being

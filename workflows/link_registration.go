@@ -126,13 +126,8 @@ func (r *linkRegistration) run(ctx workflow.Context) (LinkRegistrationResult, er
 	// worker died) must not start a second fetch after the first one
 	// completed; found by the multi-replica run.
 	handOver.Once = true
-	startCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-		Summary:             "hand link " + info.LinkID + " over to " + fetchID,
-	})
-	err = workflow.ExecuteActivity(startCtx, a.SignalWithStart, handOver).Get(ctx, nil)
-	if err != nil {
+	local := workflow.GetVersion(ctx, localHandOverVersion, workflow.DefaultVersion, 1) >= 1
+	if _, err := signalWithStart(ctx, local, "hand link "+info.LinkID+" over to "+fetchID, handOver); err != nil {
 		return LinkRegistrationResult{}, fmt.Errorf("start historical fetch %s: %w", fetchID, err)
 	}
 	return LinkRegistrationResult{LinkID: info.LinkID, FetchWorkflowID: fetchID}, nil

@@ -49,6 +49,10 @@ func TestReplay(t *testing.T) {
 		// Recorded after incremental updates (link-updates-full-relist):
 		// new_*_available from the cursor, then an operator's relist.
 		"testdata/link_updates_relist_history.json",
+		// Recorded after the hand-overs became local activities
+		// (local-hand-overs): a registration and an async sender.
+		"testdata/link_registration_local_handover_history.json",
+		"testdata/async_post_local_handover_history.json",
 	} {
 		t.Run(file, func(t *testing.T) {
 			r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{

@@ -20,13 +20,13 @@ var loads = []float64{0.5, 0.8}
 // latencyRun is one load's open-loop phases: links registered at a fixed
 // rate, then async requests at a fixed rate, whatever the product does.
 type latencyRun struct {
-	load                float64
-	linkRate, asyncRate float64
-	linkLag, asyncLag   time.Duration
-	links, async        time.Duration
-	linkIDs, requestIDs []string
-	expected, lost      int
-	samples             []measure.Sample
+	load                            float64
+	linkRate, asyncRate             float64
+	linkLag, asyncLag, recurrentLag time.Duration
+	links, async, recurrent         time.Duration
+	linkIDs, requestIDs             []string
+	expected, lost                  int
+	samples                         []measure.Sample
 	// missing and extra count webhooks without a sample and samples
 	// beyond one per webhook.
 	missing, extra int
@@ -76,23 +76,27 @@ func (s *benchStack) latency(ctx context.Context, o options, prod timing) ([]lat
 			return out, err
 		}
 		r.lost += int(asyncLost.Load())
-		all, err := tail.Read()
-		if err != nil {
+		if err := s.recurrent(ctx, &r); err != nil {
 			return out, err
 		}
 		// One sample per webhook: each link's 3 resources, each request's
-		// invoices.
+		// invoices, each link's recurrent update.
 		want := map[string]int{}
 		for _, id := range r.linkIDs {
 			for _, res := range three {
-				want[id+"/"+string(res)] = 1
+				want[sampleKey(workflows.FlowHistorical, id, res)] = 1
 			}
+			want[sampleKey(workflows.FlowRecurrent, id, belvo.Transactions)] = 1
 		}
 		for _, id := range r.requestIDs {
-			want[id+"/"+string(belvo.Invoices)] = 1
+			want[sampleKey(workflows.FlowAsync, id, belvo.Invoices)] = 1
+		}
+		all, err := readSamples(ctx, &tail, len(want))
+		if err != nil {
+			return out, err
 		}
 		for _, smp := range all {
-			k := smp.ID + "/" + smp.Resource
+			k := sampleKey(smp.Flow, smp.ID, belvo.Resource(smp.Resource))
 			if _, ok := want[k]; !ok {
 				continue
 			}
@@ -106,6 +110,30 @@ func (s *benchStack) latency(ctx context.Context, o options, prod timing) ([]lat
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+func sampleKey(flow, id string, r belvo.Resource) string { return flow + "/" + id + "/" + string(r) }
+
+// readSamples reads the worker's samples until there are at least n or a
+// few seconds pass: the workflow logs a sample after its activity
+// committed, so the store can be caught up a moment before the log is.
+func readSamples(ctx context.Context, tail *measure.LogTail, n int) ([]measure.Sample, error) {
+	var all []measure.Sample
+	for wait := 0; ; wait++ {
+		more, err := tail.Read()
+		if err != nil {
+			return all, err
+		}
+		all = append(all, more...)
+		if len(all) >= n || wait == 50 {
+			return all, nil
+		}
+		select {
+		case <-ctx.Done():
+			return all, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // reportLatency prints the percentiles per load, flow and resource.
@@ -127,6 +155,7 @@ func reportLatency(runs []latencyRun) {
 			{workflows.FlowHistorical, belvo.Transactions, ""},
 			{workflows.FlowHistorical, belvo.Owners, ""},
 			{workflows.FlowAsync, belvo.Invoices, fmt.Sprintf("%.2f requests/s", r.asyncRate)},
+			{workflows.FlowRecurrent, belvo.Transactions, fmt.Sprintf("%.2f updates/s (+%d each)", r.linkRate, recurrentNew)},
 		}
 		for _, g := range groups {
 			var xs []float64
@@ -141,9 +170,11 @@ func reportLatency(runs []latencyRun) {
 		}
 	}
 	for _, r := range runs {
-		fmt.Printf("\nAt %.0f %%: %d links in %s, %d async requests in %s; the generator's largest delay behind its schedule %s / %s; %d rows expected, %d lost.\n",
+		fmt.Printf("\nAt %.0f %%: %d links in %s, %d async requests in %s, %d recurrent updates in %s; the generator's largest delay behind its schedule %s / %s / %s; %d rows expected, %d lost; %d samples missing, %d extra.\n",
 			100*r.load, len(r.linkIDs), r.links.Round(time.Second), len(r.requestIDs), r.async.Round(time.Second),
-			r.linkLag.Round(time.Millisecond), r.asyncLag.Round(time.Millisecond), r.expected, r.lost)
+			len(r.linkIDs), r.recurrent.Round(time.Second),
+			r.linkLag.Round(time.Millisecond), r.asyncLag.Round(time.Millisecond), r.recurrentLag.Round(time.Millisecond),
+			r.expected, r.lost, r.missing, r.extra)
 	}
 }
 

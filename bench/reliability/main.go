@@ -46,7 +46,7 @@ func main() {
 	flag.BoolVar(&o.short, "short", false, "CI form: less work in flight, shorter faults")
 	flag.StringVar(&o.cli, "temporal-cli", filepath.Join("bin", "temporal"), "pinned Temporal CLI (scripts/test.sh installs it)")
 	flag.StringVar(&o.postgres, "postgres", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL admin URL for the stack's databases")
-	flag.IntVar(&o.temporalPort, "temporal-port", 17233, "Temporal frontend port; the server's other ports derive from it")
+	flag.IntVar(&o.temporalPort, "temporal-port", 25233, "Temporal frontend port; the server's other ports derive from it")
 	flag.BoolVar(&o.keep, "keep", false, "keep each scenario's directory and logs")
 	only := flag.String("run", "", "run only the scenarios whose name contains this")
 	flag.Parse()

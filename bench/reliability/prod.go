@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/belvo-temporal/backbone/bench/internal/load"
 	"github.com/belvo-temporal/backbone/config"
@@ -125,7 +126,7 @@ func startProd(ctx context.Context, o opts, po prodOptions) (*prodStack, error) 
 	s.Stack, err = stack.Start(ctx, stack.Options{
 		Root: b.root, Bin: b.bin, Dir: dir,
 		Server: &stack.ServerOptions{Binary: b.server, SQLTool: b.sqlTool, Postgres: s.pg,
-			PortBase: o.temporalPort, TLS: &set},
+			PortBase: o.temporalPort, Retention: 24 * time.Hour, TLS: &set},
 		Sandbox: true, Workers: 2, Bridges: 2,
 		StoreDSN: storeDSN,
 		Env: append([]string{"LOG_FORMAT=json", "LOG_LEVEL=warn", "SANDBOX_TRANSACTIONS=" + strconv.Itoa(po.transactions),

@@ -130,7 +130,7 @@ func FreeAddr() (string, error) {
 		return anyFreeAddr() // an unusual range: fall back to the kernel's pick
 	}
 	for range 200 {
-		port := floor + rand.IntN(lo-floor)
+		port := floor + rand.IntN(lo-floor) //nolint:gosec // a port to try, not a secret
 		if !claimPort(port) {
 			continue
 		}
