@@ -11,8 +11,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// The database scenarios run the database they fault on a private
-// PostgreSQL cluster (stack.PGCluster): restarting it touches neither the
+// The database scenarios run the store and Temporal each on a private
+// PostgreSQL cluster (stack.PGCluster): restarting one touches neither the
 // machine's shared server nor the stack's other database.
 
 // privatePG starts a private cluster for one of the stack's databases.
@@ -23,6 +23,18 @@ func privatePG(ctx context.Context, what string) (*stack.PGCluster, error) {
 	}
 	fmt.Printf("✓ private PostgreSQL for %s on %s (log %s)\n", what, c.Addr, c.LogPath)
 	return c, nil
+}
+
+// privatePGs starts a private cluster for the store and one for Temporal.
+func privatePGs(ctx context.Context) (storePG, temporalPG *stack.PGCluster, err error) {
+	if storePG, err = privatePG(ctx, "the store"); err != nil {
+		return nil, nil, err
+	}
+	if temporalPG, err = privatePG(ctx, "Temporal"); err != nil {
+		storePG.Close()
+		return nil, nil, err
+	}
+	return storePG, temporalPG, nil
 }
 
 // bigListing is how many transactions the store-restart scenario lists.
@@ -37,12 +49,13 @@ func (o opts) bigListing() int {
 // crash) while a link's listing of o.bigListing() transactions is part
 // stored, with the usual work in flight, and starts it again.
 func storeRestart(ctx context.Context, o opts) (row, error) {
-	pg, err := privatePG(ctx, "the store")
+	pg, tpg, err := privatePGs(ctx)
 	if err != nil {
 		return row{}, err
 	}
 	defer pg.Close()
-	s, err := startProd(ctx, o, prodOptions{name: "db-store-restart", storeAdmin: pg.AdminDSN()})
+	defer tpg.Close()
+	s, err := startProd(ctx, o, prodOptions{name: "db-store-restart", storeAdmin: pg.AdminDSN(), temporalAdmin: tpg.AdminDSN()})
 	defer s.close()
 	if err != nil {
 		return row{}, err

@@ -32,12 +32,13 @@ func (o opts) storeOutage() time.Duration {
 // brings it back: the store must then equal Belvo, deleted rows gone and
 // new ones there.
 func storeOutage(ctx context.Context, o opts) (row, error) {
-	pg, err := privatePG(ctx, "the store")
+	pg, tpg, err := privatePGs(ctx)
 	if err != nil {
 		return row{}, err
 	}
 	defer pg.Close()
-	s, err := startProd(ctx, o, prodOptions{name: "db-store-outage", storeAdmin: pg.AdminDSN()})
+	defer tpg.Close()
+	s, err := startProd(ctx, o, prodOptions{name: "db-store-outage", storeAdmin: pg.AdminDSN(), temporalAdmin: tpg.AdminDSN()})
 	defer s.close()
 	if err != nil {
 		return row{}, err
@@ -144,17 +145,18 @@ func (o opts) temporalOutage() time.Duration {
 // answer 5xx, never 202, and within Belvo's 5 s; the sandbox redelivers
 // what got 5xx and the work completes by itself.
 func temporalDBOutage(ctx context.Context, o opts) (row, error) {
-	pg, err := privatePG(ctx, "Temporal")
+	spg, pg, err := privatePGs(ctx)
 	if err != nil {
 		return row{}, err
 	}
 	defer pg.Close()
+	defer spg.Close()
 	rec, err := newDeliveries()
 	if err != nil {
 		return row{}, err
 	}
 	defer rec.close()
-	s, err := startProd(ctx, o, prodOptions{name: "db-temporal-outage", temporalAdmin: pg.AdminDSN(),
+	s, err := startProd(ctx, o, prodOptions{name: "db-temporal-outage", temporalAdmin: pg.AdminDSN(), storeAdmin: spg.AdminDSN(),
 		env: []string{"SANDBOX_WEBHOOK_URL=" + rec.URL()}})
 	defer s.close()
 	if err != nil {
