@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/belvo-temporal/backbone/belvo"
@@ -97,9 +98,13 @@ func storeOutage(ctx context.Context, o opts) (row, error) {
 	if err := s.addLinks(ctx, &r, links); err != nil {
 		return r, err
 	}
-	back := 0 // deleted rows still in the store
+	back, checked := 0, 0 // deleted rows still in the store, of those looked up
 	for i, l := range links {
+		if len(deleted[i]) != deletedPerLink {
+			return r, fmt.Errorf("Belvo's transactions_deleted for %s named %d rows, want %d", l, len(deleted[i]), deletedPerLink)
+		}
 		for _, id := range deleted[i] {
+			checked++
 			data, err := s.db.Row(ctx, belvo.Transactions, l, id)
 			if err != nil {
 				return r, err
@@ -112,8 +117,8 @@ func storeOutage(ctx context.Context, o opts) (row, error) {
 	r.duplicates += back
 	r.inFlight = fmt.Sprintf("%d links × (%d deleted + %d new transactions) webhooks; ", updateLinks, deletedPerLink, newPerLink) + r.inFlight
 	r.recovery = max(r.recovery, doneAt.Sub(faultEnd))
-	r.notes = append(r.notes, fmt.Sprintf("after %s down: every update applied %s after PostgreSQL was back; %d of %d deleted rows still stored",
-		faultEnd.Sub(t0).Round(time.Second), doneAt.Sub(faultEnd).Round(100*time.Millisecond), back, updateLinks*deletedPerLink))
+	r.notes = append(r.notes, fmt.Sprintf("after %s down: every update applied %s after PostgreSQL was back; %d of the %d deleted rows still stored",
+		faultEnd.Sub(t0).Round(time.Second), doneAt.Sub(faultEnd).Round(100*time.Millisecond), back, checked))
 	return r, nil
 }
 
@@ -163,6 +168,16 @@ func temporalDBOutage(ctx context.Context, o opts) (row, error) {
 		return row{}, err
 	}
 	rec.setTarget(s.WebhookURL())
+	// The app's calls that fail during the outage are tried again with
+	// the same idempotency key, as an app does; what they met is noted.
+	var retried atomic.Int64
+	var firstRetried atomic.Value
+	s.load.Retry = 5 * time.Minute
+	s.load.OnRetry = func(err error) {
+		if retried.Add(1) == 1 {
+			firstRetried.Store(err.Error())
+		}
+	}
 	w := o.work()
 	f, err := s.offer(ctx, w)
 	if err != nil {
@@ -215,6 +230,7 @@ func temporalDBOutage(ctx context.Context, o opts) (row, error) {
 			up.Sub(down).Round(time.Second), out.posts, out.accepted, out.serverErrors, out.noAnswer, out.slowest.Round(time.Millisecond)),
 		fmt.Sprintf("bridges' 202 counter rose by %.0f from just before the stop to the outage's end (202s for signals accepted before the stop included)",
 			b1.Sub(b0).Accepted),
+		fmt.Sprintf("the app's calls answered an error and tried again with the same key: %d (first: %v)", retried.Load(), firstRetried.Load()),
 		fmt.Sprintf("whole run: %d webhook posts, %d × 202, %d × 5xx, slowest answer %s", all.posts, all.accepted, all.serverErrors, all.slowest.Round(time.Millisecond)))
 	if err != nil {
 		return r, err
