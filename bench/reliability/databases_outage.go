@@ -101,7 +101,7 @@ func storeOutage(ctx context.Context, o opts) (row, error) {
 	back, checked := 0, 0 // deleted rows still in the store, of those looked up
 	for i, l := range links {
 		if len(deleted[i]) != deletedPerLink {
-			return r, fmt.Errorf("Belvo's transactions_deleted for %s named %d rows, want %d", l, len(deleted[i]), deletedPerLink)
+			return r, fmt.Errorf("the transactions_deleted webhook for %s named %d rows, want %d", l, len(deleted[i]), deletedPerLink)
 		}
 		for _, id := range deleted[i] {
 			checked++

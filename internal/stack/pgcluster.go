@@ -118,8 +118,9 @@ func NewPGCluster(ctx context.Context, o PGClusterOptions) (*PGCluster, error) {
 			return nil, fmt.Errorf("PostgreSQL cluster directory: %w", err)
 		}
 		c.temp = true
-		// The OS user must traverse it to reach data/.
-		if err := os.Chmod(c.Dir, 0o711); err != nil {
+		// The OS user must traverse it to reach data/ (itself 0700): x
+		// for others, no read.
+		if err := os.Chmod(c.Dir, 0o711); err != nil { //nolint:gosec // traversal only, see above
 			return nil, fmt.Errorf("PostgreSQL cluster directory: %w", err)
 		}
 	}
@@ -154,7 +155,7 @@ func (c *PGCluster) initdb(ctx context.Context) error {
 	cmd.Env = []string{"PATH=" + c.bin + ":/usr/bin:/bin", "LANG=C"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
 	out, err := cmd.CombinedOutput()
-	_ = os.WriteFile(filepath.Join(c.Dir, "initdb.log"), out, 0o644)
+	_ = os.WriteFile(filepath.Join(c.Dir, "initdb.log"), out, 0o600)
 	if err != nil {
 		return fmt.Errorf("initdb %s: %w\n%s", c.data, err, lastLines(string(out), 8))
 	}
