@@ -230,8 +230,10 @@ func temporalDBOutage(ctx context.Context, o opts) (row, error) {
 			up.Sub(down).Round(time.Second), out.posts, out.accepted, out.serverErrors, out.noAnswer, out.slowest.Round(time.Millisecond)),
 		fmt.Sprintf("bridges' 202 counter rose by %.0f from just before the stop to the outage's end (202s for signals accepted before the stop included)",
 			b1.Sub(b0).Accepted),
-		fmt.Sprintf("the app's calls answered an error and tried again with the same key: %d (first: %v)", retried.Load(), firstRetried.Load()),
 		fmt.Sprintf("whole run: %d webhook posts, %d × 202, %d × 5xx, slowest answer %s", all.posts, all.accepted, all.serverErrors, all.slowest.Round(time.Millisecond)))
+	if n := retried.Load(); n > 0 {
+		r.notes = append(r.notes, fmt.Sprintf("the app's calls answered an error and tried again with the same key: %d (first: %v)", n, firstRetried.Load()))
+	}
 	if err != nil {
 		return r, err
 	}
