@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/internal/tmpfs"
 	"github.com/belvo-temporal/backbone/store"
 	"github.com/belvo-temporal/backbone/workflows"
@@ -94,7 +93,7 @@ func fillDuringListing(ctx context.Context, o opts, p diskPlan, disk *tmpfs.Disk
 	}
 	bigDone := make(chan error, 1)
 	go func() { bigDone <- s.waitExecution(ctx, link) }()
-	stored, err := s.waitStored(ctx, link, p.transactions/3)
+	stored, err := s.waitStored(ctx, link, p.transactions/3, p.transactions, 5*time.Minute)
 	if err != nil {
 		return row{}, err
 	}
@@ -191,28 +190,6 @@ func fill(disk *tmpfs.Disk, path string, slack int64) (int64, error) {
 		}
 	}
 	return size, fmt.Errorf("the disk kept %d bytes free after 100 allocations", slack)
-}
-
-// waitStored waits until the store holds n transactions of a link.
-func (s *prodStack) waitStored(ctx context.Context, link string, n int) (int, error) {
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
-		got, err := s.db.Count(ctx, belvo.Transactions, link)
-		if err != nil {
-			return 0, err
-		}
-		if got >= n {
-			return got, nil
-		}
-		if time.Now().After(deadline) {
-			return got, fmt.Errorf("only %d of %d transactions of %s stored after 5 minutes", got, n, link)
-		}
-		select {
-		case <-ctx.Done():
-			return got, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 // waitFullFailure waits until the link's fetch execution has an activity

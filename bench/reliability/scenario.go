@@ -24,8 +24,11 @@ type scenario struct {
 func scenarios() []scenario {
 	return []scenario{
 		{name: "baseline", fault: "none (the control: the same work undisturbed)", run: baseline},
-		{name: "slowloris", fault: "500 slow connections on each bridge (200 short), half trickling headers, half bodies, a byte a second, for the whole work and at least 2 min (30 s short)", run: slowloris},
+		{name: "db-store-restart", fault: "store's PostgreSQL killed (immediate shutdown) and restarted mid-listing", run: storeRestart},
+		{name: "db-store-outage", fault: "store's PostgreSQL down (3 min; short 20 s) during LinkUpdates", run: storeOutage},
+		{name: "db-temporal-outage", fault: "Temporal's PostgreSQL stopped and restarted (60 s down; short 10 s) during a webhook burst", run: temporalDBOutage},
 		{name: "disk-full", fault: "the disk under SQLite fills during a listing, freed after 10 s (full form: 30 s)", run: diskFull},
+		{name: "slowloris", fault: "500 slow connections on each bridge (200 short), half trickling headers, half bodies, a byte a second, for the whole work and at least 2 min (30 s short)", run: slowloris},
 	}
 }
 

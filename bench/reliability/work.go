@@ -202,3 +202,30 @@ func (s *prodStack) executionsTwice(ctx context.Context, f *inFlight) (int, erro
 	}
 	return extra, nil
 }
+
+// waitStored waits until a link holds at least from transactions in the
+// store, and fails if the listing reached all n first (the fault would
+// then hit no listing).
+func (s *prodStack) waitStored(ctx context.Context, link string, from, n int, limit time.Duration) (int, error) {
+	deadline := time.Now().Add(limit)
+	for {
+		got, err := s.db.Count(ctx, belvo.Transactions, link)
+		if err != nil {
+			return 0, err
+		}
+		if got >= n {
+			return got, fmt.Errorf("the listing stored all %d rows before the fault could hit it", n)
+		}
+		if got >= from {
+			return got, nil
+		}
+		if time.Now().After(deadline) {
+			return got, fmt.Errorf("only %d of %d rows stored after %s", got, n, limit)
+		}
+		select {
+		case <-ctx.Done():
+			return got, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

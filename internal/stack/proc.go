@@ -35,6 +35,12 @@ type Proc struct {
 // startProc launches bin with args in dir, with env, its output appended
 // to logPath.
 func startProc(name, bin string, args []string, dir string, env []string, logPath string) (*Proc, error) {
+	return startProcAs(name, bin, args, dir, env, logPath, nil)
+}
+
+// startProcAs is startProc running the process as another user (cred; nil:
+// as this process): PostgreSQL refuses to run as root.
+func startProcAs(name, bin string, args []string, dir string, env []string, logPath string, cred *syscall.Credential) (*Proc, error) {
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
@@ -46,7 +52,7 @@ func startProc(name, bin string, args []string, dir string, env []string, logPat
 	// process: the Go runtime keeps its threads unless a goroutine locked
 	// to one exits, which nothing here does. It covers a parent killed
 	// with SIGKILL; Stop stays the orderly path.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM, Credential: cred}
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)

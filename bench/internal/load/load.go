@@ -7,6 +7,7 @@ package load
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/belvo-temporal/backbone/activities"
 	"github.com/belvo-temporal/backbone/belvo"
@@ -25,18 +26,47 @@ type Client struct {
 	Starter starter.Starter
 	Ctl     sandbox.Control
 	DB      store.Store
+	// Retry, when positive, is how long a call that failed is tried again
+	// with the same idempotency key, as an app does when the product
+	// answers an error during an outage (zero: the first error stands).
+	Retry time.Duration
+	// OnRetry, when set, is told each error that is retried.
+	OnRetry func(error)
+}
+
+// again calls f until it succeeds or c.Retry has passed.
+func (c Client) again(ctx context.Context, f func() error) error {
+	deadline := time.Now().Add(c.Retry)
+	for {
+		err := f()
+		if err == nil || c.Retry <= 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		if c.OnRetry != nil {
+			c.OnRetry(err)
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // Link registers a link by the API under an idempotency key and waits for
 // its historical fetch.
 func (c Client) Link(ctx context.Context, key string) (string, error) {
 	d := sandbox.Config{}.WithDefaults()
-	reg, err := c.Starter.RegisterLink(ctx, key, activities.RegisterLinkInput{Institution: "erebor_mx_retail",
-		Username: d.BankUsername, Password: d.BankPassword, AccessMode: "single", FetchResources: Resources})
+	var reg workflows.LinkRegistrationResult
+	err := c.again(ctx, func() (err error) {
+		reg, err = c.Starter.RegisterLink(ctx, key, activities.RegisterLinkInput{Institution: "erebor_mx_retail",
+			Username: d.BankUsername, Password: d.BankPassword, AccessMode: "single", FetchResources: Resources})
+		return err
+	})
 	if err != nil {
 		return "", fmt.Errorf("register link %s: %w", key, err)
 	}
-	if _, err := c.Starter.WaitFetch(ctx, reg.LinkID); err != nil {
+	if err := c.again(ctx, func() error { _, err := c.Starter.WaitFetch(ctx, reg.LinkID); return err }); err != nil {
 		return reg.LinkID, fmt.Errorf("fetch of %s: %w", reg.LinkID, err)
 	}
 	return reg.LinkID, nil
@@ -47,11 +77,13 @@ func (c Client) Link(ctx context.Context, key string) (string, error) {
 // least 1 when it did not complete).
 func (c Client) Async(ctx context.Context, key, linkID string) (requestID string, lost int, err error) {
 	req := belvo.AsyncRequest{Op: belvo.OpInvoices, LinkID: linkID, DateFrom: "2026-08-01", DateTo: "2026-10-31", Type: "INFLOW"}
-	res, err := c.Starter.StartAsync(ctx, key, req)
+	var res workflows.AsyncPostResult
+	err = c.again(ctx, func() (err error) { res, err = c.Starter.StartAsync(ctx, key, req); return err })
 	if err != nil {
 		return "", 0, fmt.Errorf("async request %s: %w", key, err)
 	}
-	p, err := c.Starter.WaitAsync(ctx, res.RequestID)
+	var p workflows.AsyncProgress
+	err = c.again(ctx, func() (err error) { p, err = c.Starter.WaitAsync(ctx, res.RequestID); return err })
 	if err != nil {
 		return res.RequestID, 0, fmt.Errorf("async %s: %w", res.RequestID, err)
 	}
