@@ -21,5 +21,11 @@ while IFS= read -r -d '' f; do
     esac
   fi
 done < <(git ls-files -z)
+# A tracked symlink (a worktree's bin -> /work/…/bin, say) points outside
+# the clone on every other machine.
+while IFS= read -r line; do
+  echo "FAIL: ${line#*$'\t'} is a symlink: it does not belong in git" >&2
+  bad=1
+done < <(git ls-files -s | awk '$1 == "120000"')
 [ "$bad" -eq 0 ] && echo "tracked files: no binaries, none over 1 MiB"
 exit "$bad"
