@@ -56,8 +56,12 @@ type prodOptions struct {
 	// transactions per sandbox link.
 	transactions int
 	// env is added to every process's environment, workerEnv to the
-	// workers' only (faults, proxied addresses).
-	env, workerEnv []string
+	// workers' only, bridgeEnv to the bridges' only (faults, proxied
+	// addresses).
+	env, workerEnv, bridgeEnv []string
+	// sandboxAddr fixes the sandbox's address ("" : a free port), for a
+	// proxy that must know its upstream before the stack starts.
+	sandboxAddr string
 }
 
 // prodStack is one scenario's running stack and the clients that offer it
@@ -88,7 +92,7 @@ func startProd(ctx context.Context, o opts, po prodOptions) (*prodStack, error) 
 	if admin == "" {
 		admin = o.postgres
 	}
-	prefix := "rel_" + strings.NewReplacer("-", "_").Replace(po.name)
+	prefix := dbPrefix(po.name)
 	if s.pg, err = stack.NewPostgres(admin, prefix); err != nil {
 		return s, err
 	}
@@ -130,8 +134,8 @@ func startProd(ctx context.Context, o opts, po prodOptions) (*prodStack, error) 
 		StoreDSN: storeDSN,
 		Env: append([]string{"LOG_FORMAT=json", "LOG_LEVEL=warn", "SANDBOX_TRANSACTIONS=" + strconv.Itoa(po.transactions),
 			"SANDBOX_WEBHOOK_DELAY=10ms", "SANDBOX_ASYNC_DELAY=10ms"}, po.env...),
-		WorkerEnv: po.workerEnv,
-		Config:    func(c *config.Config) { c.TaskQueue = taskQueue },
+		WorkerEnv: po.workerEnv, BridgeEnv: po.bridgeEnv, SandboxAddr: po.sandboxAddr,
+		Config: func(c *config.Config) { c.TaskQueue = taskQueue },
 	})
 	if err != nil {
 		return s, err
@@ -152,6 +156,9 @@ func startProd(ctx context.Context, o opts, po prodOptions) (*prodStack, error) 
 	}
 	return s, nil
 }
+
+// dbPrefix names a scenario's databases: rel_<name>_temporal, ….
+func dbPrefix(name string) string { return "rel_" + strings.NewReplacer("-", "_").Replace(name) }
 
 // close stops the stack and, unless -keep, removes its directory.
 func (s *prodStack) close() {

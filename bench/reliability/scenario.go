@@ -17,19 +17,27 @@ type scenario struct {
 	name string
 	// fault is the table's first cell: the fault and its duration.
 	fault string
-	run   func(ctx context.Context, o opts) (row, error)
+	// form, when set, is the only form the scenario runs in: "short" (a
+	// condensed stand-in for several full rows) or "full".
+	form string
+	run  func(ctx context.Context, o opts) (row, error)
+}
+
+// inForm says whether the scenario runs in the run's form.
+func (sc scenario) inForm(o opts) bool {
+	return sc.form == "" || (sc.form == "short") == o.short
 }
 
 // scenarios are every fault of issue #16, in the table's order.
 func scenarios() []scenario {
-	return []scenario{
+	return append([]scenario{
 		{name: "baseline", fault: "none (the control: the same work undisturbed)", run: baseline},
 		{name: "db-store-restart", fault: "store's PostgreSQL killed (immediate shutdown) and restarted mid-listing", run: storeRestart},
 		{name: "db-store-outage", fault: "store's PostgreSQL down (3 min; short 20 s) during LinkUpdates", run: storeOutage},
 		{name: "db-temporal-outage", fault: "Temporal's PostgreSQL stopped and restarted (60 s down; short 10 s) during a webhook burst", run: temporalDBOutage},
 		{name: "disk-full", fault: "the disk under SQLite fills during a listing, freed after 10 s (full form: 30 s)", run: diskFull},
 		{name: "slowloris", fault: "500 slow connections on each bridge (200 short), half trickling headers, half bodies, a byte a second, for the whole work and at least 2 min (30 s short)", run: slowloris},
-	}
+	}, netScenarios()...)
 }
 
 // row is one scenario's line in the reliability table.

@@ -75,6 +75,10 @@ type Options struct {
 	// WorkerEnv is added to the workers' environment only, after Env (a
 	// benchmark's LOG_LEVEL=info for the worker's latency samples, say).
 	WorkerEnv []string
+	// BridgeEnv is added to the bridges' environment only, after Env (a
+	// proxied TEMPORAL_ADDRESS for a network fault on the bridge's hop,
+	// say).
+	BridgeEnv []string
 	// Config overrides the environment-derived configuration before the
 	// stack pins addresses into it (task queue, UI URL, secrets, …).
 	Config func(*config.Config)
@@ -287,7 +291,8 @@ func (s *Stack) startBridges(ctx context.Context) error {
 	}
 	for i, addr := range s.BridgeAddrs {
 		var b *Proc
-		if err := s.launch(ctx, replica("bridge", i, s.o.Bridges), []string{"WEBHOOK_LISTEN_ADDR=" + addr}, &b); err != nil {
+		extra := append([]string{"WEBHOOK_LISTEN_ADDR=" + addr}, s.o.BridgeEnv...)
+		if err := s.launch(ctx, replica("bridge", i, s.o.Bridges), extra, &b); err != nil {
 			return err
 		}
 		s.Bridges = append(s.Bridges, b)
