@@ -11,6 +11,7 @@ import (
 
 	"github.com/belvo-temporal/backbone/internal/netfault"
 	"github.com/belvo-temporal/backbone/internal/stack"
+	"go.temporal.io/api/enums/v1"
 )
 
 // The four hops a network fault is put on, each through its own proxy.
@@ -104,6 +105,24 @@ func netRun(nf netFault, on ...string) func(ctx context.Context, o opts) (row, e
 		if err != nil {
 			return row{}, err
 		}
+		// A fault must meet a running topology: a worker still starting
+		// when Temporal becomes unreachable exits (it fails fast, for its
+		// supervisor to restart it; the stack has none).
+		if err := s.waitPolling(ctx, len(s.Workers)); err != nil {
+			return row{}, err
+		}
+		// A product process that dies under a fault fails the row at once
+		// rather than leaving its work to wait forever.
+		ctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		exited := s.Exited()
+		go func() {
+			select {
+			case err := <-exited:
+				cancel(err)
+			case <-ctx.Done():
+			}
+		}()
 		f, err := s.offer(ctx, o.work())
 		if err != nil {
 			return row{}, err
@@ -146,6 +165,9 @@ func netRun(nf netFault, on ...string) func(ctx context.Context, o opts) (row, e
 		end := time.Now()
 		r, err := s.tally(ctx, f, end)
 		r.notes = append(r.notes, fmt.Sprintf("fault %s %s", hold, end.Sub(start).Round(time.Second)))
+		if cause := context.Cause(ctx); cause != nil && err == nil {
+			err = cause
+		}
 		return r, err
 	}
 }
@@ -199,4 +221,41 @@ func proxiedProd(o opts, name string, srv *netfault.Server) (map[string]*netfaul
 		"TEMPORAL_ADDRESS=" + proxies[workerTemporalHop].Addr()}
 	po.bridgeEnv = []string{"TEMPORAL_ADDRESS=" + proxies[bridgeTemporalHop].Addr()}
 	return proxies, po, nil
+}
+
+// waitPolling waits until n workers poll the task queue for both workflow
+// and activity tasks (n distinct poller identities each), within a minute.
+func (s *prodStack) waitPolling(ctx context.Context, n int) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ready, err := s.polling(ctx, n)
+		if ready {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d workers not all polling %s after a minute (last error: %v)", n, taskQueue, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func (s *prodStack) polling(ctx context.Context, n int) (bool, error) {
+	for _, tt := range []enums.TaskQueueType{enums.TASK_QUEUE_TYPE_WORKFLOW, enums.TASK_QUEUE_TYPE_ACTIVITY} {
+		resp, err := s.client.DescribeTaskQueue(ctx, taskQueue, tt)
+		if err != nil {
+			return false, fmt.Errorf("describe task queue %s: %w", taskQueue, err)
+		}
+		ids := map[string]bool{}
+		for _, p := range resp.GetPollers() {
+			ids[p.GetIdentity()] = true
+		}
+		if len(ids) < n {
+			return false, nil
+		}
+	}
+	return true, nil
 }

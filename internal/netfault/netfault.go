@@ -21,7 +21,10 @@ import (
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/belvo-temporal/backbone/internal/stack"
 	"github.com/rs/zerolog"
+	zlog "github.com/rs/zerolog/log"
 )
+
+var quiet sync.Once
 
 // Server runs toxiproxy's proxies inside the calling process.
 type Server struct {
@@ -34,6 +37,9 @@ type Server struct {
 // New returns a server with no proxies. Toxiproxy's own logs are
 // discarded: a fault's effect is what the caller measures.
 func New() *Server {
+	// Some toxics (bandwidth) log through zerolog's global logger at trace
+	// level, onto stderr; nothing else in the module uses zerolog.
+	quiet.Do(func() { zlog.Logger = zerolog.Nop() })
 	return &Server{api: toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zerolog.Nop())}
 }
 
