@@ -45,7 +45,11 @@ var netFaults = []netFault{
 	// connections not picked.
 	{key: "resets", what: "connections reset mid-response (half of them, after 32 KB, redrawn every 2 s)",
 		fault: netfault.Resets(32<<10, 0.5, 2*time.Second)},
-	{key: "partition", what: "full partition (packets dropped both ways), then healed", fault: netfault.Partition(), partition: true},
+	// A partition stalls every connection of the hop, open and new, and
+	// on healing delivers what TCP would have retransmitted (see
+	// netfault.Partition and, for why not toxiproxy's timeout toxic,
+	// netfault.Blackhole).
+	{key: "partition", what: "full partition (nothing passes either way), then healed", fault: netfault.Partition(), partition: true},
 }
 
 // partitionFor is how long a partition lasts; wholeWorkCap bounds the

@@ -61,27 +61,45 @@ func Resets(after int, share float64, every time.Duration) Fault {
 }
 
 // Partition stops all data in both directions, on the connections open
-// and on new ones, until the fault is removed.
+// and on new ones, until the fault is removed; then what was sent during
+// it is delivered, in order, and the connections carry on.
 //
-// A real partition drops packets: connects and reads hang until a timeout
-// rather than failing at once. The timeout toxic with timeout 0 does that
-// at the proxy: data is swallowed and nothing is closed, so clients hang
-// on their own deadlines and keepalives as they would. Disabling the proxy
-// instead would refuse new connections and close open ones, an immediate
-// error that a client handles far more easily than silence. One
-// difference remains: the proxy still accepts new connections (the
-// handshake is with the proxy), so a client sees a connect succeed and
-// then nothing, not a connect that hangs; both end at the client's
-// deadline. On healing, toxiproxy closes (resets) the connections the
-// partition held, since the bytes it swallowed broke their streams:
-// clients reconnect, as after a partition long enough for TCP to give up.
+// That is what a partition shorter than TCP's patience does: packets are
+// dropped, but TCP retransmits them, so a connection loses no byte: it
+// stalls, and either survives (the partition heals before the ends'
+// deadlines) or is closed by an end that gave up. Here the proxy holds the
+// bytes instead of the network retransmitting them (a latency toxic of a
+// day, whose removal forwards what it holds), with the same effect on
+// the ends: writes stall once buffers fill, reads hang, deadlines and
+// keepalives fire as they would, and new connections hang too (the
+// proxy accepts them, so a client sees its connect succeed and then
+// nothing, where a real partition would leave the connect hanging; both
+// end at the client's deadline). Disabling the proxy would refuse new
+// connections and close open ones, an immediate error, far easier for a
+// client than silence. See Blackhole for toxiproxy's own partition.
 func Partition() Fault {
 	var ts []toxic
 	for _, dir := range []string{"upstream", "downstream"} {
-		ts = append(ts, toxic{Name: "partition " + dir, Type: "timeout", Stream: dir, Toxicity: 1,
-			Attributes: map[string]any{"timeout": 0}})
+		ts = append(ts, toxic{Name: "partition " + dir, Type: "latency", Stream: dir, Toxicity: 1,
+			Attributes: map[string]any{"latency": (24 * time.Hour).Milliseconds()}})
 	}
 	return Fault{Name: "partition", toxics: ts}
+}
+
+// Blackhole is toxiproxy's partition (the timeout toxic with timeout 0,
+// both directions): like Partition while it lasts, but the bytes sent
+// during it are discarded, and on healing toxiproxy resets the
+// connections it held, since their streams lost bytes. No network does
+// that to a TCP connection (TCP delivers every byte or resets); it is a
+// middlebox that forgot the connection, and it turns every request in
+// flight into one whose outcome the client cannot know.
+func Blackhole() Fault {
+	var ts []toxic
+	for _, dir := range []string{"upstream", "downstream"} {
+		ts = append(ts, toxic{Name: "blackhole " + dir, Type: "timeout", Stream: dir, Toxicity: 1,
+			Attributes: map[string]any{"timeout": 0}})
+	}
+	return Fault{Name: "blackhole", toxics: ts}
 }
 
 // rearm removes and adds a fault's toxics every f.rearm until stop is

@@ -181,53 +181,64 @@ func TestResetsCutResponsesWithECONNRESET(t *testing.T) {
 	}
 }
 
-// A partition hangs reads on open and new connections (it neither refuses
-// nor closes) until it heals; healing closes the connections it held, and
-// new ones work.
-func TestPartitionHangsUntilHealed(t *testing.T) {
-	p := proxyTo(t)
-	held := dial(t, p)
-	if _, err := get(held, 1); err != nil {
-		t.Fatal(err)
-	}
-	f := Partition()
-	if err := p.Add(f); err != nil {
-		t.Fatal(err)
-	}
-	fresh := dial(t, p) // the proxy accepts: the handshake is with it
-	for name, c := range map[string]net.Conn{"open": held, "new": fresh} {
-		if err := c.SetReadDeadline(time.Now().Add(time.Second)); err != nil {
-			t.Fatal(err)
-		}
-		if n, err := get(c, 1); !errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatalf("%s connection during the partition: read %d, err %v, want a hang (deadline)", name, n, err)
-		}
-	}
-	// A read with no deadline on the held connection returns only once the
-	// partition heals.
-	if err := held.SetReadDeadline(time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { _, err := held.Read(make([]byte, 1)); done <- err }()
-	select {
-	case err := <-done:
-		t.Fatalf("read returned during the partition: %v", err)
-	case <-time.After(500 * time.Millisecond):
-	}
-	if err := p.Remove(f); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Fatal("the held connection delivered data swallowed by the partition")
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("the held connection still hangs 30 s after healing")
-	}
-	if n, err := get(dial(t, p), 1<<20); err != nil {
-		t.Fatalf("new connection after healing: read %d of 1 MiB: %v", n, err)
+// Partition and Blackhole hang reads on open and new connections (they
+// neither refuse nor close) until healed. Healing a partition delivers
+// what was sent during it, as TCP's retransmissions would; healing a
+// blackhole closes the connections it held. New connections work after
+// either.
+func TestPartitionsHangUntilHealed(t *testing.T) {
+	for _, tc := range []struct {
+		fault Fault
+		// delivers: the held connection gets its answer after healing;
+		// otherwise it is closed.
+		delivers bool
+	}{{Partition(), true}, {Blackhole(), false}} {
+		t.Run(tc.fault.Name, func(t *testing.T) {
+			p := proxyTo(t)
+			held := dial(t, p)
+			if _, err := get(held, 1); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Add(tc.fault); err != nil {
+				t.Fatal(err)
+			}
+			fresh := dial(t, p) // the proxy accepts: the handshake is with it
+			if err := fresh.SetReadDeadline(time.Now().Add(time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := get(fresh, 1); !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("new connection during the fault: read %d, err %v, want a hang (deadline)", n, err)
+			}
+			// A request on the held connection gets no answer while the
+			// fault lasts.
+			if _, err := fmt.Fprintf(held, "GET 1\n"); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { _, err := io.ReadFull(held, make([]byte, 1)); done <- err }()
+			select {
+			case err := <-done:
+				t.Fatalf("read returned during the fault: %v", err)
+			case <-time.After(time.Second):
+			}
+			if err := p.Remove(tc.fault); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-done:
+				if tc.delivers && err != nil {
+					t.Fatalf("the held request's answer after healing: %v", err)
+				}
+				if !tc.delivers && err == nil {
+					t.Fatal("the held connection delivered data the blackhole swallowed")
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("the held connection still hangs 30 s after healing")
+			}
+			if n, err := get(dial(t, p), 1<<20); err != nil {
+				t.Fatalf("new connection after healing: read %d of 1 MiB: %v", n, err)
+			}
+		})
 	}
 }
 
