@@ -49,7 +49,7 @@ var netFaults = []netFault{
 	// on healing delivers what TCP would have retransmitted (see
 	// netfault.Partition and, for why not toxiproxy's timeout toxic,
 	// netfault.Blackhole).
-	{key: "partition", what: "full partition (nothing passes either way), then healed", fault: netfault.Partition(), partition: true},
+	{key: "partition", what: "full partition (nothing passes either way)", fault: netfault.Partition(), partition: true},
 }
 
 // partitionFor is how long a partition lasts; wholeWorkCap bounds the
@@ -75,15 +75,23 @@ func netScenarios() []scenario {
 	var out []scenario
 	for _, nf := range netFaults {
 		out = append(out, scenario{name: "net-all-" + nf.key, form: "short",
-			fault: nf.what + " on all four hops", run: netRun(nf, hops...)})
+			fault: nf.describe(opts{short: true}) + " on all four hops", run: netRun(nf, hops...)})
 	}
 	for _, h := range hops {
 		for _, nf := range netFaults {
 			out = append(out, scenario{name: "net-" + hopKey(h) + "-" + nf.key, form: "full",
-				fault: nf.what + " on " + h, run: netRun(nf, h)})
+				fault: nf.describe(opts{}) + " on " + h, run: netRun(nf, h)})
 		}
 	}
 	return out
+}
+
+// describe is the fault with its duration in a form.
+func (nf netFault) describe(o opts) string {
+	if nf.partition {
+		return fmt.Sprintf("%s for %s, then healed", nf.what, o.partitionFor())
+	}
+	return fmt.Sprintf("%s for the whole work (at most %s)", nf.what, o.wholeWorkCap())
 }
 
 // hopKey is a hop in a scenario's name: "worker→Belvo" is "worker-belvo".
