@@ -74,16 +74,22 @@ func invalidInput(err error) error { return inputError{err} }
 // retryable (refused reports which); any other retryable failure becomes
 // BelvoUncertain.
 func classifyOnce(ctx context.Context, err error) error {
-	if refused(err) {
+	if !outcomeUnknown(ctx, err) {
 		return classify(ctx, err)
-	}
-	c := classify(ctx, err)
-	var appErr *temporal.ApplicationError
-	if errors.As(c, &appErr) && appErr.NonRetryable() {
-		return c
 	}
 	return temporal.NewNonRetryableApplicationError(
 		err.Error()+" (not retried: Belvo may already have acted on it; check before sending again)", "BelvoUncertain", err)
+}
+
+// outcomeUnknown reports whether a failed non-idempotent call may have
+// been acted on by Belvo: the failure neither proves Belvo did nothing
+// (refused) nor is an answer that ends the call for good (a 4xx).
+func outcomeUnknown(ctx context.Context, err error) bool {
+	if refused(err) {
+		return false
+	}
+	var appErr *temporal.ApplicationError
+	return !errors.As(classify(ctx, err), &appErr) || !appErr.NonRetryable()
 }
 
 // refused reports whether a failed call proves Belvo did nothing: the

@@ -95,7 +95,19 @@ func (a *Activities) RegisterLink(ctx context.Context, in RegisterLinkInput) (Li
 		return LinkInfo{MFA: &MFAChallenge{Session: ch.Session, Link: ch.Link, ExpirySeconds: ch.Expiry}}, nil
 	}
 	if err != nil {
-		return LinkInfo{}, classifyOnce(ctx, fmt.Errorf("register link at %s: %w", in.Institution, err))
+		err = fmt.Errorf("register link at %s: %w", in.Institution, err)
+		if in.ExternalID != "" && outcomeUnknown(ctx, err) {
+			// The POST may have reached Belvo (a connection reset or a
+			// timeout after it left). With an external id the next attempt
+			// can ask Belvo what it made of it (reconcile) instead of
+			// giving up: it runs once Belvo has had as long as this client
+			// ever waits, so a request Belvo was still processing has
+			// ended and its link, if any, is listed.
+			return LinkInfo{}, temporal.NewApplicationErrorWithOptions(
+				err.Error()+" (outcome unknown: the next attempt looks the link up by its external id before sending again)",
+				"BelvoUncertainReconcile", temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: a.Belvo.Timeout()})
+		}
+		return LinkInfo{}, classifyOnce(ctx, err)
 	}
 	activity.GetLogger(ctx).Info("link registered", "link_id", l.ID, "institution", l.Institution)
 	return linkInfo(l), nil

@@ -2,12 +2,18 @@ package activities
 
 import (
 	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/sandbox"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 )
 
@@ -71,6 +77,57 @@ func TestReconcileAnUncertainRegistration(t *testing.T) {
 			var info LinkInfo
 			if err := val.Get(&info); err != nil || info.LinkID != c.want {
 				t.Errorf("link %q (%v), want %q", info.LinkID, err, c.want)
+			}
+		})
+	}
+}
+
+// A registration POST cut mid-request (the connection reset after it was
+// written) has an unknown outcome. With an external id the attempt fails
+// retryably, its retry delayed by the client's timeout, so the next attempt
+// reconciles (above) instead of the registration ending uncertain; without
+// one nothing can tell what Belvo did, so it ends BelvoUncertain.
+func TestRegistrationCutMidRequest(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // the whole POST arrived
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0) // a reset, not a clean close
+		}
+		_ = conn.Close()
+	}))
+	defer srv.Close()
+	const timeout = 42 * time.Second
+	bc, err := belvo.New(belvo.Options{BaseURL: srv.URL, SecretID: "id", SecretPassword: "pw", HTTPClient: &http.Client{Timeout: timeout}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Activities{Belvo: bc}
+	cases := []struct {
+		name, ext, wantType string
+		retryable           bool
+		wantDelay           time.Duration
+	}{
+		{"with an external id: retried after the client's timeout", "user-1", "BelvoUncertainReconcile", true, timeout},
+		{"without: uncertain for good", "", "BelvoUncertain", false, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var suite testsuite.WorkflowTestSuite
+			env := suite.NewTestActivityEnvironment()
+			env.RegisterActivity(a)
+			_, err := env.ExecuteActivity(a.RegisterLink, RegisterLinkInput{Institution: "erebor_mx_retail", Username: "u", Password: "p", ExternalID: c.ext})
+			var appErr *temporal.ApplicationError
+			if !errors.As(err, &appErr) {
+				t.Fatalf("err = %v, want an application error", err)
+			}
+			if appErr.Type() != c.wantType || appErr.NonRetryable() == c.retryable || appErr.NextRetryDelay() != c.wantDelay {
+				t.Errorf("type %s, retryable %v, next retry in %s; want %s, %v, %s (%v)",
+					appErr.Type(), !appErr.NonRetryable(), appErr.NextRetryDelay(), c.wantType, c.retryable, c.wantDelay, err)
 			}
 		})
 	}

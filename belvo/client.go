@@ -61,6 +61,11 @@ func New(o Options) (*Client, error) {
 	return &Client{base: u, secretID: o.SecretID, password: o.SecretPassword, http: traced(hc)}, nil
 }
 
+// Timeout is how long the client waits for one call (0: no limit): a call
+// whose outcome was lost has ended at Belvo's side too, as far as this
+// client can know, once it has passed.
+func (c *Client) Timeout() time.Duration { return c.http.Timeout }
+
 // do sends one request and decodes a 2xx JSON answer into out (when not nil).
 // Non-2xx answers become *APIError.
 func (c *Client) do(ctx context.Context, method, target string, body any, out any) error {

@@ -37,6 +37,7 @@ type inFlight struct {
 
 	mu         sync.Mutex
 	linkIDs    []string // every link: API and widget
+	keys       []string // the API links' idempotency keys, their external ids
 	requestIDs []string // Belvo request ids of the async requests
 	asyncLost  int
 	errs       []error
@@ -65,6 +66,9 @@ func (s *prodStack) offer(ctx context.Context, w work) (*inFlight, error) {
 		go func() {
 			defer f.wg.Done()
 			key := "rel-" + stamp + "-" + strconv.Itoa(i)
+			f.mu.Lock()
+			f.keys = append(f.keys, key)
+			f.mu.Unlock()
 			id, err := s.load.Link(ctx, key)
 			if id != "" {
 				f.mu.Lock()
@@ -158,7 +162,9 @@ func (s *prodStack) tally(ctx context.Context, f *inFlight, faultEnd time.Time) 
 		return r, err
 	}
 	r.expected, r.stored = expected, stored
-	r.lost = missing + f.asyncLost + (f.w.links + f.w.burst - len(f.linkIDs))
+	// Each piece of work that failed (a registration, a fetch, an async
+	// request) counts once, below, beside the rows missing from the store.
+	r.lost = missing + f.asyncLost
 	// Rows beyond Belvo's per link and resource: the store keys rows by
 	// Belvo's id, so this is a stored row Belvo does not hold.
 	r.duplicates = max(stored-(expected-missing), 0)
@@ -167,6 +173,11 @@ func (s *prodStack) tally(ctx context.Context, f *inFlight, faultEnd time.Time) 
 		return r, err
 	}
 	r.duplicates += twice
+	links, err := s.linksTwice(ctx, f.keys)
+	if err != nil {
+		return r, err
+	}
+	r.duplicates += links
 	b1, err := measure.ReadBridgeCounts(ctx, s.bridgeMetrics...)
 	if err != nil {
 		return r, err
@@ -180,6 +191,25 @@ func (s *prodStack) tally(ctx context.Context, f *inFlight, faultEnd time.Time) 
 		return r, fmt.Errorf("%d pieces of work failed: %w", len(f.errs), errors.Join(f.errs[:min(len(f.errs), 3)]...))
 	}
 	return r, nil
+}
+
+// linksTwice counts links Belvo (the sandbox) holds beyond one per API
+// registration, found by their external ids: a registration sent twice
+// would leave a second link whose data nothing fetches.
+func (s *prodStack) linksTwice(ctx context.Context, keys []string) (int, error) {
+	bc, err := belvo.New(belvo.Options{BaseURL: s.Config.BelvoBaseURL, SecretID: s.Config.BelvoSecretID, SecretPassword: s.Config.BelvoSecretPassword})
+	if err != nil {
+		return 0, err
+	}
+	extra := 0
+	for _, k := range keys {
+		links, err := bc.ListLinks(ctx, belvo.LinkFilter{ExternalID: k})
+		if err != nil {
+			return 0, fmt.Errorf("links with external id %s: %w", k, err)
+		}
+		extra += max(len(links)-1, 0)
+	}
+	return extra, nil
 }
 
 // executionsTwice counts executions beyond one per link fetch and per

@@ -53,14 +53,16 @@ func (c Client) again(ctx context.Context, f func() error) error {
 	}
 }
 
-// Link registers a link by the API under an idempotency key and waits for
-// its historical fetch.
+// Link registers a link by the API under an idempotency key, which is also
+// its external id, and waits for its historical fetch. An app sets external
+// ids (docs/failure-semantics.md): a registration whose POST was cut
+// mid-request is then looked up at Belvo instead of ending uncertain.
 func (c Client) Link(ctx context.Context, key string) (string, error) {
 	d := sandbox.Config{}.WithDefaults()
 	var reg workflows.LinkRegistrationResult
 	err := c.again(ctx, func() (err error) {
 		reg, err = c.Starter.RegisterLink(ctx, key, activities.RegisterLinkInput{Institution: "erebor_mx_retail",
-			Username: d.BankUsername, Password: d.BankPassword, AccessMode: "single", FetchResources: Resources})
+			Username: d.BankUsername, Password: d.BankPassword, AccessMode: "single", FetchResources: Resources, ExternalID: key})
 		return err
 	})
 	if err != nil {
