@@ -79,10 +79,10 @@ func run(ctx context.Context, o opts, only string) (bool, error) {
 		if !sc.inForm(o) || only != "" && !strings.Contains(sc.name, only) {
 			continue
 		}
-		fmt.Printf("\n=== %s: %s\n", sc.name, sc.fault)
+		fmt.Printf("\n=== %s: %s\n", sc.name, sc.faultIn(o))
 		start := time.Now()
 		r, err := sc.run(ctx, o)
-		r.scenario, r.fault, r.err, r.elapsed = sc.name, sc.fault, err, time.Since(start)
+		r.scenario, r.fault, r.err, r.elapsed = sc.name, sc.faultIn(o), err, time.Since(start)
 		if err != nil {
 			fmt.Printf("--- FAIL %s: %v\n", sc.name, err)
 		} else {

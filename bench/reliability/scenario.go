@@ -15,12 +15,21 @@ import (
 type scenario struct {
 	// name selects it with -run ("net-belvo-latency", "disk-full", …).
 	name string
-	// fault is the table's first cell: the fault and its duration.
-	fault string
+	// fault is the table's fault cell: the fault and its duration in the
+	// full form; faultShort, when set, in the short form.
+	fault, faultShort string
 	// form, when set, is the only form the scenario runs in: "short" (a
 	// condensed stand-in for several full rows) or "full".
 	form string
 	run  func(ctx context.Context, o opts) (row, error)
+}
+
+// faultIn is the fault cell for the run's form.
+func (sc scenario) faultIn(o opts) string {
+	if o.short && sc.faultShort != "" {
+		return sc.faultShort
+	}
+	return sc.fault
 }
 
 // inForm says whether the scenario runs in the run's form.
@@ -33,10 +42,18 @@ func scenarios() []scenario {
 	return append([]scenario{
 		{name: "baseline", fault: "none (the control: the same work undisturbed)", run: baseline},
 		{name: "db-store-restart", fault: "store's PostgreSQL killed (immediate shutdown) and restarted mid-listing", run: storeRestart},
-		{name: "db-store-outage", fault: "store's PostgreSQL down (3 min; short 20 s) during LinkUpdates", run: storeOutage},
-		{name: "db-temporal-outage", fault: "Temporal's PostgreSQL stopped and restarted (60 s down; short 10 s) during a webhook burst", run: temporalDBOutage},
-		{name: "disk-full", fault: "the disk under SQLite fills during a listing, freed after 10 s (full form: 30 s)", run: diskFull},
-		{name: "slowloris", fault: "500 slow connections on each bridge (200 short), half trickling headers, half bodies, a byte a second, for the whole work and at least 2 min (30 s short)", run: slowloris},
+		{name: "db-store-outage", run: storeOutage,
+			fault:      "store's PostgreSQL down for 3 min during LinkUpdates",
+			faultShort: "store's PostgreSQL down for 20 s during LinkUpdates"},
+		{name: "db-temporal-outage", run: temporalDBOutage,
+			fault:      "Temporal's PostgreSQL stopped for 60 s, then restarted, during a webhook burst",
+			faultShort: "Temporal's PostgreSQL stopped for 10 s, then restarted, during a webhook burst"},
+		{name: "disk-full", run: diskFull,
+			fault:      "the disk under SQLite fills during a listing, freed after 30 s",
+			faultShort: "the disk under SQLite fills during a listing, freed after 10 s"},
+		{name: "slowloris", run: slowloris,
+			fault:      "500 slow connections on each bridge, half trickling headers, half bodies, a byte a second, for the whole work and at least 2 min",
+			faultShort: "200 slow connections on each bridge, half trickling headers, half bodies, a byte a second, for the whole work and at least 30 s"},
 	}, netScenarios()...)
 }
 
