@@ -98,36 +98,31 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 	res := FetchResourceResult{Resource: in.Resource, Since: plan.since}
 	// Pages and rows per resource, beside the SDK's own series on /metrics.
 	m := activity.GetMetricsHandler(ctx).WithTags(map[string]string{"resource": string(in.Resource)})
-	// Pages download ahead while earlier ones are stored, so a listing
-	// takes about as long as the slower of Belvo and the store, not their
-	// sum. At most listAhead pages wait beside the one being stored; only
-	// stored pages are heartbeated, so a retry resumes after the last page
-	// that is really in the store.
-	pctx, stopDownloads := context.WithCancel(ctx)
-	defer stopDownloads()
+	// The next page downloads while this one is stored, so a listing takes
+	// about as long as the slower of Belvo and the store, not their sum. At
+	// most two pages are in memory; only stored pages are heartbeated, so a
+	// retry resumes after the last page that is really in the store.
 	var pending <-chan downloaded
 	if next != "" {
-		pending = a.prefetch(pctx, in, next, page)
+		pending = a.download(ctx, in, next, page)
 	}
 	for next != "" {
-		got, ok := <-pending
-		if !ok {
-			// The downloads stopped without a result: only when the
-			// activity's context ended.
-			return res, errors.Join(fmt.Errorf("listing %s stopped at page %d", in.Resource, page), ctx.Err())
-		}
+		got := <-pending
 		if got.err != nil {
 			if smaller, ok := askForLess(got.err, next); ok {
 				// Belvo timed out building the page: ask for the same rows
 				// in smaller pages, at once, as Belvo advises.
 				log.Warn("Belvo request timeout: asking for smaller pages", "resource", in.Resource, "page", page, "next", pathAndQuery(smaller))
 				next = smaller
-				pending = a.prefetch(pctx, in, next, page)
+				pending = a.download(ctx, in, next, page)
 				continue
 			}
 			return res, classify(ctx, got.err)
 		}
 		following := got.next
+		if following != "" {
+			pending = a.download(ctx, in, following, page+1)
+		}
 		if err := a.Store.UpsertRows(ctx, in.Resource, in.LinkID, got.rows); err != nil {
 			return res, storeError(err)
 		}
@@ -186,59 +181,35 @@ type downloaded struct {
 	err    error
 }
 
-// listAhead is how many downloaded pages may wait to be stored. One was
-// enough when storing was much faster than downloading; with PostgreSQL's
-// COPY the two take about as long per page, and a page that stores a
-// little slower than the next downloads would stall the download behind
-// it. Two absorb that jitter for one more page in memory (~1.4 MB).
-const listAhead = 2
-
-// prefetch downloads and parses pages from pageURL on, one after the
-// other, in the background: each page's result goes to the channel in
-// order, at most listAhead ahead of the reader. It stops after an error or
-// the last page, or when ctx ends (the activity returned).
-func (a *Activities) prefetch(ctx context.Context, in FetchResourceInput, pageURL string, page int) <-chan downloaded {
-	out := make(chan downloaded, listAhead-1)
+// download fetches and parses one page in the background; the channel
+// receives exactly one result (buffered, so an abandoned download never
+// blocks: the activity's context stops its request).
+func (a *Activities) download(ctx context.Context, in FetchResourceInput, pageURL string, page int) <-chan downloaded {
+	out := make(chan downloaded, 1)
 	go func() {
-		defer close(out)
-		for pageURL != "" {
-			d := a.fetchPage(ctx, in, pageURL, page)
-			select {
-			case out <- d:
-			case <-ctx.Done():
-				return
-			}
-			if d.err != nil {
-				return
-			}
-			pageURL = d.next
-			page++
+		p, err := a.Belvo.ListPage(ctx, pageURL)
+		if err != nil {
+			out <- downloaded{err: fmt.Errorf("list %s page %d of link %s: %w", in.Resource, page, in.LinkID, err)}
+			return
 		}
+		d := downloaded{rows: make([]store.Row, 0, len(p.Results)), count: p.Count}
+		field := stampField(in.Resource)
+		for _, raw := range p.Results {
+			// The id and the cursor's timestamp in one pass over the row.
+			id, stamp, why, err := belvo.RowKeys(raw, field)
+			if err != nil {
+				out <- downloaded{err: fmt.Errorf("%s page %d of link %s: %w", in.Resource, page, in.LinkID, err)}
+				return
+			}
+			d.stamps.add(stamps{Newest: stamp, Unstamped: why})
+			d.rows = append(d.rows, store.Row{ID: id, Data: raw})
+		}
+		if p.Next != nil {
+			d.next = *p.Next
+		}
+		out <- d
 	}()
 	return out
-}
-
-// fetchPage downloads and parses one page.
-func (a *Activities) fetchPage(ctx context.Context, in FetchResourceInput, pageURL string, page int) downloaded {
-	p, err := a.Belvo.ListPage(ctx, pageURL)
-	if err != nil {
-		return downloaded{err: fmt.Errorf("list %s page %d of link %s: %w", in.Resource, page, in.LinkID, err)}
-	}
-	d := downloaded{rows: make([]store.Row, 0, len(p.Results)), count: p.Count}
-	field := stampField(in.Resource)
-	for _, raw := range p.Results {
-		// The id and the cursor's timestamp in one pass over the row.
-		id, stamp, why, err := belvo.RowKeys(raw, field)
-		if err != nil {
-			return downloaded{err: fmt.Errorf("%s page %d of link %s: %w", in.Resource, page, in.LinkID, err)}
-		}
-		d.stamps.add(stamps{Newest: stamp, Unstamped: why})
-		d.rows = append(d.rows, store.Row{ID: id, Data: raw})
-	}
-	if p.Next != nil {
-		d.next = *p.Next
-	}
-	return d
 }
 
 // LinkState is what earlier executions left for a link: the resources
