@@ -32,6 +32,24 @@ func (f *fakeBelvo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, `{"count":%d,"next":null,"previous":null,"results":[%s]}`, len(f.rows), strings.Join(f.rows, ","))
 }
 
+// fetchFixture is FetchResource's world for a test: fake as Belvo, over
+// real HTTP, and a SQLite store in a temporary directory.
+func fetchFixture(t *testing.T, fake http.Handler) (*Activities, store.Store) {
+	t.Helper()
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	bc, err := belvo.New(belvo.Options{BaseURL: srv.URL, SecretID: "id", SecretPassword: "pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return &Activities{Belvo: bc, Store: st}, st
+}
+
 func tx(id, collected string) string {
 	if collected == "" {
 		return fmt.Sprintf(`{"id":%q}`, id)
@@ -81,18 +99,7 @@ func TestFetchResourceKeepsTheCursor(t *testing.T) {
 			in:   FetchResourceInput{Incremental: true}, wantCursor: "2026-11-22T14:00:00Z"},
 	}
 	fake := &fakeBelvo{}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	bc, err := belvo.New(belvo.Options{BaseURL: srv.URL, SecretID: "id", SecretPassword: "pw"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	a := &Activities{Belvo: bc, Store: st}
+	a, st := fetchFixture(t, fake)
 	var suite testsuite.WorkflowTestSuite
 	for _, step := range steps {
 		fake.mu.Lock()
@@ -135,19 +142,7 @@ func TestFetchResourceKeepsTheCursor(t *testing.T) {
 // not include the retry's backoff; a heartbeat from before the field
 // existed falls back to now.
 func TestFetchResourceResumedDoneKeepsTheCommitTime(t *testing.T) {
-	fake := &fakeBelvo{rows: []string{tx("a", "2026-11-20T10:00:00Z")}}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	bc, err := belvo.New(belvo.Options{BaseURL: srv.URL, SecretID: "id", SecretPassword: "pw"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	a := &Activities{Belvo: bc, Store: st}
+	a, _ := fetchFixture(t, &fakeBelvo{rows: []string{tx("a", "2026-11-20T10:00:00Z")}})
 	committed := time.Now().Add(-42 * time.Second).UTC().Round(time.Millisecond)
 	cases := []struct {
 		name  string

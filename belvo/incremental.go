@@ -107,6 +107,12 @@ func RowKeys(raw json.RawMessage, field string) (id string, stamp time.Time, why
 			}
 		}
 	}
+	return rowKeysDecode(raw, field)
+}
+
+// rowKeysDecode is RowKeys by encoding/json: every row the scan hands
+// back, and the reference the scan is fuzzed against.
+func rowKeysDecode(raw json.RawMessage, field string) (id string, stamp time.Time, why string, err error) {
 	var s json.RawMessage
 	switch field {
 	case "":

@@ -37,6 +37,23 @@ func privatePGs(ctx context.Context) (storePG, temporalPG *stack.PGCluster, err 
 	return storePG, temporalPG, nil
 }
 
+// privateStack starts the production-like stack on two private PostgreSQL
+// clusters, one under the store and one under Temporal, so that a scenario
+// can stop either without touching the machine's server or the other;
+// stop ends the stack, then the clusters.
+func privateStack(ctx context.Context, o opts, po prodOptions) (s *prodStack, storePG, temporalPG *stack.PGCluster, stop func(), err error) {
+	if storePG, temporalPG, err = privatePGs(ctx); err != nil {
+		return nil, nil, nil, func() {}, err
+	}
+	po.storeAdmin, po.temporalAdmin = storePG.AdminDSN(), temporalPG.AdminDSN()
+	s, err = startProd(ctx, o, po)
+	return s, storePG, temporalPG, func() {
+		s.close()
+		temporalPG.Close()
+		storePG.Close()
+	}, err
+}
+
 // bigListing is how many transactions the store-restart scenario lists.
 func (o opts) bigListing() int {
 	if o.short {
@@ -49,14 +66,8 @@ func (o opts) bigListing() int {
 // crash) while a link's listing of o.bigListing() transactions is part
 // stored, with the usual work in flight, and starts it again.
 func storeRestart(ctx context.Context, o opts) (row, error) {
-	pg, tpg, err := privatePGs(ctx)
-	if err != nil {
-		return row{}, err
-	}
-	defer pg.Close()
-	defer tpg.Close()
-	s, err := startProd(ctx, o, prodOptions{name: "db-store-restart", storeAdmin: pg.AdminDSN(), temporalAdmin: tpg.AdminDSN()})
-	defer s.close()
+	s, pg, _, stop, err := privateStack(ctx, o, prodOptions{name: "db-store-restart"})
+	defer stop()
 	if err != nil {
 		return row{}, err
 	}

@@ -33,14 +33,8 @@ func (o opts) storeOutage() time.Duration {
 // brings it back: the store must then equal Belvo, deleted rows gone and
 // new ones there.
 func storeOutage(ctx context.Context, o opts) (row, error) {
-	pg, tpg, err := privatePGs(ctx)
-	if err != nil {
-		return row{}, err
-	}
-	defer pg.Close()
-	defer tpg.Close()
-	s, err := startProd(ctx, o, prodOptions{name: "db-store-outage", storeAdmin: pg.AdminDSN(), temporalAdmin: tpg.AdminDSN()})
-	defer s.close()
+	s, pg, _, stop, err := privateStack(ctx, o, prodOptions{name: "db-store-outage"})
+	defer stop()
 	if err != nil {
 		return row{}, err
 	}

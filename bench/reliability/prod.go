@@ -162,6 +162,9 @@ func dbPrefix(name string) string { return "rel_" + strings.NewReplacer("-", "_"
 
 // close stops the stack and, unless -keep, removes its directory.
 func (s *prodStack) close() {
+	if s == nil {
+		return // it failed before it had a directory
+	}
 	if s.client != nil {
 		s.client.Close()
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/belvo-temporal/backbone/config"
 	"github.com/belvo-temporal/backbone/internal/stack"
-	"github.com/belvo-temporal/backbone/starter"
 	"github.com/belvo-temporal/backbone/store"
 	"go.temporal.io/sdk/client"
 )
@@ -87,7 +86,7 @@ func StartLocal(ctx context.Context, o LocalOptions) (*Local, error) {
 		l.Close()
 		return nil, err
 	}
-	l.Load = Client{Starter: starter.Starter{Client: l.Client, TaskQueue: o.TaskQueue}, Ctl: l.Control(), DB: l.DB}
+	l.Load = Client{Starter: l.Starter(l.Client), Ctl: l.Control(), DB: l.DB}
 	return l, nil
 }
 
