@@ -47,6 +47,12 @@ func privateStack(ctx context.Context, o opts, po prodOptions) (s *prodStack, st
 	}
 	po.storeAdmin, po.temporalAdmin = storePG.AdminDSN(), temporalPG.AdminDSN()
 	s, err = startProd(ctx, o, po)
+	if err == nil {
+		// The app's calls and the harness's own reads of the store are
+		// tried again while a database is down, as an app's would be: the
+		// row judges the product, not a checker that gave up.
+		s.load.Retry = 5 * time.Minute
+	}
 	return s, storePG, temporalPG, func() {
 		s.close()
 		temporalPG.Close()

@@ -89,13 +89,19 @@ func (c Client) Async(ctx context.Context, key, linkID string) (requestID string
 	if err != nil {
 		return res.RequestID, 0, fmt.Errorf("async %s: %w", res.RequestID, err)
 	}
-	want, err := c.Ctl.Count(ctx, req.LinkID, belvo.Invoices, req.ListFilters())
+	var want, got int
+	err = c.again(ctx, func() (err error) {
+		want, err = c.Ctl.Count(ctx, req.LinkID, belvo.Invoices, req.ListFilters())
+		return err
+	})
 	if err != nil {
 		return res.RequestID, 0, err
 	}
 	// The link's invoices in the store: every request on a link asks for
-	// the same rows, so the store must hold at least this request's.
-	got, err := c.DB.Count(ctx, belvo.Invoices, req.LinkID)
+	// the same rows, so the store must hold at least this request's. (The
+	// read is retried like the app's calls: a scenario may be restarting
+	// the store.)
+	err = c.again(ctx, func() (err error) { got, err = c.DB.Count(ctx, belvo.Invoices, req.LinkID); return err })
 	if err != nil {
 		return res.RequestID, 0, err
 	}
@@ -113,7 +119,8 @@ func (c Client) Check(ctx context.Context, linkIDs []string) (expected, stored, 
 			return expected, stored, lost, fmt.Errorf("expected rows of %s: %w", l, err)
 		}
 		for _, r := range Resources {
-			got, err := c.DB.Count(ctx, r, l)
+			var got int
+			err := c.again(ctx, func() (err error) { got, err = c.DB.Count(ctx, r, l); return err })
 			if err != nil {
 				return expected, stored, lost, err
 			}
