@@ -28,8 +28,9 @@ const (
 )
 
 // noRequestMethods are the exported methods of *belvo.Client that send
-// nothing (they only build URLs), so the spec check has nothing to drive.
-var noRequestMethods = map[string]bool{"FirstPageURL": true}
+// nothing (they build URLs or report settings), so the spec check has
+// nothing to drive.
+var noRequestMethods = map[string]bool{"FirstPageURL": true, "Timeout": true}
 
 // specSandbox serves an emulator behind the spec validator and returns a
 // client for it.
