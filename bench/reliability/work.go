@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/temporal"
 )
 
 // work is what runs through a fault, the way an app and Belvo load the
@@ -132,13 +133,26 @@ func (s *prodStack) widgetLinkSized(ctx context.Context, externalID string, tran
 // waitExecution waits for a widget link's fetch execution to exist (its
 // webhooks may still be redelivered) and complete.
 func (s *prodStack) waitExecution(ctx context.Context, link string) error {
+	deadline := time.Now().Add(s.load.Retry)
 	for {
 		_, err := s.load.Starter.WaitFetch(ctx, link)
 		if err == nil {
 			return nil
 		}
 		var notFound *serviceerror.NotFound
-		if !errors.As(err, &notFound) || ctx.Err() != nil {
+		var failed *temporal.WorkflowExecutionError
+		switch {
+		case ctx.Err() != nil:
+			return fmt.Errorf("link %s: %w", link, err)
+		case errors.As(err, &notFound):
+			// Not started yet: its webhooks are still being redelivered.
+		case !errors.As(err, &failed) && time.Now().Before(deadline):
+			// Temporal did not answer (a scenario has it down): the app
+			// asks again, as the load's other calls do (load.Client.Retry).
+			if s.load.OnRetry != nil {
+				s.load.OnRetry(err)
+			}
+		default:
 			return fmt.Errorf("link %s: %w", link, err)
 		}
 		select {
