@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/bench/internal/load"
 	"github.com/belvo-temporal/backbone/config"
 	"github.com/belvo-temporal/backbone/internal/certs"
@@ -73,6 +74,9 @@ type prodStack struct {
 	client client.Client
 	db     store.Store
 	load   load.Client
+	// belvo calls the sandbox as Belvo's API, for the harness's own
+	// widget links and checks (built once per stack).
+	belvo *belvo.Client
 	// bridgeMetrics are the bridges' /metrics URLs.
 	bridgeMetrics []string
 	keep          bool
@@ -150,6 +154,10 @@ func startProd(ctx context.Context, o opts, po prodOptions) (*prodStack, error) 
 		return s, err
 	}
 	s.db = db
+	if s.belvo, err = belvo.New(belvo.Options{BaseURL: s.Config.BelvoBaseURL, SecretID: s.Config.BelvoSecretID,
+		SecretPassword: s.Config.BelvoSecretPassword}); err != nil {
+		return s, err
+	}
 	s.load = load.Client{Starter: s.Starter(s.client), Ctl: s.Control(), DB: s.db}
 	for _, a := range s.BridgeAddrs {
 		s.bridgeMetrics = append(s.bridgeMetrics, "http://"+a+"/metrics")

@@ -118,11 +118,7 @@ func (s *prodStack) widgetLink(ctx context.Context, externalID string) (string, 
 // widgetLinkSized is widgetLink for a link of its own number of
 // transactions (0: the stack's).
 func (s *prodStack) widgetLinkSized(ctx context.Context, externalID string, transactions int) (string, error) {
-	bc, err := belvo.New(belvo.Options{BaseURL: s.Config.BelvoBaseURL, SecretID: s.Config.BelvoSecretID, SecretPassword: s.Config.BelvoSecretPassword})
-	if err != nil {
-		return "", err
-	}
-	tok, err := bc.CreateWidgetToken(ctx, belvo.WidgetTokenRequest{ExternalID: externalID, FetchHistorical: true,
+	tok, err := s.belvo.CreateWidgetToken(ctx, belvo.WidgetTokenRequest{ExternalID: externalID, FetchHistorical: true,
 		FetchResources: []belvo.Resource{belvo.Accounts, belvo.Transactions, belvo.Owners}})
 	if err != nil {
 		return "", fmt.Errorf("widget token: %w", err)
@@ -211,13 +207,9 @@ func (s *prodStack) tally(ctx context.Context, f *inFlight, faultEnd time.Time) 
 // registration, found by their external ids: a registration sent twice
 // would leave a second link whose data nothing fetches.
 func (s *prodStack) linksTwice(ctx context.Context, keys []string) (int, error) {
-	bc, err := belvo.New(belvo.Options{BaseURL: s.Config.BelvoBaseURL, SecretID: s.Config.BelvoSecretID, SecretPassword: s.Config.BelvoSecretPassword})
-	if err != nil {
-		return 0, err
-	}
 	extra := 0
 	for _, k := range keys {
-		links, err := bc.ListLinks(ctx, belvo.LinkFilter{ExternalID: k})
+		links, err := s.belvo.ListLinks(ctx, belvo.LinkFilter{ExternalID: k})
 		if err != nil {
 			return 0, fmt.Errorf("links with external id %s: %w", k, err)
 		}
