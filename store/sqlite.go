@@ -37,7 +37,12 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(30000)")
-	q.Add("_pragma", "journal_mode(WAL)")
+	if err := enableWAL(ctx, "file:"+path+"?"+q.Encode()); err != nil {
+		return nil, diskFull(path, fmt.Errorf("store: open %s: %w", path, err))
+	}
+	// No journal_mode pragma here: the file is in WAL mode now and stays
+	// so, and asking again on each new connection would be the racy
+	// switch enableWAL exists to avoid.
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
