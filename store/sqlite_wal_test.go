@@ -5,30 +5,28 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 )
 
 // openerEnv, set, makes the test binary a helper process of
-// TestSQLiteOpenedByProcessesAtOnce (see TestMain): it names a directory
-// of database files to open.
-const openerEnv = "STORE_TEST_OPEN_SQLITE_DIR"
+// TestSQLiteOpenedByProcessesAtOnce (see TestMain), run in the directory
+// whose database files it opens.
+const openerEnv = "STORE_TEST_OPEN_SQLITE"
 
 // openerFiles is how many new files each helper process opens in turn.
 const openerFiles = 100
 
 // TestMain runs the tests, or, with openerEnv set, opens the files
-// 0.db … of the directory it names in order, the way a worker opens its
+// 0.db … of its working directory in order, the way a worker opens its
 // store at start, and exits non-zero at the first that fails.
 func TestMain(m *testing.M) {
-	dir := os.Getenv(openerEnv)
-	if dir == "" {
+	if os.Getenv(openerEnv) == "" {
 		os.Exit(m.Run())
 	}
 	for i := range openerFiles {
-		path := filepath.Join(dir, strconv.Itoa(i)+".db")
+		path := strconv.Itoa(i) + ".db"
 		s, err := OpenSQLite(context.Background(), path)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "open %s: %v\n", path, err)
@@ -56,7 +54,7 @@ func TestSQLiteOpenedByProcessesAtOnce(t *testing.T) {
 	for p := range processes {
 		wg.Go(func() {
 			cmd := exec.Command(os.Args[0]) //nolint:gosec // the test binary itself, as a helper (TestMain)
-			cmd.Env = append(os.Environ(), openerEnv+"="+dir)
+			cmd.Dir, cmd.Env = dir, append(os.Environ(), openerEnv+"=1")
 			if out, err := cmd.CombinedOutput(); err != nil {
 				errs[p] = fmt.Errorf("%w: %s", err, out)
 			}
