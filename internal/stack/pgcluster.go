@@ -222,10 +222,7 @@ func (c *PGCluster) waitReady(ctx context.Context, p *Proc, limit time.Duration)
 	}
 }
 
-func (c *PGCluster) logTail() string {
-	b, _ := os.ReadFile(c.LogPath)
-	return lastLines(string(b), 8)
-}
+func (c *PGCluster) logTail() string { return fileTail(c.LogPath, 8) }
 
 // Stop shuts the server down the fast way (SIGINT: clients are
 // disconnected, work is checkpointed) and waits for it.

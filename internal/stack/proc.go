@@ -66,6 +66,36 @@ func startProcAs(name, bin string, args []string, dir string, env []string, logP
 	return p, nil
 }
 
+// tailBytes bounds what fileTail reads: the end of a log, not all of it.
+const tailBytes = 16 << 10
+
+// fileTail is the last n lines of the file at path, read from its last
+// tailBytes only; "" when it cannot be read. An error about a process
+// quotes its log's end, so that the cause survives in a CI log even when
+// the log file does not.
+func fileTail(path string, n int) string {
+	f, err := os.Open(path) //nolint:gosec // a log the stack wrote
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	off := max(0, st.Size()-tailBytes)
+	b := make([]byte, st.Size()-off)
+	k, _ := f.ReadAt(b, off)
+	s := string(b[:k])
+	if off > 0 {
+		// The first line is probably cut: drop it.
+		if _, rest, ok := strings.Cut(s, "\n"); ok {
+			s = rest
+		}
+	}
+	return lastLines(s, n)
+}
+
 // Done is closed when the process has exited; Err is then its exit error.
 func (p *Proc) Done() <-chan struct{} { return p.done }
 

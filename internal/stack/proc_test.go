@@ -2,7 +2,10 @@ package stack
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -32,5 +35,37 @@ func TestFreeAddrBelowEphemeralRange(t *testing.T) {
 		if err := PortFree(addr); err != nil {
 			t.Fatalf("handed-out %s is not bindable: %v", addr, err)
 		}
+	}
+}
+
+// TestFileTail checks that an exited process's error quotes the end of its
+// log: whole lines only, read from the file's end however long it is.
+func TestFileTail(t *testing.T) {
+	dir := t.TempDir()
+	long := strings.Repeat("x", tailBytes) + "\nbefore\nworker: store: migrate: database is locked\n"
+	tests := []struct {
+		name    string
+		content *string // nil: no file
+		n       int
+		want    string
+	}{
+		{name: "no file", n: 3, want: ""},
+		{name: "empty", content: new(""), n: 3, want: ""},
+		{name: "fewer lines than asked", content: new("a\nb\n"), n: 3, want: "a\nb"},
+		{name: "the last lines", content: new("a\nb\nc\nd\n"), n: 2, want: "c\nd"},
+		{name: "longer than what is read", content: &long, n: 5, want: "before\nworker: store: migrate: database is locked"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, strconv.Itoa(i)+".log")
+			if tt.content != nil {
+				if err := os.WriteFile(path, []byte(*tt.content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := fileTail(path, tt.n); got != tt.want {
+				t.Errorf("fileTail(%d) = %q, want %q", tt.n, got, tt.want)
+			}
+		})
 	}
 }

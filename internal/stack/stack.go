@@ -446,7 +446,8 @@ func (s *Stack) Stop() {
 // Exited reports the first product process that ended by itself, among
 // those running when it is called; one the stack stopped or killed on
 // purpose (Stop, Restart, StartSandbox) is not reported. Call it again
-// after a Restart to watch the new process.
+// after a Restart to watch the new process. The error quotes the end of
+// the process's log: why it ended.
 func (s *Stack) Exited() <-chan error {
 	out := make(chan error, 1)
 	var all []*Proc
@@ -462,13 +463,17 @@ func (s *Stack) Exited() <-chan error {
 				return
 			}
 			select {
-			case out <- fmt.Errorf("%s exited: %v (see %s)", p.Name, p.Err(), s.LogPath(p.Name)):
+			case out <- fmt.Errorf("%s exited: %v (see %s); its log ends:\n%s", p.Name, p.Err(), s.LogPath(p.Name),
+				fileTail(s.LogPath(p.Name), exitedLogLines)):
 			default:
 			}
 		}()
 	}
 	return out
 }
+
+// exitedLogLines is how much of an exited process's log Exited quotes.
+const exitedLogLines = 10
 
 func (s *Stack) logDir() string { return filepath.Join(s.o.Dir, "logs") }
 
