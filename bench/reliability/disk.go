@@ -83,7 +83,6 @@ func fillDuringListing(ctx context.Context, o opts, p diskPlan, disk *tmpfs.Disk
 	if err != nil {
 		return row{}, err
 	}
-	exited := s.Exited()
 	// The big listing starts first. The usual work is offered once a third
 	// of it is stored, just before the disk fills, so that all of it (its
 	// listings, async requests, webhooks) runs through the fault too.
@@ -116,11 +115,6 @@ func fillDuringListing(ctx context.Context, o opts, p diskPlan, disk *tmpfs.Disk
 	r.notes = append(notes, r.notes...)
 	if n := workerLogLines(s, "is full (SQLITE_FULL)"); n >= 0 {
 		r.notes = append(r.notes, fmt.Sprintf("mentions of the full disk in the workers' logs: %d", n))
-	}
-	select {
-	case e := <-exited:
-		err = errors.Join(err, fmt.Errorf("a process died under the full disk: %w", e))
-	default:
 	}
 	return r, errors.Join(ferr, err)
 }

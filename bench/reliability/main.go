@@ -35,8 +35,12 @@ type opts struct {
 	cli, postgres string
 	// temporalPort is the Temporal server's frontend port.
 	temporalPort int
-	// keep leaves each scenario's directory (logs) in place.
+	// keep leaves each scenario's directory (logs) in place; a failed
+	// row's is always left.
 	keep bool
+	// dir is the running scenario's directory: its stacks' directories
+	// (logs, certificates) go inside, so one removal clears them.
+	dir string
 	// bin is what every scenario's stack runs (prepare).
 	bin binaries
 }
@@ -47,7 +51,7 @@ func main() {
 	flag.StringVar(&o.cli, "temporal-cli", filepath.Join("bin", "temporal"), "pinned Temporal CLI (scripts/test.sh installs it)")
 	flag.StringVar(&o.postgres, "postgres", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL admin URL for the stack's databases")
 	flag.IntVar(&o.temporalPort, "temporal-port", 25233, "Temporal frontend port; the server's other ports derive from it")
-	flag.BoolVar(&o.keep, "keep", false, "keep each scenario's directory and logs")
+	flag.BoolVar(&o.keep, "keep", false, "keep each scenario's directory and logs (a failed scenario's are always kept)")
 	only := flag.String("run", "", "run only the scenarios whose name contains this")
 	flag.Parse()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -80,13 +84,9 @@ func run(ctx context.Context, o opts, only string) (bool, error) {
 			continue
 		}
 		fmt.Printf("\n=== %s: %s\n", sc.name, sc.faultIn(o))
-		start := time.Now()
-		r, err := sc.run(ctx, o)
-		r.scenario, r.fault, r.err, r.elapsed = sc.name, sc.faultIn(o), err, time.Since(start)
+		r, err := runScenario(ctx, o, sc)
 		if err != nil {
-			fmt.Printf("--- FAIL %s: %v\n", sc.name, err)
-		} else {
-			fmt.Printf("--- %s %s (%s)\n", verdict(r), sc.name, r.elapsed.Round(time.Second))
+			return false, err
 		}
 		rows = append(rows, r)
 		if ctx.Err() != nil {
@@ -102,4 +102,33 @@ func run(ctx context.Context, o opts, only string) (bool, error) {
 		ok = ok && r.ok()
 	}
 	return ok, nil
+}
+
+// runScenario runs one scenario in a directory of its own and prints its
+// verdict. The directory (every process's log) is removed once the row
+// passed, unless -keep; a failed row's is kept and named, so that an
+// intermittent failure can be read after the run, in CI too.
+func runScenario(ctx context.Context, o opts, sc scenario) (row, error) {
+	dir, err := os.MkdirTemp("", "reliability-"+sc.name+"-")
+	if err != nil {
+		return row{}, fmt.Errorf("scenario directory: %w", err)
+	}
+	o.dir = dir
+	start := time.Now()
+	r, err := sc.run(ctx, o)
+	r.scenario, r.fault, r.err, r.elapsed = sc.name, sc.faultIn(o), err, time.Since(start)
+	if err != nil {
+		fmt.Printf("--- FAIL %s: %v\n", sc.name, err)
+	} else {
+		fmt.Printf("--- %s %s (%s)\n", verdict(r), sc.name, r.elapsed.Round(time.Second))
+	}
+	switch {
+	case !r.ok():
+		fmt.Printf("   logs of the failed scenario kept in %s\n", dir)
+	case o.keep:
+		fmt.Printf("   kept %s\n", dir)
+	default:
+		_ = os.RemoveAll(dir)
+	}
+	return r, nil
 }

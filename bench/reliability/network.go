@@ -117,12 +117,6 @@ func netRun(nf netFault, on ...string) func(ctx context.Context, o opts) (row, e
 		if err != nil {
 			return row{}, err
 		}
-		// A fault must meet a running topology: a worker still starting
-		// when Temporal becomes unreachable exits (it fails fast, for its
-		// supervisor to restart it; the stack has none).
-		if err := s.waitPolling(ctx, len(s.Workers)); err != nil {
-			return row{}, err
-		}
 		// A product process that dies under a fault fails the row at once
 		// rather than leaving its work to wait forever.
 		ctx, cancel := context.WithCancelCause(ctx)
@@ -236,13 +230,17 @@ func proxiedProd(o opts, name string, srv *netfault.Server) (map[string]*netfaul
 }
 
 // waitPolling waits until n workers poll the task queue for both workflow
-// and activity tasks (n distinct poller identities each), within a minute.
+// and activity tasks (n distinct poller identities each), within a minute;
+// a process that dies meanwhile ends the wait.
 func (s *prodStack) waitPolling(ctx context.Context, n int) error {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		ready, err := s.polling(ctx, n)
 		if ready {
 			return nil
+		}
+		if died := s.processDied(); died != nil {
+			return died
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%d workers not all polling %s after a minute (last error: %v)", n, taskQueue, err)

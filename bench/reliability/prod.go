@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/belvo-temporal/backbone/belvo"
@@ -69,7 +70,6 @@ type prodOptions struct {
 // work and check it.
 type prodStack struct {
 	*stack.Stack
-	dir    string
 	pg     stack.Postgres
 	client client.Client
 	db     store.Store
@@ -79,18 +79,21 @@ type prodStack struct {
 	belvo *belvo.Client
 	// bridgeMetrics are the bridges' /metrics URLs.
 	bridgeMetrics []string
-	keep          bool
+	// died is the first product process that ended by itself (watch);
+	// unwatch stops watching.
+	died    atomic.Pointer[error]
+	unwatch chan struct{}
 }
 
 // startProd starts the production-like topology on fresh databases: a
 // Temporal server (mTLS) on PostgreSQL, the sandbox, two workers and two
 // bridges behind a round-robin balancer.
 func startProd(ctx context.Context, o opts, po prodOptions) (*prodStack, error) {
-	dir, err := os.MkdirTemp("", "reliability-"+po.name+"-")
+	dir, err := os.MkdirTemp(o.dir, po.name+"-")
 	if err != nil {
 		return nil, fmt.Errorf("stack directory: %w", err)
 	}
-	s := &prodStack{dir: dir, keep: o.keep}
+	s := &prodStack{}
 	b := o.bin
 	admin := po.temporalAdmin
 	if admin == "" {
@@ -162,16 +165,50 @@ func startProd(ctx context.Context, o opts, po prodOptions) (*prodStack, error) 
 	for _, a := range s.BridgeAddrs {
 		s.bridgeMetrics = append(s.bridgeMetrics, "http://"+a+"/metrics")
 	}
+	s.watch()
+	// The stack does not wait for workers (they have no port): a fault
+	// must meet a running topology, and a worker that could not start
+	// fails the row here, with its log's end, rather than leaving the
+	// other to do all the work unnoticed.
+	if err := s.waitPolling(ctx, len(s.Workers)); err != nil {
+		return s, err
+	}
 	return s, nil
+}
+
+// watch records the first product process of the stack that ends by
+// itself, until close: tally fails the row on it, whatever the scenario.
+func (s *prodStack) watch() {
+	exited := s.Exited()
+	s.unwatch = make(chan struct{})
+	go func() {
+		select {
+		case err := <-exited:
+			s.died.Store(&err)
+		case <-s.unwatch:
+		}
+	}()
+}
+
+// processDied is the first product process that ended by itself, or nil.
+func (s *prodStack) processDied() error {
+	if err := s.died.Load(); err != nil {
+		return fmt.Errorf("a process of the stack died: %w", *err)
+	}
+	return nil
 }
 
 // dbPrefix names a scenario's databases: rel_<name>_temporal, ….
 func dbPrefix(name string) string { return "rel_" + strings.NewReplacer("-", "_").Replace(name) }
 
-// close stops the stack and, unless -keep, removes its directory.
+// close stops the stack. Its directory stays: it lies in the scenario's,
+// which the run removes once the row passed (runScenario).
 func (s *prodStack) close() {
 	if s == nil {
 		return // it failed before it had a directory
+	}
+	if s.unwatch != nil {
+		close(s.unwatch)
 	}
 	if s.client != nil {
 		s.client.Close()
@@ -182,9 +219,4 @@ func (s *prodStack) close() {
 	if s.Stack != nil {
 		s.Stop()
 	}
-	if s.keep {
-		fmt.Printf("   kept %s\n", s.dir)
-		return
-	}
-	_ = os.RemoveAll(s.dir)
 }

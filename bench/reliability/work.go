@@ -160,7 +160,8 @@ func (s *prodStack) waitExecution(ctx context.Context, link string) error {
 }
 
 // tally waits for the work and fills the row's common columns; faultEnd
-// is when the fault was lifted (recovery is measured from it).
+// is when the fault was lifted (recovery is measured from it). A product
+// process that died during the row fails it (watch).
 func (s *prodStack) tally(ctx context.Context, f *inFlight, faultEnd time.Time) (row, error) {
 	f.wg.Wait()
 	r := row{inFlight: f.w.String()}
@@ -198,9 +199,12 @@ func (s *prodStack) tally(ctx context.Context, f *inFlight, faultEnd time.Time) 
 		b.Accepted, b.Signals, b.Unrouted, b.Duplicates))
 	if len(f.errs) > 0 {
 		r.lost += len(f.errs)
-		return r, fmt.Errorf("%d pieces of work failed: %w", len(f.errs), errors.Join(f.errs[:min(len(f.errs), 3)]...))
+		return r, errors.Join(fmt.Errorf("%d pieces of work failed: %w", len(f.errs), errors.Join(f.errs[:min(len(f.errs), 3)]...)),
+			s.processDied())
 	}
-	return r, nil
+	// A product process must not die under any fault, even when the
+	// others finished its work.
+	return r, s.processDied()
 }
 
 // linksTwice counts links Belvo (the sandbox) holds beyond one per API
