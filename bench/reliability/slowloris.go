@@ -60,6 +60,10 @@ func slowloris(ctx context.Context, o opts) (row, error) {
 			return row{}, fmt.Errorf("the legitimate webhooks' link: %w", err)
 		}
 	}
+	cost0, err := s.readSlowCost(ctx)
+	if err != nil {
+		return row{}, err
+	}
 	perBridge := slowPerBridgeFull
 	if o.short {
 		perBridge = slowPerBridgeShort
@@ -105,9 +109,13 @@ func slowloris(ctx context.Context, o opts) (row, error) {
 	f.wg.Wait()
 	stop()
 	wg.Wait() // every legitimate webhook answered: tally's counts include them all
+	cost, cerr := s.readSlowCost(ctx)
 	r, err := s.tally(ctx, f, time.Time{})
 	r.notes = append(r.notes, l.note(), a.note(), fmt.Sprintf("open at peak: %d slow connections (client side); bridges' open file descriptors %s",
 		a.peak.Load(), fds.String()))
+	if cerr == nil {
+		r.notes = append(r.notes, cost.note(cost0))
+	}
 	if err != nil {
 		return r, err
 	}
