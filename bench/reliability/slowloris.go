@@ -52,13 +52,9 @@ func slowloris(ctx context.Context, o opts) (row, error) {
 	if err != nil {
 		return row{}, err
 	}
-	// The legitimate webhooks need a link that exists: one per bridge,
-	// registered before the attack.
-	links := make([]string, len(s.BridgeAddrs))
-	for i := range links {
-		if links[i], err = s.load.Link(ctx, "rel-slowloris-legit-"+uuid.NewString()[:8]); err != nil {
-			return row{}, fmt.Errorf("the legitimate webhooks' link: %w", err)
-		}
+	links, err := s.legitLinks(ctx)
+	if err != nil {
+		return row{}, err
 	}
 	cost0, err := s.readSlowCost(ctx)
 	if err != nil {
@@ -259,24 +255,54 @@ type legit struct {
 // stream sends legitPerSecond webhooks a second to addr until ctx ends,
 // each on a new connection (the bridge must accept it among the slow
 // ones), open loop: one slow answer does not delay the next webhook.
-// Each is a transactions_deleted for a link that exists, naming a
-// transaction that does not: a real signal to the link's LinkUpdates that
-// changes no row.
-func (l *legit) stream(ctx context.Context, addr, linkID, authorization string) {
+// Each is a transactions_deleted for one of links in turn, naming a
+// transaction that does not exist: a real signal to the link's
+// LinkUpdates that changes no row.
+func (l *legit) stream(ctx context.Context, addr string, links []string, authorization string) {
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	tick := time.NewTicker(time.Second / legitPerSecond)
 	defer tick.Stop()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	for {
+	for n := 0; ; n++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
+		linkID := links[n%len(links)]
 		wg.Add(1)
 		go func() { defer wg.Done(); l.send(client, addr, linkID, authorization) }()
 	}
+}
+
+// legitLinksPerBridge is how many links each bridge's legitimate webhooks
+// go to in turn: Belvo's webhooks spread over an app's links, and five a
+// second to one link would measure how fast one execution takes signals
+// (its history is written one event at a time), not what slow clients do
+// to the bridge.
+const legitLinksPerBridge = 10
+
+// legitLinks registers, before the attack, the links the legitimate
+// webhooks name: legitLinksPerBridge for each bridge.
+func (s *prodStack) legitLinks(ctx context.Context) ([][]string, error) {
+	links := make([][]string, len(s.BridgeAddrs))
+	errs := make([]error, len(s.BridgeAddrs)*legitLinksPerBridge)
+	var wg sync.WaitGroup
+	for b := range links {
+		links[b] = make([]string, legitLinksPerBridge)
+		for k := range links[b] {
+			wg.Go(func() {
+				id, err := s.load.Link(ctx, "rel-slowloris-legit-"+uuid.NewString()[:8])
+				links[b][k], errs[b*legitLinksPerBridge+k] = id, err
+			})
+		}
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("the legitimate webhooks' links: %w", err)
+	}
+	return links, nil
 }
 
 func (l *legit) send(client *http.Client, addr, linkID, authorization string) {
