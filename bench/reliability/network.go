@@ -121,11 +121,10 @@ func netRun(nf netFault, on ...string) func(ctx context.Context, o opts) (row, e
 		// rather than leaving its work to wait forever.
 		ctx, cancel := context.WithCancelCause(ctx)
 		defer cancel(nil)
-		exited := s.Exited()
 		go func() {
 			select {
-			case err := <-exited:
-				cancel(err)
+			case <-s.dead:
+				cancel(s.processDied())
 			case <-ctx.Done():
 			}
 		}()

@@ -79,9 +79,10 @@ type prodStack struct {
 	belvo *belvo.Client
 	// bridgeMetrics are the bridges' /metrics URLs.
 	bridgeMetrics []string
-	// died is the first product process that ended by itself (watch);
-	// unwatch stops watching.
+	// died is the first product process that ended by itself (watch),
+	// and dead is closed then; unwatch stops watching.
 	died    atomic.Pointer[error]
+	dead    chan struct{}
 	unwatch chan struct{}
 }
 
@@ -177,14 +178,16 @@ func startProd(ctx context.Context, o opts, po prodOptions) (*prodStack, error) 
 }
 
 // watch records the first product process of the stack that ends by
-// itself, until close: tally fails the row on it, whatever the scenario.
+// itself, until close: tally fails the row on it, whatever the scenario,
+// and a scenario may stop early on dead.
 func (s *prodStack) watch() {
 	exited := s.Exited()
-	s.unwatch = make(chan struct{})
+	s.dead, s.unwatch = make(chan struct{}), make(chan struct{})
 	go func() {
 		select {
 		case err := <-exited:
 			s.died.Store(&err)
+			close(s.dead)
 		case <-s.unwatch:
 		}
 	}()

@@ -22,7 +22,7 @@ type slowCost struct {
 	total float64
 	// bridgesCPU and harnessCPU are CPU time over the row.
 	bridgesCPU, harnessCPU time.Duration
-	wall                   time.Duration
+	at                     time.Time
 }
 
 // deliveryBounds are bucket bounds of belvo_bridge_delivery_seconds.
@@ -32,17 +32,14 @@ var deliveryBounds = [...]string{"0.5", "1"}
 func (s *prodStack) readSlowCost(ctx context.Context) (slowCost, error) {
 	var c slowCost
 	for _, url := range s.bridgeMetrics {
-		n, err := measure.Counter(ctx, url, "belvo_bridge_delivery_seconds_count", "")
+		m, err := measure.Scrape(ctx, url)
 		if err != nil {
 			return c, err
 		}
+		n := m.Sum("belvo_bridge_delivery_seconds_count", "")
 		c.total += n
 		for i, le := range deliveryBounds {
-			in, err := measure.Counter(ctx, url, "belvo_bridge_delivery_seconds_bucket", `le="`+le+`"`)
-			if err != nil {
-				return c, err
-			}
-			c.over[i] += n - in
+			c.over[i] += n - m.Sum("belvo_bridge_delivery_seconds_bucket", `le="`+le+`"`)
 		}
 	}
 	for _, b := range s.Bridges {
@@ -52,13 +49,13 @@ func (s *prodStack) readSlowCost(ctx context.Context) (slowCost, error) {
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
 		c.harnessCPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
-	c.wall = time.Duration(time.Now().UnixNano())
+	c.at = time.Now()
 	return c, nil
 }
 
 // note says what rose between c0 and c.
 func (c slowCost) note(c0 slowCost) string {
-	wall := (c.wall - c0.wall).Seconds()
+	wall := c.at.Sub(c0.at).Seconds()
 	var over []string
 	for i, le := range deliveryBounds {
 		over = append(over, fmt.Sprintf("%.0f over %s s", c.over[i]-c0.over[i], le))

@@ -8,25 +8,18 @@ type BridgeCounts struct {
 	Accepted, Signals, Duplicates, Unrouted float64
 }
 
-// ReadBridgeCounts scrapes each bridge's /metrics URL and sums them.
+// ReadBridgeCounts scrapes each bridge's /metrics URL once and sums them.
 func ReadBridgeCounts(ctx context.Context, urls ...string) (BridgeCounts, error) {
 	var c BridgeCounts
 	for _, url := range urls {
-		for _, m := range []struct {
-			name, match string
-			into        *float64
-		}{
-			{"belvo_bridge_requests_total", `status="202"`, &c.Accepted},
-			{"belvo_bridge_signals_total", "", &c.Signals},
-			{"belvo_bridge_duplicates_total", "", &c.Duplicates},
-			{"belvo_bridge_unrouted_total", "", &c.Unrouted},
-		} {
-			v, err := Counter(ctx, url, m.name, m.match)
-			if err != nil {
-				return c, err
-			}
-			*m.into += v
+		m, err := Scrape(ctx, url)
+		if err != nil {
+			return c, err
 		}
+		c.Accepted += m.Sum("belvo_bridge_requests_total", `status="202"`)
+		c.Signals += m.Sum("belvo_bridge_signals_total", "")
+		c.Duplicates += m.Sum("belvo_bridge_duplicates_total", "")
+		c.Unrouted += m.Sum("belvo_bridge_unrouted_total", "")
 	}
 	return c, nil
 }
