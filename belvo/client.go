@@ -75,17 +75,35 @@ func (c *Client) do(ctx context.Context, method, target string, body any, out an
 
 // doStatus is do with extra headers, returning the 2xx status.
 func (c *Client) doStatus(ctx context.Context, method, target string, headers map[string]string, body any, out any) (int, error) {
+	status, data, err := c.exchange(ctx, method, target, headers, body)
+	if err != nil || out == nil || len(data) == 0 {
+		return status, err
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return status, decodeError(method, target, status, data, err)
+	}
+	return status, nil
+}
+
+// decodeError names the call whose 2xx answer could not be read.
+func decodeError(method, target string, status int, data []byte, err error) error {
+	return fmt.Errorf("belvo: decode %s %s answer (HTTP %d, %d bytes): %w", method, pathOf(target), status, len(data), err)
+}
+
+// exchange sends one request and reads a 2xx answer's body. Non-2xx
+// answers become *APIError.
+func (c *Client) exchange(ctx context.Context, method, target string, headers map[string]string, body any) (int, []byte, error) {
 	var rdr io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return 0, fmt.Errorf("belvo: encode %s %s body: %w", method, pathOf(target), err)
+			return 0, nil, fmt.Errorf("belvo: encode %s %s body: %w", method, pathOf(target), err)
 		}
 		rdr = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, rdr)
 	if err != nil {
-		return 0, fmt.Errorf("belvo: build %s %s: %w", method, pathOf(target), err)
+		return 0, nil, fmt.Errorf("belvo: build %s %s: %w", method, pathOf(target), err)
 	}
 	req.SetBasicAuth(c.secretID, c.password)
 	req.Header.Set("Accept", "application/json")
@@ -98,23 +116,35 @@ func (c *Client) doStatus(ctx context.Context, method, target string, headers ma
 	resp, err := c.http.Do(req)
 	if err != nil {
 		// url.Error includes the URL, which holds no secret: auth is a header.
-		return 0, fmt.Errorf("belvo: %s %s: %w", method, pathOf(target), err)
+		return 0, nil, fmt.Errorf("belvo: %s %s: %w", method, pathOf(target), err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	data, err := readBody(resp)
 	if err != nil {
-		return 0, fmt.Errorf("belvo: read %s %s answer: %w", method, pathOf(target), err)
+		return 0, nil, fmt.Errorf("belvo: read %s %s answer: %w", method, pathOf(target), err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, parseAPIError(method, pathOf(target), resp.StatusCode, data, resp.Header.Get("Retry-After"))
+		return resp.StatusCode, nil, parseAPIError(method, pathOf(target), resp.StatusCode, data, resp.Header.Get("Retry-After"))
 	}
-	if out == nil || len(data) == 0 {
-		return resp.StatusCode, nil
+	return resp.StatusCode, data, nil
+}
+
+// maxAnswer bounds the body the client reads: a page of 1,000 rows is a
+// few MB, so anything near this is not an answer to keep in memory.
+const maxAnswer = 256 << 20
+
+// readBody reads an answer's body into a buffer of its announced length
+// when there is one: a listed page's rows stay in that buffer while the
+// page is stored, so it should not carry io.ReadAll's spare capacity.
+func readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n > 0 && n <= maxAnswer {
+		data := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, data); err != nil {
+			return nil, err
+		}
+		return data, nil
 	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return resp.StatusCode, fmt.Errorf("belvo: decode %s %s answer (HTTP %d, %d bytes): %w", method, pathOf(target), resp.StatusCode, len(data), err)
-	}
-	return resp.StatusCode, nil
+	return io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 }
 
 func (c *Client) url(path string, q url.Values) string {

@@ -43,9 +43,13 @@ func (c *Client) ListPage(ctx context.Context, pageURL string) (Page, error) {
 	if u.Scheme != c.base.Scheme || u.Host != c.base.Host {
 		return Page{}, fmt.Errorf("%w: %s://%s (configured %s://%s)", ErrForeignPageURL, u.Scheme, u.Host, c.base.Scheme, c.base.Host)
 	}
-	var p Page
-	if err := c.do(ctx, "GET", pageURL, nil, &p); err != nil {
+	status, data, err := c.exchange(ctx, "GET", pageURL, nil, nil)
+	if err != nil {
 		return Page{}, err
+	}
+	p, err := decodePage(data)
+	if err != nil {
+		return Page{}, decodeError("GET", pageURL, status, data, err)
 	}
 	return p, nil
 }

@@ -86,6 +86,9 @@ func skipSpace(b []byte, i int) int {
 // starts at b[i] (a quote), or -1.
 func stringEnd(b []byte, i int) int {
 	for j := i + 1; j < len(b); j++ {
+		if j = plainRunEnd(b, j); j >= len(b) {
+			break
+		}
 		switch b[j] {
 		case '\\':
 			j++ // the escaped character, whatever it is

@@ -69,15 +69,7 @@ func checkAgrees(t *testing.T, raw []byte, field string) {
 // BenchmarkRowKeys compares the scanner with encoding/json on a
 // transaction row of the sandbox's shape (about 1.4 KB).
 func BenchmarkRowKeys(b *testing.B) {
-	row := []byte(`{"id":"0b1f7a4e-8f4c-4a7e-9d2b-3c5e6f7a8b9c","account":{"id":"5f2c","link":"8b1d","institution":{"name":"erebor_mx_retail","type":"bank"},` +
-		`"created_at":"2026-11-29T10:00:00.000000Z","category":"CHECKING_ACCOUNT","balance_type":"ASSET","type":"Cuentas de efectivo","name":"Cuenta Perfiles",` +
-		`"number":"4057068115181","balance":{"current":5874.13,"available":5621.12},"currency":"MXN","public_identification_name":"CLABE",` +
-		`"public_identification_value":"150194683119900273","last_accessed_at":"2026-11-29T10:00:00.000000Z","credit_data":null,"loan_data":null,"funds_data":null},` +
-		`"collected_at":"2026-11-29T10:00:00.123456Z","created_at":"2026-11-29T10:00:00.123456Z","value_date":"2026-10-01","accounting_date":"2026-10-01T00:00:00Z",` +
-		`"amount":2145.45,"balance":16907.96,"currency":"MXN","description":"SEVEN BUDDHAS RFC:XXXXXXXXXX","observations":"OPTIONAL OBSERVATIONS",` +
-		`"merchant":{"logo":"https://belvo.com/logo.png","website":"https://belvo.com","merchant_name":"Seven Buddhas"},"category":"Food & Groceries",` +
-		`"subcategory":"Restaurants","reference":"8703","type":"OUTFLOW","status":"PROCESSED","internal_identification":"3","credit_card_data":null,` +
-		`"counterparty":{"type":"BUSINESS","name":"Seven Buddhas","document_type":"RFC","document_number":"XXXXXXXXXX"}}`)
+	row := sampleTransactionRow
 	b.Run("scan", func(b *testing.B) {
 		for b.Loop() {
 			if _, _, _, err := RowKeys(row, "collected_at"); err != nil {
@@ -93,3 +85,15 @@ func BenchmarkRowKeys(b *testing.B) {
 		}
 	})
 }
+
+// sampleTransactionRow is a transaction row of the sandbox's shape (about
+// 1.4 KB), for benchmarks.
+var sampleTransactionRow = []byte(`{"id":"0b1f7a4e-8f4c-4a7e-9d2b-3c5e6f7a8b9c","account":{"id":"5f2c","link":"8b1d","institution":{"name":"erebor_mx_retail","type":"bank"},` +
+	`"created_at":"2026-11-29T10:00:00.000000Z","category":"CHECKING_ACCOUNT","balance_type":"ASSET","type":"Cuentas de efectivo","name":"Cuenta Perfiles",` +
+	`"number":"4057068115181","balance":{"current":5874.13,"available":5621.12},"currency":"MXN","public_identification_name":"CLABE",` +
+	`"public_identification_value":"150194683119900273","last_accessed_at":"2026-11-29T10:00:00.000000Z","credit_data":null,"loan_data":null,"funds_data":null},` +
+	`"collected_at":"2026-11-29T10:00:00.123456Z","created_at":"2026-11-29T10:00:00.123456Z","value_date":"2026-10-01","accounting_date":"2026-10-01T00:00:00Z",` +
+	`"amount":2145.45,"balance":16907.96,"currency":"MXN","description":"SEVEN BUDDHAS RFC:XXXXXXXXXX","observations":"OPTIONAL OBSERVATIONS",` +
+	`"merchant":{"logo":"https://belvo.com/logo.png","website":"https://belvo.com","merchant_name":"Seven Buddhas"},"category":"Food & Groceries",` +
+	`"subcategory":"Restaurants","reference":"8703","type":"OUTFLOW","status":"PROCESSED","internal_identification":"3","credit_card_data":null,` +
+	`"counterparty":{"type":"BUSINESS","name":"Seven Buddhas","document_type":"RFC","document_number":"XXXXXXXXXX"}}`)
