@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +22,10 @@ type SQLite struct {
 	// path is the database file, named by the errors of a full disk.
 	path string
 }
+
+// sqliteCacheKiB is each connection's page cache (SQLite's default is 2 MB):
+// enough for the id and link indexes of a 100,000-row listing.
+const sqliteCacheKiB = 16 << 10
 
 // OpenSQLite opens (creating when needed) a SQLite database file and its
 // tables. WAL lets readers (the starter printing counts) run beside the
@@ -44,6 +49,14 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	// so, and asking again on each new connection would be the racy
 	// switch enableWAL exists to avoid.
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// A page is one transaction of batched upserts, each statement with
+	// its own statement journal; with temp files on disk that journal,
+	// and page reads from a 2 MB cache of B-trees keyed by random ids,
+	// made half of a listing's time system calls. Both settings are memory
+	// only (the WAL and the database stay as durable as before): journals
+	// in memory, and a 16 MB page cache per connection.
+	q.Add("_pragma", "temp_store(MEMORY)")
+	q.Add("_pragma", "cache_size("+strconv.Itoa(-sqliteCacheKiB)+")")
 	q.Add("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
