@@ -255,8 +255,8 @@ func validValueEnd(b []byte, i int) int {
 				return -1
 			}
 			top := open[len(open)-1]
-			switch {
-			case b[i] == ',':
+			switch b[i] {
+			case ',':
 				i = skipSpace(b, i+1)
 				if top == '{' {
 					if i = memberValueStart(b, i); i < 0 {
@@ -264,7 +264,7 @@ func validValueEnd(b []byte, i int) int {
 					}
 				}
 				closed = false
-			case b[i] == top+2:
+			case top + 2: // its closer
 				open = open[:len(open)-1]
 				i++
 			default:
