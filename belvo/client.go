@@ -133,19 +133,36 @@ func (c *Client) exchange(ctx context.Context, method, target string, headers ma
 // few MB, so anything near this is not an answer to keep in memory.
 const maxAnswer = 256 << 20
 
-// readBody reads an answer's body into a buffer of its announced length
-// when there is one: a listed page's rows stay in that buffer while the
-// page is stored, so it should not carry io.ReadAll's spare capacity.
+// readBody reads an answer's body. A listed page's rows stay in this
+// buffer while the page is stored, so it starts at the announced length
+// (plus one byte, to see the end without growing) rather than growing by
+// doubling; only up to readAhead, so that a wrong Content-Length cannot
+// make it allocate what never comes. It reads to the end, so a body longer
+// than announced is the transport's error, as with io.ReadAll.
 func readBody(resp *http.Response) ([]byte, error) {
-	if n := resp.ContentLength; n > 0 && n <= maxAnswer {
-		data := make([]byte, n)
-		if _, err := io.ReadFull(resp.Body, data); err != nil {
-			return nil, err
-		}
-		return data, nil
+	size := 512
+	if n := resp.ContentLength; n > 0 {
+		size = int(min(n, readAhead)) + 1
 	}
-	return io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	buf := make([]byte, 0, size)
+	r := io.LimitReader(resp.Body, maxAnswer)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
+
+// readAhead bounds what readBody allocates on the word of Content-Length.
+const readAhead = 16 << 20
 
 func (c *Client) url(path string, q url.Values) string {
 	u := *c.base

@@ -47,6 +47,8 @@ func (c *Client) ListPage(ctx context.Context, pageURL string) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
+	// An empty answer is an error here, not an empty page: a listing that
+	// ended on it would lose the rest of the resource silently.
 	p, err := decodePage(data)
 	if err != nil {
 		return Page{}, decodeError("GET", pageURL, status, data, err)

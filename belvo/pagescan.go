@@ -169,7 +169,7 @@ func scanRows(data []byte, i int, out *[]json.RawMessage) (int, bool) {
 	if i >= len(data) || data[i] != '[' {
 		return -1, false
 	}
-	rows := make([]json.RawMessage, 0, MaxPageSize)
+	rows := []json.RawMessage{} // encoding/json's [] is empty, not nil
 	i = skipSpace(data, i+1)
 	if i < len(data) && data[i] == ']' {
 		*out = rows
