@@ -135,30 +135,17 @@ const maxAnswer = 256 << 20
 
 // readBody reads an answer's body. A listed page's rows stay in this
 // buffer while the page is stored, so it starts at the announced length
-// (plus one byte, to see the end without growing) rather than growing by
-// doubling; only up to readAhead, so that a wrong Content-Length cannot
-// make it allocate what never comes. It reads to the end, so a body longer
-// than announced is the transport's error, as with io.ReadAll.
+// (plus the room ReadFrom wants to see the end without growing) rather than
+// growing by doubling; only up to readAhead, so that a wrong Content-Length
+// cannot make it allocate what never comes. It reads to the end, so a body
+// longer than announced is the transport's error, as with io.ReadAll.
 func readBody(resp *http.Response) ([]byte, error) {
-	size := 512
+	var buf bytes.Buffer
 	if n := resp.ContentLength; n > 0 {
-		size = int(min(n, readAhead)) + 1
+		buf.Grow(int(min(n, readAhead)) + bytes.MinRead)
 	}
-	buf := make([]byte, 0, size)
-	r := io.LimitReader(resp.Body, maxAnswer)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxAnswer))
+	return buf.Bytes(), err
 }
 
 // readAhead bounds what readBody allocates on the word of Content-Length.

@@ -103,18 +103,21 @@ func scanPage(data []byte) (p Page, ok bool) {
 	}
 }
 
+// pageMembers are the envelope's members by their JSON names.
+var pageMembers = []struct {
+	name []byte
+	bit  int
+}{{[]byte("count"), memberCount}, {[]byte("next"), memberNext}, {[]byte("previous"), memberPrevious}, {[]byte("results"), memberResults}}
+
 // pageMember is the envelope member a plain key names (0 for another
 // key); known is false when encoding/json's case folding could match the
 // key to a member the plain reading does not.
 func pageMember(key []byte) (member int, known bool) {
-	for _, m := range []struct {
-		name string
-		bit  int
-	}{{"count", memberCount}, {"next", memberNext}, {"previous", memberPrevious}, {"results", memberResults}} {
-		if string(key) == m.name {
+	for _, m := range pageMembers {
+		if bytes.Equal(key, m.name) {
 			return m.bit, true
 		}
-		if bytes.EqualFold(key, []byte(m.name)) {
+		if bytes.EqualFold(key, m.name) {
 			return 0, false
 		}
 	}
@@ -123,7 +126,7 @@ func pageMember(key []byte) (member int, known bool) {
 
 // scanCount reads an integer count; anything else is left to encoding/json.
 func scanCount(data []byte, i int, out *int) (int, bool) {
-	end := validValueEnd(data, i)
+	end := validNumberEnd(data, i)
 	if end < 0 {
 		return -1, false
 	}
@@ -137,11 +140,7 @@ func scanCount(data []byte, i int, out *int) (int, bool) {
 
 // scanURL reads next or previous: null or a string.
 func scanURL(data []byte, i int, out **string) (int, bool) {
-	if bytes.HasPrefix(data[i:], []byte("null")) {
-		end := validValueEnd(data, i)
-		if end < 0 {
-			return -1, false
-		}
+	if end := literalEnd(data, i, "null"); end >= 0 {
 		*out = nil
 		return end, true
 	}

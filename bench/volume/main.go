@@ -112,10 +112,10 @@ func runParent(transactions int, modes []string, rounds int, pg, profDir string)
 		for _, m := range modes {
 			sbBefore := stack.CPUOf(sb.Sandbox.PID())
 			res, err := child(m, link, sbURL, pg, profDir)
-			res.SandboxCPU = (stack.CPUOf(sb.Sandbox.PID()) - sbBefore).Seconds()
 			if err != nil {
 				return fmt.Errorf("mode %s: %w", m, err)
 			}
+			res.SandboxCPU = (stack.CPUOf(sb.Sandbox.PID()) - sbBefore).Seconds()
 			if res.Rows != transactions {
 				return fmt.Errorf("mode %s listed %d rows, the link has %d", m, res.Rows, transactions)
 			}

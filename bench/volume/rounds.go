@@ -40,11 +40,10 @@ func reportRounds(modes []string, perRound map[string][]result) {
 	// says what each mode costs, where the ratios say what it waits for.
 	var cpus []string
 	for _, m := range modes {
-		c := medianOf(perRound[m], func(r result) float64 { return r.CPU })
 		if len(perRound[m]) == 0 {
 			continue
 		}
-		part := fmt.Sprintf("%s %.2f s", m, c)
+		part := fmt.Sprintf("%s %.2f s", m, medianOf(perRound[m], func(r result) float64 { return r.CPU }))
 		if m == "postgres" {
 			part += fmt.Sprintf(" + PostgreSQL's backends %.2f s", medianOf(perRound[m], func(r result) float64 { return r.ServerCPU }))
 		}
