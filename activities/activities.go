@@ -5,9 +5,11 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net"
+	"time"
 
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/store"
@@ -22,6 +24,25 @@ type Activities struct {
 	Belvo    *belvo.Client
 	Store    store.Store
 	Temporal client.Client
+	// SendRecordTimeout bounds how long a request Belvo does not make
+	// idempotent waits for Temporal to record that it is leaving before
+	// the attempt gives up without sending it (0: DefaultSendRecordTimeout).
+	SendRecordTimeout time.Duration
+}
+
+// DefaultSendRecordTimeout rides out a frontend restart and stays short
+// beside the send timeouts (workflows.SendTimeout).
+const DefaultSendRecordTimeout = 30 * time.Second
+
+// guardRecorder is how the send guard records "sending": through the
+// worker's client when there is one (the check keeps a nil client.Client
+// from becoming a non-nil durableHeartbeat).
+func (a *Activities) guardRecorder() recorder {
+	r := recorder{timeout: cmp.Or(a.SendRecordTimeout, DefaultSendRecordTimeout)}
+	if a.Temporal != nil {
+		r.hb = a.Temporal
+	}
+	return r
 }
 
 // ErrorDetails is what a failed Belvo call leaves in the activity failure, so

@@ -14,7 +14,7 @@ func (a *Activities) StartAsync(ctx context.Context, r belvo.AsyncRequest) (stri
 	if err := r.Validate(); err != nil {
 		return "", classify(ctx, fmt.Errorf("async %s: %w", r.Op, invalidInput(err)))
 	}
-	g := guardSend(ctx, fmt.Sprintf("async %s for link %s", r.Op, r.LinkID))
+	g := guardSend(ctx, fmt.Sprintf("async %s for link %s", r.Op, r.LinkID), a.guardRecorder())
 	var id string
 	if g.answered(&id) {
 		return id, nil
@@ -22,7 +22,9 @@ func (a *Activities) StartAsync(ctx context.Context, r belvo.AsyncRequest) (stri
 	if g.uncertain() {
 		return "", g.uncertainError()
 	}
-	g.sending()
+	if err := g.sending(); err != nil {
+		return "", err
+	}
 	id, err := a.Belvo.StartAsync(ctx, r)
 	g.result(id, err)
 	if err != nil {

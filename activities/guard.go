@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -16,10 +17,17 @@ import (
 //	refused   Belvo (or the network) proved it did nothing: a retry sends again
 //	answered  Belvo answered; a retry returns the answer without sending
 //
-// The first heartbeat of an attempt reaches the server before it returns,
-// so "sending" is durable before the request leaves; the later states are
-// flushed with the attempt's failure (the SDK sends buffered heartbeat
-// details when an attempt fails) or returned with its result.
+// "sending" is recorded through the client, which says whether the server
+// took it, and the request leaves only once it has: activity.RecordHeartbeat
+// drops a failed heartbeat with a log line, so while Temporal or its
+// database is unreachable (a server without its database may even answer
+// at once, "namespace not found") a request would leave unrecorded, and a
+// retry would find nothing recorded and send it again.
+// The later states go through activity.RecordHeartbeat, which sends an
+// attempt's first heartbeat at once (no batch window is open, "sending"
+// having gone through the client): Belvo's answer is recorded as soon as
+// it arrives, one heartbeat more per guarded call than when "sending"
+// opened the window and "answered" waited in it.
 type sendState string
 
 const (
@@ -35,16 +43,33 @@ type sendRecord struct {
 	Answer json.RawMessage `json:"answer,omitempty"`
 }
 
+// durableHeartbeat records an attempt's heartbeat and says whether the
+// server took it (client.Client fits).
+type durableHeartbeat interface {
+	RecordActivityHeartbeat(ctx context.Context, taskToken []byte, details ...any) error
+}
+
+// recorder is how a guard records "sending".
+type recorder struct {
+	// hb records it durably; nil only where no Temporal client is given
+	// (the SDK's test environment), which falls back to
+	// activity.RecordHeartbeat.
+	hb durableHeartbeat
+	// timeout bounds the wait for the server to take it.
+	timeout time.Duration
+}
+
 // sendGuard is one attempt's view of the guarded call.
 type sendGuard struct {
 	ctx   context.Context
 	what  string
 	prior sendRecord
+	rec   recorder
 }
 
 // guardSend reads what earlier attempts of this activity recorded.
-func guardSend(ctx context.Context, what string) *sendGuard {
-	g := &sendGuard{ctx: ctx, what: what}
+func guardSend(ctx context.Context, what string, rec recorder) *sendGuard {
+	g := &sendGuard{ctx: ctx, what: what, rec: rec}
 	// Only a retried attempt has details: they are the earlier attempt's.
 	if activity.HasHeartbeatDetails(ctx) {
 		if err := activity.GetHeartbeatDetails(ctx, &g.prior); err != nil || g.prior.State == "" {
@@ -80,8 +105,23 @@ func (g *sendGuard) uncertainError() error {
 		"BelvoUncertain", nil)
 }
 
-// sending records that the request is about to leave.
-func (g *sendGuard) sending() { activity.RecordHeartbeat(g.ctx, sendRecord{State: sendSending}) }
+// sending records that the request is about to leave. An error means the
+// server did not take the record, so the request must not leave: the error
+// is retryable, and the retry sends it (nothing was sent).
+func (g *sendGuard) sending() error {
+	rec := sendRecord{State: sendSending}
+	if g.rec.hb == nil {
+		activity.RecordHeartbeat(g.ctx, rec)
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(g.ctx, g.rec.timeout)
+	defer cancel()
+	if err := g.rec.hb.RecordActivityHeartbeat(ctx, activity.GetInfo(g.ctx).TaskToken, rec); err != nil {
+		return temporal.NewApplicationErrorWithCause(
+			g.what+": not sent: Temporal did not record that it was leaving (a retry sends it)", "SendNotRecorded", err)
+	}
+	return nil
+}
 
 // result records how the call ended: refused when the error proves Belvo did
 // nothing (the retry sends again), answered with the answer otherwise. A

@@ -3,6 +3,7 @@ package activities_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"github.com/belvo-temporal/backbone/activities"
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/sandbox"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -150,4 +153,63 @@ func guardedBelvo(t *testing.T, first func(w http.ResponseWriter)) (*belvo.Clien
 		t.Fatal(err)
 	}
 	return bc, emu, l.ID, posts
+}
+
+// recordingTemporal stands in for the worker's client where the guard
+// records "sending": it answers err, as a server without its database
+// does, and keeps what it was asked to record. Every other method of the
+// client is left nil: the guarded activity calls none.
+type recordingTemporal struct {
+	client.Client
+	err      error
+	recorded []any
+}
+
+func (r *recordingTemporal) RecordActivityHeartbeat(_ context.Context, _ []byte, details ...any) error {
+	r.recorded = append(r.recorded, details...)
+	return r.err
+}
+
+// The request leaves only once Temporal has taken the "sending" record: a
+// refused record stops the attempt before the POST with a retryable error
+// (the retry sends it; nothing left), a taken one lets it go.
+func TestSendGuardSendsOnlyWhatTemporalRecorded(t *testing.T) {
+	cases := []struct {
+		name      string
+		recordErr error
+		wantPosts int64
+		wantErr   string
+	}{
+		{"Temporal took the record", nil, 1, ""},
+		{"Temporal refused it", serviceerror.NewNamespaceNotFound("default"), 0, "SendNotRecorded"},
+		{"Temporal did not answer in time", context.DeadlineExceeded, 0, "SendNotRecorded"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			bc, _, link, posts := guardedBelvo(t, nil)
+			var s testsuite.WorkflowTestSuite
+			env := s.NewTestActivityEnvironment()
+			tc := &recordingTemporal{err: c.recordErr}
+			a := &activities.Activities{Belvo: bc, Temporal: tc}
+			env.RegisterActivity(a)
+			val, err := env.ExecuteActivity(a.StartAsync, belvo.AsyncRequest{Op: belvo.OpTransactions, LinkID: link, DateFrom: "2026-10-01", DateTo: "2026-10-31"})
+			if got := posts.Load(); got != c.wantPosts {
+				t.Errorf("Belvo received %d POSTs, want %d", got, c.wantPosts)
+			}
+			if len(tc.recorded) != 1 || !strings.Contains(fmt.Sprint(tc.recorded[0]), "sending") {
+				t.Errorf("recorded through the client: %v, want one sending record", tc.recorded)
+			}
+			if c.wantErr == "" {
+				var id string
+				if err != nil || val.Get(&id) != nil || id == "" {
+					t.Fatalf("id %q, %v; want an accepted request", id, err)
+				}
+				return
+			}
+			var appErr *temporal.ApplicationError
+			if !errors.As(err, &appErr) || appErr.Type() != c.wantErr || appErr.NonRetryable() || !strings.Contains(err.Error(), "not sent") {
+				t.Fatalf("error %v, want a retryable %s saying it was not sent", err, c.wantErr)
+			}
+		})
+	}
 }

@@ -57,7 +57,7 @@ func linkInfo(l belvo.Link) LinkInfo {
 
 // RegisterLink creates the link at Belvo (POST /api/links/) and returns its id.
 func (a *Activities) RegisterLink(ctx context.Context, in RegisterLinkInput) (LinkInfo, error) {
-	g := guardSend(ctx, "register link at "+in.Institution)
+	g := guardSend(ctx, "register link at "+in.Institution, a.guardRecorder())
 	var done LinkInfo
 	if g.answered(&done) {
 		return done, nil
@@ -79,7 +79,9 @@ func (a *Activities) RegisterLink(ctx context.Context, in RegisterLinkInput) (Li
 		}
 		activity.GetLogger(ctx).Warn("an earlier attempt's registration is not at Belvo: sending it again", "institution", in.Institution)
 	}
-	g.sending()
+	if err := g.sending(); err != nil {
+		return LinkInfo{}, err
+	}
 	l, err := a.Belvo.RegisterLink(ctx, belvo.RegisterLinkRequest{
 		Institution: in.Institution, Username: in.Username, Password: in.Password,
 		ExternalID: in.ExternalID, AccessMode: in.AccessMode, FetchResources: in.FetchResources,
