@@ -183,11 +183,6 @@ func (s *prodStack) addLinks(ctx context.Context, r *row, links []string) error 
 			r.lost += max(want[res]-got, 0)
 			r.duplicates += max(got-want[res], 0)
 		}
-		twice, err := s.executionsTwice(ctx, &inFlight{linkIDs: []string{l}})
-		if err != nil {
-			return err
-		}
-		r.duplicates += twice
 	}
-	return nil
+	return s.executionsTwice(ctx, r, links, nil)
 }

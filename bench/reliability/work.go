@@ -10,6 +10,7 @@ import (
 
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/bench/internal/measure"
+	"github.com/belvo-temporal/backbone/internal/fetchaudit"
 	"github.com/belvo-temporal/backbone/workflows"
 	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
@@ -178,17 +179,20 @@ func (s *prodStack) tally(ctx context.Context, f *inFlight, faultEnd time.Time) 
 	r.lost = missing + f.asyncLost
 	// Rows beyond Belvo's per link and resource: the store keys rows by
 	// Belvo's id, so this is a stored row Belvo does not hold.
-	r.duplicates = max(stored-(expected-missing), 0)
-	twice, err := s.executionsTwice(ctx, f)
-	if err != nil {
+	rowsTwice := max(stored-(expected-missing), 0)
+	if err := s.executionsTwice(ctx, &r, f.linkIDs, f.requestIDs); err != nil {
 		return r, err
 	}
-	r.duplicates += twice
+	runsTwice := r.duplicates
 	links, err := s.linksTwice(ctx, f.keys)
 	if err != nil {
 		return r, err
 	}
-	r.duplicates += links
+	r.duplicates += rowsTwice + links
+	if r.duplicates > 0 {
+		r.notes = append(r.notes, fmt.Sprintf("duplicates: %d rows beyond Belvo's, %d executions or listings twice, %d links registered twice at Belvo",
+			rowsTwice, runsTwice, links))
+	}
 	b1, err := measure.ReadBridgeCounts(ctx, s.bridgeMetrics...)
 	if err != nil {
 		return r, err
@@ -222,25 +226,29 @@ func (s *prodStack) linksTwice(ctx context.Context, keys []string) (int, error) 
 	return extra, nil
 }
 
-// executionsTwice counts executions beyond one per link fetch and per
-// async request: a fault must not make the product start work twice.
-func (s *prodStack) executionsTwice(ctx context.Context, f *inFlight) (int, error) {
-	ids := make([]string, 0, len(f.linkIDs)+len(f.requestIDs))
-	for _, l := range f.linkIDs {
-		ids = append(ids, workflows.HistoricalFetchWorkflowID(l))
+// executionsTwice adds to a row's duplicates the executions beyond one per
+// link fetch that listed something, resources listed twice within one,
+// and executions beyond one per async request: a fault must not make the
+// product do work twice. A fetch run that listed nothing (a late webhook
+// copy, absorbed: fetchaudit) is noted instead.
+func (s *prodStack) executionsTwice(ctx context.Context, r *row, links, requestIDs []string) error {
+	runs, err := fetchaudit.Count(ctx, s.client, links)
+	if err != nil {
+		return err
 	}
-	for _, r := range f.requestIDs {
-		ids = append(ids, workflows.AsyncRequestWorkflowID(r))
+	r.duplicates += runs.Duplicates()
+	if runs.Absorbed > 0 {
+		r.notes = append(r.notes, fmt.Sprintf("%d late webhook copies opened a fetch execution after the first had completed; it listed nothing (absorbed, not a duplicate)", runs.Absorbed))
 	}
-	extra := 0
-	for _, id := range ids {
+	for _, rid := range requestIDs {
+		id := workflows.AsyncRequestWorkflowID(rid)
 		n, err := s.client.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: "WorkflowId = '" + id + "'"})
 		if err != nil {
-			return 0, fmt.Errorf("count executions of %s: %w", id, err)
+			return fmt.Errorf("count executions of %s: %w", id, err)
 		}
-		extra += max(int(n.GetCount())-1, 0)
+		r.duplicates += max(int(n.GetCount())-1, 0)
 	}
-	return extra, nil
+	return nil
 }
 
 // waitStored waits until a link holds at least from transactions in the

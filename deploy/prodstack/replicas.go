@@ -15,13 +15,13 @@ import (
 
 	"github.com/belvo-temporal/backbone/activities"
 	"github.com/belvo-temporal/backbone/belvo"
+	"github.com/belvo-temporal/backbone/internal/fetchaudit"
 	"github.com/belvo-temporal/backbone/internal/stack"
 	"github.com/belvo-temporal/backbone/sandbox"
 	"github.com/belvo-temporal/backbone/starter"
 	"github.com/belvo-temporal/backbone/store"
 	"github.com/belvo-temporal/backbone/workflows"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 )
@@ -232,54 +232,13 @@ func tally(ctx context.Context, s *stack.Stack, pg stack.Postgres, c client.Clie
 		run.asyncExpected += want
 		run.asyncStored += got
 	}
-	// One historical-fetch execution per link that lists anything. A late
-	// copy of a webhook (its first 202 lost with a killed bridge) may open a
-	// second execution after the first completed; it finds the webhook
-	// already processed in the store and lists nothing, so it is counted
-	// apart, as absorbed.
-	runs := map[string][]string{}
-	var token []byte
-	for {
-		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: s.Config.TemporalNamespace,
-			Query: fmt.Sprintf("WorkflowType = '%s'", workflows.HistoricalFetchType), NextPageToken: token})
-		if err != nil {
-			return fmt.Errorf("list executions: %w", err)
-		}
-		for _, e := range resp.GetExecutions() {
-			runs[e.GetExecution().GetWorkflowId()] = append(runs[e.GetExecution().GetWorkflowId()], e.GetExecution().GetRunId())
-		}
-		if token = resp.GetNextPageToken(); len(token) == 0 {
-			break
-		}
+	// One historical-fetch execution per link that lists anything; a late
+	// webhook copy's run that lists nothing is counted apart (fetchaudit).
+	runs, err := fetchaudit.Count(ctx, c, run.links)
+	if err != nil {
+		return err
 	}
-	for _, l := range run.links {
-		id := workflows.HistoricalFetchWorkflowID(l)
-		if len(runs[id]) == 0 {
-			return fmt.Errorf("link %s: no historical-fetch execution in visibility", l)
-		}
-		working := 0
-		for _, runID := range runs[id] {
-			v, err := c.QueryWorkflow(ctx, id, runID, workflows.ProgressQuery)
-			if err != nil {
-				return fmt.Errorf("progress of %s run %s: %w", id, runID, err)
-			}
-			var p workflows.Progress
-			if err := v.Get(&p); err != nil {
-				return err
-			}
-			fetches := 0
-			for _, r := range p.Resources {
-				fetches += r.Fetches
-				run.refetch += max(r.Fetches-1, 0)
-			}
-			if fetches > 0 {
-				working++
-			} else {
-				run.absorbed++
-			}
-		}
-		run.duplicateExecutions += max(working-1, 0)
-	}
+	run.duplicateExecutions, run.refetch, run.absorbed = runs.Twice, runs.Refetch, runs.Absorbed
 	return nil
 }
 
