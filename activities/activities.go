@@ -5,7 +5,6 @@
 package activities
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"net"
@@ -33,17 +32,6 @@ type Activities struct {
 // DefaultSendRecordTimeout rides out a frontend restart and stays short
 // beside the send timeouts (workflows.SendTimeout).
 const DefaultSendRecordTimeout = 30 * time.Second
-
-// guardRecorder is how the send guard records "sending": through the
-// worker's client when there is one (the check keeps a nil client.Client
-// from becoming a non-nil durableHeartbeat).
-func (a *Activities) guardRecorder() recorder {
-	r := recorder{timeout: cmp.Or(a.SendRecordTimeout, DefaultSendRecordTimeout)}
-	if a.Temporal != nil {
-		r.hb = a.Temporal
-	}
-	return r
-}
 
 // ErrorDetails is what a failed Belvo call leaves in the activity failure, so
 // the web UI shows the status, Belvo code and request id.

@@ -14,7 +14,7 @@ func (a *Activities) StartAsync(ctx context.Context, r belvo.AsyncRequest) (stri
 	if err := r.Validate(); err != nil {
 		return "", classify(ctx, fmt.Errorf("async %s: %w", r.Op, invalidInput(err)))
 	}
-	g := guardSend(ctx, fmt.Sprintf("async %s for link %s", r.Op, r.LinkID), a.guardRecorder())
+	g := a.guardSend(ctx, fmt.Sprintf("async %s for link %s", r.Op, r.LinkID))
 	var id string
 	if g.answered(&id) {
 		return id, nil

@@ -1,11 +1,13 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -43,33 +45,24 @@ type sendRecord struct {
 	Answer json.RawMessage `json:"answer,omitempty"`
 }
 
-// durableHeartbeat records an attempt's heartbeat and says whether the
-// server took it (client.Client fits).
-type durableHeartbeat interface {
-	RecordActivityHeartbeat(ctx context.Context, taskToken []byte, details ...any) error
-}
-
-// recorder is how a guard records "sending".
-type recorder struct {
-	// hb records it durably; nil only where no Temporal client is given
-	// (the SDK's test environment), which falls back to
-	// activity.RecordHeartbeat.
-	hb durableHeartbeat
-	// timeout bounds the wait for the server to take it.
-	timeout time.Duration
-}
-
 // sendGuard is one attempt's view of the guarded call.
 type sendGuard struct {
 	ctx   context.Context
 	what  string
 	prior sendRecord
-	rec   recorder
+	// temporal records "sending" durably; nil only where no client is given
+	// (the SDK's test environment), which falls back to
+	// activity.RecordHeartbeat.
+	temporal client.Client
+	// recordTimeout bounds the wait for the server to take it.
+	recordTimeout time.Duration
 }
 
-// guardSend reads what earlier attempts of this activity recorded.
-func guardSend(ctx context.Context, what string, rec recorder) *sendGuard {
-	g := &sendGuard{ctx: ctx, what: what, rec: rec}
+// guardSend reads what earlier attempts of this activity recorded; the
+// guard records "sending" through a's Temporal client.
+func (a *Activities) guardSend(ctx context.Context, what string) *sendGuard {
+	g := &sendGuard{ctx: ctx, what: what, temporal: a.Temporal,
+		recordTimeout: cmp.Or(a.SendRecordTimeout, DefaultSendRecordTimeout)}
 	// Only a retried attempt has details: they are the earlier attempt's.
 	if activity.HasHeartbeatDetails(ctx) {
 		if err := activity.GetHeartbeatDetails(ctx, &g.prior); err != nil || g.prior.State == "" {
@@ -110,13 +103,13 @@ func (g *sendGuard) uncertainError() error {
 // is retryable, and the retry sends it (nothing was sent).
 func (g *sendGuard) sending() error {
 	rec := sendRecord{State: sendSending}
-	if g.rec.hb == nil {
+	if g.temporal == nil {
 		activity.RecordHeartbeat(g.ctx, rec)
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(g.ctx, g.rec.timeout)
+	ctx, cancel := context.WithTimeout(g.ctx, g.recordTimeout)
 	defer cancel()
-	if err := g.rec.hb.RecordActivityHeartbeat(ctx, activity.GetInfo(g.ctx).TaskToken, rec); err != nil {
+	if err := g.temporal.RecordActivityHeartbeat(ctx, activity.GetInfo(g.ctx).TaskToken, rec); err != nil {
 		return temporal.NewApplicationErrorWithCause(
 			g.what+": not sent: Temporal did not record that it was leaving (a retry sends it)", "SendNotRecorded", err)
 	}

@@ -57,7 +57,7 @@ func linkInfo(l belvo.Link) LinkInfo {
 
 // RegisterLink creates the link at Belvo (POST /api/links/) and returns its id.
 func (a *Activities) RegisterLink(ctx context.Context, in RegisterLinkInput) (LinkInfo, error) {
-	g := guardSend(ctx, "register link at "+in.Institution, a.guardRecorder())
+	g := a.guardSend(ctx, "register link at "+in.Institution)
 	var done LinkInfo
 	if g.answered(&done) {
 		return done, nil

@@ -180,15 +180,16 @@ func (s *prodStack) tally(ctx context.Context, f *inFlight, faultEnd time.Time) 
 	// Rows beyond Belvo's per link and resource: the store keys rows by
 	// Belvo's id, so this is a stored row Belvo does not hold.
 	rowsTwice := max(stored-(expected-missing), 0)
+	r.duplicates = rowsTwice
 	if err := s.executionsTwice(ctx, &r, f.linkIDs, f.requestIDs); err != nil {
 		return r, err
 	}
-	runsTwice := r.duplicates
+	runsTwice := r.duplicates - rowsTwice
 	links, err := s.linksTwice(ctx, f.keys)
 	if err != nil {
 		return r, err
 	}
-	r.duplicates += rowsTwice + links
+	r.duplicates += links
 	if r.duplicates > 0 {
 		r.notes = append(r.notes, fmt.Sprintf("duplicates: %d rows beyond Belvo's, %d executions or listings twice, %d links registered twice at Belvo",
 			rowsTwice, runsTwice, links))

@@ -40,12 +40,13 @@ func (r Runs) Duplicates() int { return r.Twice + r.Refetch }
 // polling. A link without any run is an error: its fetch never started.
 func Count(ctx context.Context, c client.Client, links []string) (Runs, error) {
 	var out Runs
+	byID, err := fetchRuns(ctx, c)
+	if err != nil {
+		return out, err
+	}
 	for _, l := range links {
 		id := workflows.HistoricalFetchWorkflowID(l)
-		runs, err := runIDs(ctx, c, id)
-		if err != nil {
-			return out, err
-		}
+		runs := byID[id]
 		if len(runs) == 0 {
 			return out, fmt.Errorf("link %s: no historical-fetch execution in visibility", l)
 		}
@@ -92,21 +93,23 @@ func (r Runs) add(o Runs) Runs {
 	return Runs{Twice: r.Twice + o.Twice, Refetch: r.Refetch + o.Refetch, Absorbed: r.Absorbed + o.Absorbed}
 }
 
-// runIDs lists the run ids of one workflow id, every page.
-func runIDs(ctx context.Context, c client.Client, id string) ([]string, error) {
-	var ids []string
+// fetchRuns lists the run ids of every HistoricalFetch by workflow id, in
+// one listing (every page) rather than one per link.
+func fetchRuns(ctx context.Context, c client.Client) (map[string][]string, error) {
+	runs := map[string][]string{}
 	var token []byte
 	for {
 		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Query: fmt.Sprintf("WorkflowId = '%s'", id), NextPageToken: token})
+			Query: fmt.Sprintf("WorkflowType = '%s'", workflows.HistoricalFetchType), NextPageToken: token})
 		if err != nil {
-			return nil, fmt.Errorf("list the executions of %s: %w", id, err)
+			return nil, fmt.Errorf("list the historical-fetch executions: %w", err)
 		}
 		for _, e := range resp.GetExecutions() {
-			ids = append(ids, e.GetExecution().GetRunId())
+			id := e.GetExecution().GetWorkflowId()
+			runs[id] = append(runs[id], e.GetExecution().GetRunId())
 		}
 		if token = resp.GetNextPageToken(); len(token) == 0 {
-			return ids, nil
+			return runs, nil
 		}
 	}
 }
