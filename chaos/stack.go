@@ -28,12 +28,10 @@ type scenarioStack struct {
 }
 
 func newStack(ctx context.Context, root, bin, cli, dir string, extraEnv []string) (*scenarioStack, error) {
-	addr, err := stack.FreeAddr()
+	p, err := stack.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	_, port, _ := strings.Cut(addr, ":")
-	p, _ := strconv.Atoi(port)
 	st, err := stack.Start(ctx, stack.Options{
 		Root: root, Bin: bin, Dir: dir,
 		DevServer: &stack.DevServerOptions{CLI: cli, Port: p, DBFile: filepath.Join(dir, "temporal.db")},

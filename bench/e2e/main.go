@@ -138,6 +138,7 @@ func report(o options, base, prod timing, costs []flowCost, sizes []sizeCost) {
 	fmt.Printf("\nRows: %d expected, %d stored, %d lost. Belvo (the sandbox) served %d API requests over %d connections.\n",
 		prod.expected, prod.stored, prod.lost, prod.belvoRequests, prod.belvoConns)
 	reportCPU(base, prod)
+	reportPersistence(o, base, prod)
 	fmt.Println("\n| flow | executions read | history events (mean / max) | actions (mean / max) |")
 	fmt.Println("| --- | --- | --- | --- |")
 	for _, c := range costs {
@@ -173,5 +174,59 @@ func reportCPU(base, prod timing) {
 			total += t.cpu[k]
 		}
 		fmt.Printf("%.1f | %.0f %% |\n", total.Seconds(), 100*total.Seconds()/(wall.Seconds()*float64(runtime.NumCPU())))
+	}
+}
+
+// reportPersistence is what each phase asked of the server's database, per
+// link and per async request, in both runs: the dev server takes one
+// SQLite writer at a time, so the writes a flow adds are time its phase
+// waits, whatever the processor does.
+func reportPersistence(o options, base, prod timing) {
+	fmt.Println("\n**Temporal's database per item** (the dev server's persistence requests, history and visibility stores; " +
+		"per link in the links phase, per async request in the async phase; writes: every operation not named as a read):")
+	fmt.Println("\n| phase | baseline requests / writes | product requests / writes | product's writes vs baseline's |")
+	fmt.Println("| --- | --- | --- | --- |")
+	phases := []struct {
+		name       string
+		n          int
+		base, prod measure.Persistence
+	}{
+		{"links", o.links, base.dbLinks, prod.dbLinks},
+		{"async", o.async, base.dbAsync, prod.dbAsync},
+	}
+	for _, ph := range phases {
+		if ph.n == 0 {
+			continue
+		}
+		br, bw := ph.base.Totals()
+		pr, pw := ph.prod.Totals()
+		n := float64(ph.n)
+		fmt.Printf("| %s | %.1f / %.1f | %.1f / %.1f | %.2f× |\n", ph.name, br/n, bw/n, pr/n, pw/n, pw/max(bw, 1e-9))
+	}
+	fmt.Println("\nBy operation (requests per item, baseline / product; those of at least 0.1 per item in either run; W: a write):")
+	fmt.Println("\n| operation | links | async |")
+	fmt.Println("| --- | --- | --- |")
+	all := measure.Persistence{}
+	for _, ph := range phases {
+		for _, m := range []measure.Persistence{ph.base, ph.prod} {
+			for op, v := range m {
+				all[op] = max(all[op], v/max(float64(ph.n), 1))
+			}
+		}
+	}
+	for _, op := range measure.Ops(all, nil) {
+		if all[op] < 0.1 {
+			continue
+		}
+		w := ""
+		if measure.IsWrite(op) {
+			w = " (W)"
+		}
+		fmt.Printf("| %s%s |", op, w)
+		for _, ph := range phases {
+			n := max(float64(ph.n), 1)
+			fmt.Printf(" %.2f / %.2f |", ph.base[op]/n, ph.prod[op]/n)
+		}
+		fmt.Println()
 	}
 }

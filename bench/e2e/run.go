@@ -29,6 +29,18 @@ type timing struct {
 	belvoConns, belvoRequests int64
 	// cpu is each process's processor time during the run.
 	cpu map[string]time.Duration
+	// dbLinks and dbAsync are the server's persistence requests in each
+	// phase.
+	dbLinks, dbAsync measure.Persistence
+}
+
+// persistence reads the dev server's persistence counters.
+func (s *benchStack) persistence(ctx context.Context) (measure.Persistence, error) {
+	p, err := measure.ReadPersistence(ctx, s.Dev.MetricsURL())
+	if err != nil {
+		return nil, fmt.Errorf("the Temporal server's persistence counters: %w", err)
+	}
+	return p, nil
 }
 
 // parallel runs f(0..n-1) on k goroutines and returns the first error.
@@ -83,6 +95,10 @@ func (s *benchStack) baseline(ctx context.Context, o options) (t timing, err err
 		}
 		return run.Get(ctx, nil)
 	}
+	db0, err := s.persistence(ctx)
+	if err != nil {
+		return t, err
+	}
 	cpu0 := measure.CPU(s.Stack)
 	defer func() { t.cpu = measure.Sub(measure.CPU(s.Stack), cpu0) }()
 	t0 := time.Now()
@@ -98,6 +114,11 @@ func (s *benchStack) baseline(ctx context.Context, o options) (t timing, err err
 		return t, err
 	}
 	t.links = time.Since(t0)
+	db1, err := s.persistence(ctx)
+	if err != nil {
+		return t, err
+	}
+	t.dbLinks = db1.Sub(db0)
 	t1 := time.Now()
 	// An async request: the sender (POST, hand-over), then the waiter
 	// (details and webhook signals; 1 listing).
@@ -108,6 +129,11 @@ func (s *benchStack) baseline(ctx context.Context, o options) (t timing, err err
 		return waiter(fmt.Sprintf("base-async-%s-%d", stamp, i), 2, 1)
 	})
 	t.async = time.Since(t1)
+	if err != nil {
+		return t, err
+	}
+	db2, err := s.persistence(ctx)
+	t.dbAsync = db2.Sub(db1)
 	return t, err
 }
 
@@ -118,6 +144,10 @@ func (s *benchStack) product(ctx context.Context, o options) (timing, error) {
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
 	var done atomic.Int64
 	before, err := s.Load.Ctl.Stats(ctx)
+	if err != nil {
+		return t, err
+	}
+	db0, err := s.persistence(ctx)
 	if err != nil {
 		return t, err
 	}
@@ -138,6 +168,11 @@ func (s *benchStack) product(ctx context.Context, o options) (timing, error) {
 		return t, err
 	}
 	t.links = time.Since(t0)
+	db1, err := s.persistence(ctx)
+	if err != nil {
+		return t, err
+	}
+	t.dbLinks = db1.Sub(db0)
 	var asyncLost atomic.Int64
 	t1 := time.Now()
 	err = parallel(o.async, o.concurrency, func(i int) error {
@@ -152,6 +187,11 @@ func (s *benchStack) product(ctx context.Context, o options) (timing, error) {
 		return t, err
 	}
 	t.async = time.Since(t1)
+	db2, err := s.persistence(ctx)
+	if err != nil {
+		return t, err
+	}
+	t.dbAsync = db2.Sub(db1)
 	after, err := s.Load.Ctl.Stats(ctx)
 	if err != nil {
 		return t, err

@@ -25,6 +25,9 @@ type DevServerOptions struct {
 	DBFile string
 	// UIPort serves the web UI on this port (0: no UI).
 	UIPort int
+	// MetricsPort serves the server's Prometheus metrics at /metrics on
+	// this port (0: none): the benchmarks read its persistence counters.
+	MetricsPort int
 	// CodecEndpoint makes the web UI decode payloads through this codec
 	// server ("" : none).
 	CodecEndpoint string
@@ -52,6 +55,9 @@ func StartDevServer(ctx context.Context, o DevServerOptions) (*DevServer, error)
 // before when those were fixed.
 func (d *DevServer) Start(ctx context.Context) error {
 	args := append([]string{}, workflows.DevServerSearchAttributeFlags()...)
+	if d.o.MetricsPort != 0 {
+		args = append(args, "--metrics-port", strconv.Itoa(d.o.MetricsPort))
+	}
 	if d.o.CodecEndpoint != "" {
 		args = append(args, "--ui-codec-endpoint", d.o.CodecEndpoint)
 	}
@@ -87,6 +93,14 @@ func (d *DevServer) PID() int { return d.pid }
 
 // Address is the frontend's host:port.
 func (d *DevServer) Address() string { return d.srv.FrontendHostPort() }
+
+// MetricsURL is the server's /metrics page ("" unless MetricsPort was set).
+func (d *DevServer) MetricsURL() string {
+	if d.o.MetricsPort == 0 {
+		return ""
+	}
+	return "http://127.0.0.1:" + strconv.Itoa(d.o.MetricsPort) + "/metrics"
+}
 
 // Stop stops the server; Start brings it back.
 func (d *DevServer) Stop() error { return d.srv.Stop() }

@@ -175,6 +175,19 @@ func FreeAddr() (string, error) {
 	return anyFreeAddr()
 }
 
+// FreePort is FreeAddr's port, for a process that takes a port number.
+func FreePort() (int, error) {
+	addr, err := FreeAddr()
+	if err != nil {
+		return 0, err
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(port)
+}
+
 // claimed holds the ports this process has handed out, so that two parts
 // of one stack never receive the same port before either has bound it.
 var claimed sync.Map

@@ -66,9 +66,16 @@ func StartLocal(ctx context.Context, o LocalOptions) (*Local, error) {
 		l.Close()
 		return nil, fmt.Errorf("temporal CLI path: %w", err)
 	}
+	// The server's metrics: its persistence counters say what each flow
+	// asks of its database (bench/internal/measure.Persistence).
+	metricsPort, err := stack.FreePort()
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("a port for the server's metrics: %w", err)
+	}
 	if l.Stack, err = stack.Start(ctx, stack.Options{
 		Root: root, Bin: bin, Dir: dir, Out: os.Stderr,
-		DevServer: &stack.DevServerOptions{CLI: cli, DBFile: filepath.Join(dir, "temporal.db")},
+		DevServer: &stack.DevServerOptions{CLI: cli, DBFile: filepath.Join(dir, "temporal.db"), MetricsPort: metricsPort},
 		Sandbox:   true, Workers: 1, Bridges: 1,
 		Env: []string{"LOG_FORMAT=json", "LOG_LEVEL=warn", "SANDBOX_TRANSACTIONS=" + strconv.Itoa(o.Transactions),
 			"SANDBOX_WEBHOOK_DELAY=10ms", "SANDBOX_ASYNC_DELAY=10ms"},
