@@ -7,7 +7,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/belvo-temporal/backbone/bench/internal/measure"
+	"github.com/belvo-temporal/backbone/internal/promtext"
 )
 
 // slowCost is what the slowloris row reads besides the legitimate
@@ -32,7 +32,7 @@ var deliveryBounds = [...]string{"0.5", "1"}
 func (s *prodStack) readSlowCost(ctx context.Context) (slowCost, error) {
 	var c slowCost
 	for _, url := range s.bridgeMetrics {
-		m, err := measure.Scrape(ctx, url)
+		m, err := promtext.Scrape(ctx, url)
 		if err != nil {
 			return c, err
 		}

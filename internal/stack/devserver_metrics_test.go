@@ -3,15 +3,13 @@
 package stack_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net/http"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/belvo-temporal/backbone/internal/promtext"
 	"github.com/belvo-temporal/backbone/internal/stack"
 	"github.com/belvo-temporal/backbone/internal/testenv"
 	"github.com/belvo-temporal/backbone/workflows"
@@ -94,27 +92,9 @@ func metadataReads(t *testing.T, url string) float64 {
 	if url == "" {
 		t.Fatal("no metrics URL: MetricsPort was not passed on")
 	}
-	resp, err := http.Get(url) //nolint:gosec,noctx // a loopback URL the test built
+	m, err := promtext.Scrape(context.Background(), url)
 	if err != nil {
-		t.Fatalf("scrape %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "persistence_requests{") || !strings.Contains(line, `operation="GetCurrentClusterMetadata"`) {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		sum += v
-	}
-	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return sum
+	return m.Sum("persistence_requests", `operation="GetCurrentClusterMetadata"`)
 }

@@ -1,6 +1,10 @@
 package measure
 
-import "context"
+import (
+	"context"
+
+	"github.com/belvo-temporal/backbone/internal/promtext"
+)
 
 // BridgeCounts are the bridges' counters that account for their 202s,
 // summed over replicas.
@@ -12,7 +16,7 @@ type BridgeCounts struct {
 func ReadBridgeCounts(ctx context.Context, urls ...string) (BridgeCounts, error) {
 	var c BridgeCounts
 	for _, url := range urls {
-		m, err := Scrape(ctx, url)
+		m, err := promtext.Scrape(ctx, url)
 		if err != nil {
 			return c, err
 		}

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/belvo-temporal/backbone/internal/promtext"
 )
 
 // Persistence is what a Temporal server asked of its databases, read from
@@ -19,17 +21,17 @@ var readPrefixes = []string{"Get", "List", "Read", "Scan", "Count", "Is"}
 
 // ReadPersistence scrapes the server's persistence request counters.
 func ReadPersistence(ctx context.Context, url string) (Persistence, error) {
-	m, err := Scrape(ctx, url)
+	m, err := promtext.Scrape(ctx, url)
 	if err != nil {
 		return nil, err
 	}
-	return m.persistence(), nil
+	return persistenceOf(m), nil
 }
 
-// persistence adds up persistence_requests and
+// persistenceOf adds up persistence_requests and
 // visibility_persistence_requests by operation (visibility's prefixed
 // "visibility:"), whatever the service and namespace.
-func (m Metrics) persistence() Persistence {
+func persistenceOf(m promtext.Metrics) Persistence {
 	p := Persistence{}
 	for _, line := range m {
 		prefix := ""

@@ -1,9 +1,13 @@
 package measure
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/belvo-temporal/backbone/internal/promtext"
+)
 
 func TestPersistenceReadsEveryServiceAndStore(t *testing.T) {
-	m := Metrics{
+	m := promtext.Metrics{
 		`persistence_requests{namespace="default",operation="UpdateWorkflowExecution",service_name="history"} 7`,
 		`persistence_requests{namespace="_unknown_",operation="UpdateWorkflowExecution",service_name="matching"} 2`,
 		`persistence_requests{namespace="default",operation="GetWorkflowExecution",service_name="history"} 3`,
@@ -12,7 +16,7 @@ func TestPersistenceReadsEveryServiceAndStore(t *testing.T) {
 		`persistence_latency_sum{operation="UpdateWorkflowExecution"} 0.5`,
 		`persistence_requests{namespace="default",service_name="history"} 9`,
 	}
-	got := m.persistence()
+	got := persistenceOf(m)
 	want := Persistence{"UpdateWorkflowExecution": 9, "GetWorkflowExecution": 3, "visibility:UpsertWorkflowExecution": 4}
 	if len(got) != len(want) {
 		t.Fatalf("got %v, want %v", got, want)

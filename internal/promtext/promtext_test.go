@@ -1,0 +1,54 @@
+package promtext
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+const page = `# HELP requests_total Requests.
+# TYPE requests_total counter
+requests_total{status="202"} 5
+requests_total{status="503"} 2
+requests_total_bucket{le="1"} 100
+requests 7
+other_requests_total{status="202"} 50
+`
+
+func TestScrapeAndSum(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(page))
+	}))
+	defer srv.Close()
+	m, err := Scrape(context.Background(), srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, series, match string
+		want                float64
+	}{
+		{"every label set of one name", "requests_total", "", 7},
+		{"only the matching labels", "requests_total", `status="503"`, 2},
+		{"a name is not a prefix of a longer one", "requests", "", 7},
+		{"no such series", "absent_total", "", 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := m.Sum(c.series, c.match); got != c.want {
+				t.Errorf("Sum(%q, %q) = %g, want %g", c.series, c.match, got, c.want)
+			}
+		})
+	}
+}
+
+func TestScrapeRefusesAnErrorPage(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	if _, err := Scrape(context.Background(), srv.URL); err == nil {
+		t.Fatal("a 503 page was read as metrics")
+	}
+}
