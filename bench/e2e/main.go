@@ -214,7 +214,7 @@ func reportPersistence(o options, base, prod timing) {
 			}
 		}
 	}
-	for _, op := range measure.Ops(all, nil) {
+	for _, op := range all.Ops() {
 		if all[op] < 0.1 {
 			continue
 		}

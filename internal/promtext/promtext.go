@@ -47,16 +47,48 @@ func Scrape(ctx context.Context, url string) (Metrics, error) {
 // labels contain match).
 func (m Metrics) Sum(name, match string) float64 {
 	var sum float64
-	for _, line := range m {
-		rest, ok := strings.CutPrefix(line, name)
-		if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '{') || !strings.Contains(rest, match) {
-			continue
-		}
-		f := strings.Fields(rest)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err == nil {
+	m.each(name, func(labels string, v float64) {
+		if strings.Contains(labels, match) {
 			sum += v
 		}
-	}
+	})
 	return sum
+}
+
+// SumBy adds up the series named name by the value of one of its labels;
+// samples without that label are left out.
+func (m Metrics) SumBy(name, label string) map[string]float64 {
+	out := map[string]float64{}
+	m.each(name, func(labels string, v float64) {
+		if val, ok := labelValue(labels, label); ok {
+			out[val] += v
+		}
+	})
+	return out
+}
+
+// each calls f with the label part and the value of every sample of the
+// series named name (not of longer names it is a prefix of).
+func (m Metrics) each(name string, f func(labels string, v float64)) {
+	for _, line := range m {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '{') {
+			continue
+		}
+		fields := strings.Fields(rest)
+		if v, err := strconv.ParseFloat(fields[len(fields)-1], 64); err == nil {
+			f(rest, v)
+		}
+	}
+}
+
+// labelValue finds label="value" in a sample's label part.
+func labelValue(labels, label string) (string, bool) {
+	for _, sep := range []string{"{", ","} {
+		if _, rest, ok := strings.Cut(labels, sep+label+`="`); ok {
+			val, _, _ := strings.Cut(rest, `"`)
+			return val, true
+		}
+	}
+	return "", false
 }

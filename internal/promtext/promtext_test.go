@@ -52,3 +52,19 @@ func TestScrapeRefusesAnErrorPage(t *testing.T) {
 		t.Fatal("a 503 page was read as metrics")
 	}
 }
+
+func TestSumByLabel(t *testing.T) {
+	m := Metrics{
+		`ops{service="a",operation="Get"} 2`,
+		`ops{operation="Get",service="b"} 3`,
+		`ops{suboperation="Put",service="c"} 40`,
+		`ops{service="d"} 50`,
+		`ops_total{operation="Get"} 60`,
+		`ops{operation="Put"} 1`,
+	}
+	got := m.SumBy("ops", "operation")
+	want := map[string]float64{"Get": 5, "Put": 1}
+	if len(got) != len(want) || got["Get"] != want["Get"] || got["Put"] != want["Put"] {
+		t.Errorf("SumBy = %v, want %v (a label is matched whole, a name not as a prefix, samples without it left out)", got, want)
+	}
+}

@@ -37,8 +37,17 @@ type DevServerOptions struct {
 	Log io.Writer
 }
 
-// searchAttributeCacheSetting keeps the dev server's search-attribute
-// cache on (see Start).
+// searchAttributeCacheSetting keeps the search-attribute cache on. The
+// CLI makes its dev server reread the search attributes from its
+// database on every use (system.forceSearchAttributesCacheRefreshOnRead,
+// so that one created at run time shows at once; Temporal's own words:
+// "should not be turned on in production"). The product's attributes
+// are created with the server (--search-attribute flags, Start), so it may
+// cache them as a production server does: otherwise every start,
+// signal and upsert of an execution carrying them costs two more reads
+// of the one SQLite connection the dev server serialises all its
+// persistence on. An attribute an operator creates later shows within
+// the server's cache period (60 s), as in production.
 const searchAttributeCacheSetting = "system.forceSearchAttributesCacheRefreshOnRead=false"
 
 // DevServer is a running dev server with the product's search attributes
@@ -59,16 +68,6 @@ func StartDevServer(ctx context.Context, o DevServerOptions) (*DevServer, error)
 // before when those were fixed.
 func (d *DevServer) Start(ctx context.Context) error {
 	args := append([]string{}, workflows.DevServerSearchAttributeFlags()...)
-	// The CLI makes its dev server reread the search attributes from its
-	// database on every use (system.forceSearchAttributesCacheRefreshOnRead,
-	// so that one created at run time shows at once; Temporal's own words:
-	// "should not be turned on in production"). The product's attributes
-	// are created with the server, by the flags above, so the server may
-	// cache them as a production server does: otherwise every start,
-	// signal and upsert of an execution carrying them costs two more reads
-	// of the one SQLite connection the dev server serialises all its
-	// persistence on. An attribute an operator creates later shows within
-	// the server's cache period (60 s), as in production.
 	args = append(args, "--dynamic-config-value", searchAttributeCacheSetting)
 	if d.o.MetricsPort != 0 {
 		args = append(args, "--metrics-port", strconv.Itoa(d.o.MetricsPort))

@@ -3,7 +3,6 @@ package measure
 import (
 	"context"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/belvo-temporal/backbone/internal/promtext"
@@ -33,26 +32,11 @@ func ReadPersistence(ctx context.Context, url string) (Persistence, error) {
 // "visibility:"), whatever the service and namespace.
 func persistenceOf(m promtext.Metrics) Persistence {
 	p := Persistence{}
-	for _, line := range m {
-		prefix := ""
-		rest, ok := strings.CutPrefix(line, "persistence_requests{")
-		if !ok {
-			if rest, ok = strings.CutPrefix(line, "visibility_persistence_requests{"); !ok {
-				continue
-			}
-			prefix = "visibility:"
-		}
-		_, op, ok := strings.Cut(rest, `operation="`)
-		if !ok {
-			continue
-		}
-		op, _, _ = strings.Cut(op, `"`)
-		f := strings.Fields(rest)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err != nil {
-			continue
-		}
-		p[prefix+op] += v
+	for op, v := range m.SumBy("persistence_requests", "operation") {
+		p[op] += v
+	}
+	for op, v := range m.SumBy("visibility_persistence_requests", "operation") {
+		p["visibility:"+op] += v
 	}
 	return p
 }
@@ -91,25 +75,17 @@ func (p Persistence) Totals() (requests, writes float64) {
 	return requests, writes
 }
 
-// Ops are the operations of p and of o, the most requested in both
-// together first, so that two runs print side by side.
-func Ops(p, o Persistence) []string {
-	seen := map[string]bool{}
-	var ops []string
-	for _, m := range []Persistence{p, o} {
-		for op := range m {
-			if !seen[op] {
-				seen[op] = true
-				ops = append(ops, op)
-			}
-		}
+// Ops are p's operations, the most requested first.
+func (p Persistence) Ops() []string {
+	ops := make([]string, 0, len(p))
+	for op := range p {
+		ops = append(ops, op)
 	}
 	sort.Slice(ops, func(i, j int) bool {
-		a, b := ops[i], ops[j]
-		if p[a]+o[a] != p[b]+o[b] {
-			return p[a]+o[a] > p[b]+o[b]
+		if p[ops[i]] != p[ops[j]] {
+			return p[ops[i]] > p[ops[j]]
 		}
-		return a < b
+		return ops[i] < ops[j]
 	})
 	return ops
 }

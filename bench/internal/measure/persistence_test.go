@@ -39,9 +39,9 @@ func TestPersistenceSubAndOps(t *testing.T) {
 	if len(d) != 2 || d["A"] != 3 || d["C"] != 2 {
 		t.Errorf("Sub = %v, want A 3, C 2 and no B", d)
 	}
-	ops := Ops(Persistence{"X": 1, "Y": 10}, Persistence{"X": 20, "Z": 2})
+	ops := Persistence{"Z": 2, "X": 21, "Y": 10}.Ops()
 	if len(ops) != 3 || ops[0] != "X" || ops[1] != "Y" || ops[2] != "Z" {
-		t.Errorf("Ops = %v, want [X Y Z] (most requested in both first)", ops)
+		t.Errorf("Ops = %v, want [X Y Z] (most requested first)", ops)
 	}
 }
 
