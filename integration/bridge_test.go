@@ -33,22 +33,40 @@ import (
 	"github.com/belvo-temporal/backbone/workflows"
 )
 
+// freeAddr is a loopback address no process listens on, outside the
+// kernel's ephemeral range (stack.FreeAddr): a port picked there could be
+// taken by an outgoing connection before the server binds it.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := stack.FreeAddr()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("pick a free port: %v", err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
+}
+
+// freePort is freeAddr's port, for a process that takes a port number.
+func freePort(t *testing.T) int {
+	t.Helper()
+	port, err := stack.FreePort()
+	if err != nil {
+		t.Fatalf("pick a free port: %v", err)
+	}
+	return port
 }
 
 // ownDevServer starts a dev server this test may stop and restart on the
 // same address and database file.
 func ownDevServer(t *testing.T, addr, db string) *stack.DevServer {
 	t.Helper()
-	_, port, _ := strings.Cut(addr, ":")
-	p, _ := strconv.Atoi(port)
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatalf("dev server address %q: %v", addr, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatalf("dev server port %q: %v", port, err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	srv, err := stack.StartDevServer(ctx, stack.DevServerOptions{CLI: testenv.TemporalCLI(t), Port: p, DBFile: db})

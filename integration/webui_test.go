@@ -30,15 +30,15 @@ import (
 // server. Screenshots are kept as artifacts (artifacts/webui-*.png).
 func TestWebUIFindsExecutionsBySearchAttributes(t *testing.T) {
 	chromium := testenv.Chromium(t)
-	uiPort := strings.Split(freeAddr(t), ":")[1]
+	ui := freePort(t)
+	uiPort := strconv.Itoa(ui)
 	uiOrigin := "http://127.0.0.1:" + uiPort
 	codecURL, closeCodec := stack.ServeCodec(testRing(t), codec.ServerOptions{
 		AllowedOrigins: []string{uiOrigin, "http://localhost:" + uiPort}})
 	defer closeCodec()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	port, _ := strconv.Atoi(strings.Split(freeAddr(t), ":")[1])
-	ui, _ := strconv.Atoi(uiPort)
+	port := freePort(t)
 	srv, err := stack.StartDevServer(ctx, stack.DevServerOptions{CLI: testenv.TemporalCLI(t), Port: port, UIPort: ui, CodecEndpoint: codecURL})
 	if err != nil {
 		t.Fatalf("start dev server with UI: %v", err)
