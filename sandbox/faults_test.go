@@ -63,3 +63,32 @@ func TestOKFaultAimsAtALaterListRequest(t *testing.T) {
 		t.Errorf("%d faults left", n)
 	}
 }
+
+// TestListLatencyDelaysEveryList checks that every list answer, not only
+// the first, comes no sooner than ListLatency, and that a client giving up
+// before it gets nothing: the delay is before the page, as a slow Belvo's.
+func TestListLatencyDelaysEveryList(t *testing.T) {
+	const latency = 300 * time.Millisecond
+	h := newHarness(t, Config{ListLatency: latency, WebhookDelay: time.Hour})
+	link := h.register("", "ACCOUNTS")
+	for i := range 3 {
+		start := time.Now()
+		code, _, body := h.do("GET", "/api/accounts/?link="+link, nil, nil)
+		if took := time.Since(start); took < latency {
+			t.Errorf("list %d answered after %s, before the latency of %s", i+1, took, latency)
+		}
+		if code != http.StatusOK || len(body) == 0 {
+			t.Errorf("list %d: HTTP %d, %d bytes", i+1, code, len(body))
+		}
+	}
+	req, _ := http.NewRequestWithContext(context.Background(), "GET", h.api.URL+"/api/accounts/?link="+link, nil)
+	req.SetBasicAuth(h.s.cfg.SecretID, h.s.cfg.SecretPassword)
+	resp, err := (&http.Client{Timeout: latency / 3}).Do(req)
+	var timeout interface{ Timeout() bool }
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("a client waiting %s got HTTP %d before the latency of %s", latency/3, resp.StatusCode, latency)
+	} else if !errors.As(err, &timeout) || !timeout.Timeout() {
+		t.Fatalf("a client waiting %s: %v, want its timeout", latency/3, err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/belvo-temporal/backbone/belvo"
 )
@@ -22,6 +23,9 @@ const (
 // one page of memory.
 func (s *Server) listHandler(res belvo.Resource) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.listLatency(r) {
+			return // the client gave up waiting
+		}
 		fault, faulty := s.nextFault()
 		if faulty && s.serveFault(w, r, fault) {
 			return
@@ -143,4 +147,20 @@ func pageURL(r *http.Request, page int, ok bool) any {
 	q.Set("page", strconv.Itoa(page))
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// listLatency waits Config.ListLatency before a list is answered; false
+// when the client went away meanwhile (nothing is written then).
+func (s *Server) listLatency(r *http.Request) bool {
+	if s.cfg.ListLatency <= 0 {
+		return true
+	}
+	t := time.NewTimer(s.cfg.ListLatency)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }

@@ -83,6 +83,10 @@ type Config struct {
 	// Belvo error (0: never), e.g. 403 for a GET that cannot succeed.
 	FailListsWith int
 
+	// ListLatency delays every list answer by this much: Belvo across a
+	// network, reading its own database, rather than a process on
+	// loopback (0: answer at once).
+	ListLatency time.Duration
 	// ListFaults are served, in order, to the first list requests (one
 	// each), then lists behave: Belvo's 5xx bursts, 429s, slow answers and
 	// broken pages on demand.

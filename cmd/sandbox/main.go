@@ -78,12 +78,15 @@ func sandboxConfig(cfg config.Config) (sandbox.Config, error) {
 		name string
 		dst  *time.Duration
 	}{{"SANDBOX_WEBHOOK_DELAY", &sc.WebhookDelay}, {"SANDBOX_ASYNC_DELAY", &sc.AsyncDelay},
-		{"SANDBOX_CLOCK_OFFSET", &sc.ClockOffset}} {
+		{"SANDBOX_CLOCK_OFFSET", &sc.ClockOffset}, {"SANDBOX_LIST_LATENCY", &sc.ListLatency}} {
 		if v := os.Getenv(d.name); v != "" {
 			if *d.dst, err = time.ParseDuration(v); err != nil {
 				return sc, fmt.Errorf("%s=%q is not a Go duration such as 200ms", d.name, v)
 			}
 		}
+	}
+	if sc.ListLatency < 0 {
+		return sc, fmt.Errorf("SANDBOX_LIST_LATENCY=%s must not be negative", sc.ListLatency)
 	}
 	sc.AsyncWebhookBefore202 = os.Getenv("SANDBOX_ASYNC_WEBHOOK_BEFORE_202") == "true"
 	if v := os.Getenv("SANDBOX_TIMEOUT_ABOVE_PAGE_SIZE"); v != "" {

@@ -32,10 +32,14 @@ func TestSandboxConfigFromEnvironment(t *testing.T) {
 		{name: "refresh cooldown not a duration", env: map[string]string{"SANDBOX_REFRESH_COOLDOWN": "10"}, wantErr: "SANDBOX_REFRESH_COOLDOWN"},
 		{name: "list faults with ok", env: map[string]string{"SANDBOX_LIST_FAULTS": "ok,slow:25s"},
 			check: func(c sandbox.Config) bool { return len(c.ListFaults) == 2 && c.ListFaults[1].Slow == 25*time.Second }},
+		{name: "list latency", env: map[string]string{"SANDBOX_LIST_LATENCY": "150ms"},
+			check: func(c sandbox.Config) bool { return c.ListLatency == 150*time.Millisecond }},
+		{name: "negative list latency", env: map[string]string{"SANDBOX_LIST_LATENCY": "-1s"}, wantErr: "SANDBOX_LIST_LATENCY=-1s must not be negative"},
+		{name: "list latency not a duration", env: map[string]string{"SANDBOX_LIST_LATENCY": "100"}, wantErr: "SANDBOX_LIST_LATENCY"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			for _, k := range []string{"SANDBOX_COMPLETION_SHAPE", "SANDBOX_RATE_LIMIT_POSTS", "SANDBOX_REFRESH_COOLDOWN", "SANDBOX_LIST_FAULTS"} {
+			for _, k := range []string{"SANDBOX_COMPLETION_SHAPE", "SANDBOX_RATE_LIMIT_POSTS", "SANDBOX_REFRESH_COOLDOWN", "SANDBOX_LIST_FAULTS", "SANDBOX_LIST_LATENCY"} {
 				t.Setenv(k, c.env[k])
 			}
 			sc, err := sandboxConfig(config.Config{})
