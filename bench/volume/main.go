@@ -62,12 +62,14 @@ func main() {
 	rounds := flag.Int("rounds", 3, "runs of each mode (the table shows the best)")
 	pg := flag.String("postgres", testenv.PostgresDSN(), "PostgreSQL for the postgres mode (a schema is created and dropped)")
 	profDir := flag.String("cpuprofile-dir", "", "write a CPU profile per mode into this directory")
+	latency := flag.Duration("list-latency", 0, "the sandbox answers every page this much later (SANDBOX_LIST_LATENCY): Belvo across a network rather than a process on loopback")
 	flag.Parse()
 	var err error
 	if *child != "" {
 		err = runChild(*child, *link, *sbURL, *pg, *profDir)
 	} else {
-		err = runParent(*transactions, strings.Split(*modes, ","), *rounds, *pg, *profDir)
+		err = runParent(parentOptions{transactions: *transactions, modes: strings.Split(*modes, ","), rounds: *rounds,
+			pg: *pg, profDir: *profDir, latency: *latency})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "volumebench:", err)
@@ -75,7 +77,18 @@ func main() {
 	}
 }
 
-func runParent(transactions int, modes []string, rounds int, pg, profDir string) error {
+// parentOptions are the run's flags.
+type parentOptions struct {
+	transactions, rounds int
+	modes                []string
+	pg, profDir          string
+	latency              time.Duration
+}
+
+func runParent(o parentOptions) error {
+	if o.latency < 0 {
+		return fmt.Errorf("-list-latency %s must not be negative", o.latency)
+	}
 	root, err := stack.RepoRoot()
 	if err != nil {
 		return err
@@ -95,7 +108,8 @@ func runParent(transactions int, modes []string, rounds int, pg, profDir string)
 	defer hooks.Close()
 	ctx := context.Background()
 	sb, err := stack.Start(ctx, stack.Options{Root: root, Bin: filepath.Join(tmp, "bin"), Dir: tmp, Sandbox: true,
-		Env: []string{"SANDBOX_TRANSACTIONS=" + strconv.Itoa(transactions), "SANDBOX_WEBHOOK_URL=" + hooks.URL, "LOG_LEVEL=warn"}})
+		Env: []string{"SANDBOX_TRANSACTIONS=" + strconv.Itoa(o.transactions), "SANDBOX_WEBHOOK_URL=" + hooks.URL, "LOG_LEVEL=warn",
+			"SANDBOX_LIST_LATENCY=" + o.latency.String()}})
 	if err != nil {
 		return err
 	}
@@ -105,19 +119,19 @@ func runParent(transactions int, modes []string, rounds int, pg, profDir string)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "link %s with %d transactions; modes %v, %d rounds each\n", link, transactions, modes, rounds)
+	fmt.Fprintf(os.Stderr, "link %s with %d transactions; modes %v, %d rounds each; list latency %s\n", link, o.transactions, o.modes, o.rounds, o.latency)
 	best := map[string]result{}
 	perRound := map[string][]result{} // by mode, in round order
-	for r := range rounds {
-		for _, m := range modes {
+	for r := range o.rounds {
+		for _, m := range o.modes {
 			sbBefore := stack.CPUOf(sb.Sandbox.PID())
-			res, err := child(m, link, sbURL, pg, profDir)
+			res, err := child(m, link, sbURL, o.pg, o.profDir)
 			if err != nil {
 				return fmt.Errorf("mode %s: %w", m, err)
 			}
 			res.SandboxCPU = (stack.CPUOf(sb.Sandbox.PID()) - sbBefore).Seconds()
-			if res.Rows != transactions {
-				return fmt.Errorf("mode %s listed %d rows, the link has %d", m, res.Rows, transactions)
+			if res.Rows != o.transactions {
+				return fmt.Errorf("mode %s listed %d rows, the link has %d", m, res.Rows, o.transactions)
 			}
 			fmt.Fprintf(os.Stderr, "  round %d %-8s %6.2fs %8.0f rows/s, RSS +%d MB, CPU %.2fs (PostgreSQL %.2fs, sandbox %.2fs), in UpsertRows %.2fs\n", r+1, m,
 				res.Seconds, float64(res.Rows)/res.Seconds, (res.RSSPeak-res.RSSStart)/1024, res.CPU, res.ServerCPU, res.SandboxCPU, res.UpsertSeconds)
@@ -127,8 +141,8 @@ func runParent(transactions int, modes []string, rounds int, pg, profDir string)
 			perRound[m] = append(perRound[m], res)
 		}
 	}
-	report(transactions, modes, best)
-	reportRounds(modes, perRound)
+	report(o.transactions, o.latency, o.modes, best)
+	reportRounds(o.modes, perRound)
 	return nil
 }
 
@@ -164,11 +178,15 @@ func child(mode, link, sbURL, pg, profDir string) (result, error) {
 	return r, nil
 }
 
-func report(transactions int, modes []string, best map[string]result) {
+func report(transactions int, latency time.Duration, modes []string, best map[string]result) {
 	host, _ := os.Hostname()
 	base := best["download"]
-	fmt.Printf("\n### Volume: one link, %d transactions (%d pages of 1,000) — %s, %s, %d CPUs, %s\n\n", transactions,
-		base.Pages, time.Now().UTC().Format("2006-01-02"), host, runtime.NumCPU(), runtime.Version())
+	served := "the sandbox answering at once"
+	if latency > 0 {
+		served = fmt.Sprintf("the sandbox answering each page %s later", latency)
+	}
+	fmt.Printf("\n### Volume: one link, %d transactions (%d pages of 1,000), %s — %s, %s, %d CPUs, %s\n\n", transactions,
+		base.Pages, served, time.Now().UTC().Format("2006-01-02"), host, runtime.NumCPU(), runtime.Version())
 	fmt.Println("| mode | seconds | rows/s | vs download-only | store's share of the time | peak RSS growth | allocated |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
 	for _, m := range modes {
