@@ -11,16 +11,31 @@ import (
 	"go.temporal.io/sdk/temporal"
 )
 
-// heartbeater re-sends an activity's latest heartbeat details on a ticker,
-// so that a call slower than the heartbeat timeout (but within its own HTTP
-// timeout) does not get the attempt killed. Only record changes the details;
-// the ticker repeats them.
+// heartbeater heartbeats an activity's latest details on a ticker, so that
+// a call slower than the heartbeat timeout (but within its own HTTP
+// timeout) does not get the attempt killed, and a retry resumes from the
+// latest details the server took.
+//
+// The first heartbeat waits for the first tick (a quarter of the heartbeat
+// timeout, 5 s for a listing): an activity that ends sooner, as most
+// listings of an async request or of a link's smaller resources do, sends
+// none, and its engine records no heartbeat write. What that gives up is
+// small: a retry after a crash or failure in those first seconds starts
+// from the beginning instead of from the last page stored, redoing at most
+// one tick of work, which upserts make harmless. Later details are handed
+// to the SDK as they come; it batches them (one send per 0.8 of the
+// timeout) and sends the batched ones when an attempt fails.
 type heartbeater struct {
+	// mu guards latest and sent, and is held while the SDK takes a
+	// heartbeat, so that details reach it in the order they were recorded.
 	mu     sync.Mutex
 	ctx    context.Context
 	latest any
-	done   chan struct{}
-	once   sync.Once
+	// sent: a heartbeat has been handed to the SDK; from then on every
+	// record is too.
+	sent bool
+	done chan struct{}
+	once sync.Once
 }
 
 // KeepAliveFraction is how often, as a fraction of the heartbeat timeout,
@@ -28,13 +43,16 @@ type heartbeater struct {
 // late tick and for the SDK's throttling (0.8 of the timeout).
 const KeepAliveFraction = 4
 
-// keepAlive starts heartbeating details now and every heartbeat timeout /
-// KeepAliveFraction until stop; without a heartbeat timeout it only records.
+// keepAlive makes details the latest heartbeat and heartbeats it (or what
+// record made the latest since) every heartbeat timeout / KeepAliveFraction
+// until stop, the first time after one tick. Without a heartbeat timeout
+// nothing would ever tick: every record goes to the SDK at once, so that a
+// retry can still resume.
 func keepAlive(ctx context.Context, details any) *heartbeater {
 	h := &heartbeater{ctx: ctx, latest: details, done: make(chan struct{})}
-	activity.RecordHeartbeat(ctx, details)
 	every := activity.GetInfo(ctx).HeartbeatTimeout / KeepAliveFraction
 	if every <= 0 {
+		h.beat()
 		return h
 	}
 	go func() {
@@ -47,22 +65,30 @@ func keepAlive(ctx context.Context, details any) *heartbeater {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				h.mu.Lock()
-				d := h.latest
-				h.mu.Unlock()
-				activity.RecordHeartbeat(ctx, d)
+				h.beat()
 			}
 		}
 	}()
 	return h
 }
 
-// record makes details the latest heartbeat, at once.
+// beat hands the latest details to the SDK.
+func (h *heartbeater) beat() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sent = true
+	activity.RecordHeartbeat(h.ctx, h.latest)
+}
+
+// record makes details the latest heartbeat, handed to the SDK at once
+// when a heartbeat has already been sent, else by the next tick.
 func (h *heartbeater) record(details any) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.latest = details
-	h.mu.Unlock()
-	activity.RecordHeartbeat(h.ctx, details)
+	if h.sent {
+		activity.RecordHeartbeat(h.ctx, details)
+	}
 }
 
 // stop ends the ticker.
