@@ -50,6 +50,16 @@ type DevServerOptions struct {
 // the server's cache period (60 s), as in production.
 const searchAttributeCacheSetting = "system.forceSearchAttributesCacheRefreshOnRead=false"
 
+// sqliteJournal puts a dev server's database file in write-ahead-log mode.
+// SQLite's default rollback journal creates, syncs and deletes a journal
+// file around every transaction, and the dev server serialises all its
+// persistence on one connection, so those syncs bound how fast it moves
+// executions. In WAL mode a commit is one append and one sync of the log;
+// synchronous stays FULL (SQLite's default), so a committed transaction
+// survives a power loss as before, and the mode is recorded in the file,
+// which another server version opens as it is.
+const sqliteJournal = "journal_mode=WAL"
+
 // DevServer is a running dev server with the product's search attributes
 // registered.
 type DevServer struct {
@@ -71,6 +81,9 @@ func (d *DevServer) Start(ctx context.Context) error {
 	args = append(args, "--dynamic-config-value", searchAttributeCacheSetting)
 	if d.o.MetricsPort != 0 {
 		args = append(args, "--metrics-port", strconv.Itoa(d.o.MetricsPort))
+	}
+	if d.o.DBFile != "" {
+		args = append(args, "--sqlite-pragma", sqliteJournal)
 	}
 	if d.o.CodecEndpoint != "" {
 		args = append(args, "--ui-codec-endpoint", d.o.CodecEndpoint)
