@@ -33,19 +33,15 @@ import (
 	"github.com/belvo-temporal/backbone/workflows"
 )
 
-// freeAddr is a loopback address no process listens on, outside the
-// kernel's ephemeral range (stack.FreeAddr): a port picked there could be
-// taken by an outgoing connection before the server binds it.
+// freeAddr is a loopback address on freePort.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	addr, err := stack.FreeAddr()
-	if err != nil {
-		t.Fatalf("pick a free port: %v", err)
-	}
-	return addr
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
 }
 
-// freePort is freeAddr's port, for a process that takes a port number.
+// freePort is a loopback port no process listens on, outside the kernel's
+// ephemeral range (stack.FreePort): a port picked there could be taken by
+// an outgoing connection before the server binds it.
 func freePort(t *testing.T) int {
 	t.Helper()
 	port, err := stack.FreePort()

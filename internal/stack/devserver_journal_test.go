@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/belvo-temporal/backbone/internal/stack"
-	"github.com/belvo-temporal/backbone/internal/testenv"
 	"go.temporal.io/sdk/client"
 	_ "modernc.org/sqlite" // reads the server's database file
 )
@@ -22,22 +21,9 @@ import (
 func TestDevServerFileIsInWALMode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	port, err := stack.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
 	db := filepath.Join(t.TempDir(), "temporal.db")
-	d, err := stack.StartDevServer(ctx, stack.DevServerOptions{CLI: testenv.TemporalCLI(t), Port: port, DBFile: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = d.Stop() }()
-	c, err := client.DialContext(ctx, client.Options{HostPort: d.Address()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "journal-test", TaskQueue: "no-worker"}, "NoSuchWorkflow")
+	d := startDevServer(ctx, t, stack.DevServerOptions{Port: freePort(t), DBFile: db})
+	run, err := dial(ctx, t, d).ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "journal-test", TaskQueue: "no-worker"}, "NoSuchWorkflow")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,16 +47,11 @@ func TestDevServerFileIsInWALMode(t *testing.T) {
 	if err := d.Start(ctx); err != nil {
 		t.Fatalf("restart on the same file: %v", err)
 	}
-	c2, err := client.DialContext(ctx, client.Options{HostPort: d.Address()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Close()
-	desc, err := c2.DescribeWorkflowExecution(ctx, "journal-test", run.GetRunID())
+	desc, err := dial(ctx, t, d).DescribeWorkflow(ctx, "journal-test", run.GetRunID())
 	if err != nil {
 		t.Fatalf("the execution started before the restart: %v", err)
 	}
-	if got := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(); got != run.GetRunID() {
+	if got := desc.WorkflowExecution.RunID; got != run.GetRunID() {
 		t.Errorf("run after the restart %s, want %s", got, run.GetRunID())
 	}
 }

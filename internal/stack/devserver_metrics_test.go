@@ -11,7 +11,6 @@ import (
 
 	"github.com/belvo-temporal/backbone/internal/promtext"
 	"github.com/belvo-temporal/backbone/internal/stack"
-	"github.com/belvo-temporal/backbone/internal/testenv"
 	"github.com/belvo-temporal/backbone/workflows"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -25,20 +24,8 @@ import (
 func TestDevServerCachesSearchAttributes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	port, err := stack.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := stack.StartDevServer(ctx, stack.DevServerOptions{CLI: testenv.TemporalCLI(t), MetricsPort: port})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = d.Stop() }()
-	c, err := client.DialContext(ctx, client.Options{HostPort: d.Address()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	d := startDevServer(ctx, t, stack.DevServerOptions{MetricsPort: freePort(t)})
+	c := dial(ctx, t, d)
 
 	link := "cache-test-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	start := func(i int) {
