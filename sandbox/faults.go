@@ -86,12 +86,8 @@ func (s *Server) FaultsLeft() int {
 // serveFault answers with a status fault and reports true, or applies a
 // delay and reports false so the handler answers normally afterwards.
 func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
-	if f.Slow > 0 {
-		select {
-		case <-time.After(f.Slow):
-		case <-r.Context().Done():
-			return true
-		}
+	if !delay(r, f.Slow) {
+		return true // the client gave up waiting
 	}
 	if f.Status == 0 {
 		return false

@@ -23,7 +23,7 @@ const (
 // one page of memory.
 func (s *Server) listHandler(res belvo.Resource) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.listLatency(r) {
+		if !delay(r, s.cfg.ListLatency) {
 			return // the client gave up waiting
 		}
 		fault, faulty := s.nextFault()
@@ -149,13 +149,13 @@ func pageURL(r *http.Request, page int, ok bool) any {
 	return u.String()
 }
 
-// listLatency waits Config.ListLatency before a list is answered; false
-// when the client went away meanwhile (nothing is written then).
-func (s *Server) listLatency(r *http.Request) bool {
-	if s.cfg.ListLatency <= 0 {
+// delay holds an answer back for d (Config.ListLatency, a slow fault);
+// false when the client went away meanwhile, and nothing is to be written.
+func delay(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
 		return true
 	}
-	t := time.NewTimer(s.cfg.ListLatency)
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
