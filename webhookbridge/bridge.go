@@ -114,6 +114,7 @@ func New(o Options) (*Bridge, error) {
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = config.DefaultWebhookMaxInFlight
 	}
+	o.Signaler = newSerialStarts(o.Signaler)
 	return &Bridge{o: o, authHash: sha256.Sum256([]byte(o.Authorization)), prevHash: sha256.Sum256([]byte(o.PreviousAuthorization)),
 		log: o.Logger, metrics: newMetrics(), slots: make(chan struct{}, o.MaxInFlight),
 		routing: workflows.RouteDefaults{FetchTimeout: o.FetchTimeout, FetchGrace: o.FetchGrace, OrphanTimeout: o.OrphanTimeout,
