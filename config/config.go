@@ -40,6 +40,9 @@ type Config struct {
 	// empty: the two fields above hold them.
 	TemporalClient envconfig.ClientConfigProfile
 	TaskQueue      string // TEMPORAL_TASK_QUEUE
+	// TemporalGRPCCompression is how requests to Temporal are compressed
+	// (TEMPORAL_GRPC_COMPRESSION: none, the default, or gzip).
+	TemporalGRPCCompression string
 	// TemporalUIURL is the web UI's base URL, for links printed to people
 	// (TEMPORAL_UI_URL).
 	TemporalUIURL string
@@ -122,6 +125,17 @@ const (
 	DefaultWebhookDeliveryTimeout = 4 * time.Second
 	DefaultWebhookMaxInFlight     = 128
 	DefaultWebhookMaxBodyBytes    = 1 << 20
+	// DefaultGRPCCompression: every payload the product sends Temporal is
+	// AES-GCM ciphertext, which gzip cannot shrink, so compressing costs
+	// the worker and the server processor time for little gain
+	// (docs/configuration.md).
+	DefaultGRPCCompression = GRPCCompressionNone
+)
+
+// The values of TEMPORAL_GRPC_COMPRESSION.
+const (
+	GRPCCompressionNone = "none"
+	GRPCCompressionGzip = "gzip"
 )
 
 // FromEnv reads the configuration; it fails on values it cannot parse.
@@ -134,6 +148,7 @@ func FromEnv() (Config, error) {
 		TemporalAddress:              cmp.Or(strings.TrimSpace(prof.Address), DefaultTemporalAddress),
 		TemporalNamespace:            cmp.Or(strings.TrimSpace(prof.Namespace), DefaultNamespace),
 		TaskQueue:                    env("TEMPORAL_TASK_QUEUE", DefaultTaskQueue),
+		TemporalGRPCCompression:      strings.ToLower(env("TEMPORAL_GRPC_COMPRESSION", DefaultGRPCCompression)),
 		TemporalUIURL:                strings.TrimRight(env("TEMPORAL_UI_URL", DefaultTemporalUIURL), "/"),
 		BelvoBaseURL:                 env("BELVO_BASE_URL", DefaultBelvoBaseURL),
 		BelvoSecretID:                env("BELVO_SECRET_ID", DefaultSecretID),
@@ -151,6 +166,9 @@ func FromEnv() (Config, error) {
 	}
 	prof.Address, prof.Namespace = "", ""
 	c.TemporalClient = prof
+	if c.TemporalGRPCCompression != GRPCCompressionNone && c.TemporalGRPCCompression != GRPCCompressionGzip {
+		return Config{}, fmt.Errorf("config: TEMPORAL_GRPC_COMPRESSION=%q: want %s or %s", c.TemporalGRPCCompression, GRPCCompressionNone, GRPCCompressionGzip)
+	}
 	for _, cidr := range strings.Split(env("WEBHOOK_ALLOWED_NETWORKS", ""), ",") {
 		if cidr = strings.TrimSpace(cidr); cidr == "" {
 			continue
@@ -209,7 +227,7 @@ func (c Config) Environ() []string {
 	}
 	env := []string{
 		"TEMPORAL_ADDRESS=" + c.TemporalAddress, "TEMPORAL_NAMESPACE=" + c.TemporalNamespace, "TEMPORAL_TASK_QUEUE=" + c.TaskQueue,
-		"TEMPORAL_UI_URL=" + c.TemporalUIURL,
+		"TEMPORAL_GRPC_COMPRESSION=" + c.TemporalGRPCCompression, "TEMPORAL_UI_URL=" + c.TemporalUIURL,
 		"BELVO_BASE_URL=" + c.BelvoBaseURL, "BELVO_SECRET_ID=" + c.BelvoSecretID, "BELVO_SECRET_PASSWORD=" + c.BelvoSecretPassword,
 		"BELVO_HTTP_TIMEOUT=" + c.BelvoHTTPTimeout.String(),
 		"BELVO_WEBHOOK_AUTHORIZATION=" + c.WebhookAuthorization, "BELVO_WEBHOOK_AUTHORIZATION_PREVIOUS=" + c.WebhookAuthorizationPrevious,
@@ -266,10 +284,10 @@ func Mask(s string) string {
 
 // String prints the configuration with every secret masked.
 func (c Config) String() string {
-	return fmt.Sprintf("TEMPORAL_ADDRESS=%s TEMPORAL_NAMESPACE=%s temporal_client=[%s] TEMPORAL_TASK_QUEUE=%s BELVO_BASE_URL=%s "+
+	return fmt.Sprintf("TEMPORAL_ADDRESS=%s TEMPORAL_NAMESPACE=%s temporal_client=[%s] TEMPORAL_TASK_QUEUE=%s TEMPORAL_GRPC_COMPRESSION=%s BELVO_BASE_URL=%s "+
 		"BELVO_SECRET_ID=%s BELVO_SECRET_PASSWORD=%s BELVO_WEBHOOK_AUTHORIZATION=%s BELVO_WEBHOOK_AUTHORIZATION_PREVIOUS=%s PAYLOAD_ENCRYPTION_KEYS=%s PAYLOAD_ENCRYPTION_KEYS_FILE=%s STORE_DSN=%s "+
 		"WEBHOOK_LISTEN_ADDR=%s SANDBOX_LISTEN_ADDR=%s METRICS_LISTEN_ADDR=%s HISTORICAL_FETCH_TIMEOUT=%s ASYNC_REQUEST_TIMEOUT=%s ASYNC_ORPHAN_TIMEOUT=%s",
-		c.TemporalAddress, c.TemporalNamespace, temporalSummary(c.TemporalClient), c.TaskQueue, c.BelvoBaseURL,
+		c.TemporalAddress, c.TemporalNamespace, temporalSummary(c.TemporalClient), c.TaskQueue, c.TemporalGRPCCompression, c.BelvoBaseURL,
 		Mask(c.BelvoSecretID), Mask(c.BelvoSecretPassword), Mask(c.WebhookAuthorization), Mask(c.WebhookAuthorizationPrevious), Mask(c.PayloadKeys), c.PayloadKeysFile, MaskDSN(c.StoreDSN),
 		c.WebhookListenAddr, c.SandboxListenAddr, c.MetricsListenAddr, c.HistoricalFetchTimeout, c.AsyncTimeout, c.AsyncOrphanTimeout)
 }

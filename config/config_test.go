@@ -46,6 +46,7 @@ func TestBadValuesAreClearErrors(t *testing.T) {
 		{"WEBHOOK_MAX_IN_FLIGHT", "-1", "WEBHOOK_MAX_IN_FLIGHT"},
 		{"WEBHOOK_ALLOWED_NETWORKS", "10.0.0.0/8,nonsense", "nonsense"},
 		{"HISTORICAL_WEBHOOK_GRACE", "48h", "shorter than HISTORICAL_FETCH_TIMEOUT"},
+		{"TEMPORAL_GRPC_COMPRESSION", "zstd", `TEMPORAL_GRPC_COMPRESSION="zstd": want none or gzip`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -62,7 +63,7 @@ func TestBadValuesAreClearErrors(t *testing.T) {
 func TestEnvironRoundTrips(t *testing.T) {
 	_, nets, _ := net.ParseCIDR("10.0.0.0/8")
 	c := Config{
-		TemporalAddress: "t:1", TemporalNamespace: "ns", TaskQueue: "q", TemporalUIURL: "http://ui:1",
+		TemporalAddress: "t:1", TemporalNamespace: "ns", TaskQueue: "q", TemporalGRPCCompression: "gzip", TemporalUIURL: "http://ui:1",
 		TemporalClient: envconfig.ClientConfigProfile{APIKey: "key", Authority: "auth", GRPCMeta: map[string]string{"x-team": "payments"},
 			TLS: &envconfig.ClientConfigTLS{ClientCertPath: "/c.pem", ClientKeyPath: "/c.key", ServerCACertData: []byte("CA PEM"),
 				ServerName: "temporal.internal", DisableHostVerification: true},

@@ -58,6 +58,10 @@ func (c Config) ClientOptions(log *zap.Logger, h client.MetricsHandler) (client.
 	opts.DataConverter = codec.DataConverter(ring)
 	opts.FailureConverter = codec.FailureConverter(ring)
 	opts.MetricsHandler = h
+	opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
+	if c.TemporalGRPCCompression == GRPCCompressionGzip {
+		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionGzip{}
+	}
 	opts.Interceptors = []interceptor.ClientInterceptor{tracing.TemporalInterceptor()} // docs/tracing.md
 	return opts, nil
 }

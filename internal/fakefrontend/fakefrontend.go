@@ -32,6 +32,9 @@ type Call struct {
 	Authorization string
 	Team          string // the x-team gRPC metadata
 	Namespace     string
+	// Compression is the encoding of the request's body ("" when it came
+	// uncompressed, "gzip" …).
+	Compression string
 }
 
 // Frontend is the running stand-in.
@@ -102,6 +105,9 @@ func (f *Frontend) record(ctx context.Context, req any, info *grpc.UnaryServerIn
 				c.ClientCN = ti.State.PeerCertificates[0].Subject.CommonName
 			}
 		}
+	}
+	if s, ok := grpc.ServerTransportStreamFromContext(ctx).(interface{ RecvCompress() string }); ok {
+		c.Compression = s.RecvCompress()
 	}
 	if r, ok := req.(interface{ GetNamespace() string }); ok {
 		c.Namespace = r.GetNamespace()
