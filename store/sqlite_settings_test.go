@@ -30,7 +30,8 @@ func TestSQLiteConnectionSettings(t *testing.T) {
 		}{
 			{"temp_store", 2}, // MEMORY
 			{"cache_size", -sqliteCacheKiB},
-			{"synchronous", 1}, // NORMAL
+			{"synchronous", 2}, // FULL: a commit survives a power loss
+			{"wal_autocheckpoint", sqliteCheckpointPages},
 			{"busy_timeout", 30000},
 		} {
 			var got int
