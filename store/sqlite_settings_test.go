@@ -6,9 +6,10 @@ import (
 	"testing"
 )
 
-// Every pooled connection gets the memory-only settings that keep a
-// page's statement journals and B-tree reads off the disk: a connection
-// opened without them would fall back to SQLite's defaults silently.
+// The store's one connection gets the memory-only settings that keep a
+// page's statement journals and B-tree reads off the disk, and the
+// durability ones: a connection opened without them would fall back to
+// SQLite's defaults silently.
 func TestSQLiteConnectionSettings(t *testing.T) {
 	ctx := context.Background()
 	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "settings.db"))
@@ -16,34 +17,30 @@ func TestSQLiteConnectionSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	// Several connections at once, so that not only the first is checked.
-	conns := make([]interface{ Close() error }, 0, 3)
-	for range 3 {
-		c, err := s.db.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns = append(conns, c)
-		for _, tc := range []struct {
-			pragma string
-			want   int
-		}{
-			{"temp_store", 2}, // MEMORY
-			{"cache_size", -sqliteCacheKiB},
-			{"synchronous", 2}, // FULL: a commit survives a power loss
-			{"wal_autocheckpoint", sqliteCheckpointPages},
-			{"busy_timeout", 30000},
-		} {
-			var got int
-			if err := c.QueryRowContext(ctx, "PRAGMA "+tc.pragma).Scan(&got); err != nil {
-				t.Fatalf("PRAGMA %s: %v", tc.pragma, err)
-			}
-			if got != tc.want {
-				t.Errorf("connection %d: PRAGMA %s = %d, want %d", len(conns), tc.pragma, got, tc.want)
-			}
-		}
+	if got := s.db.Stats().MaxOpenConnections; got != sqliteConns {
+		t.Errorf("pool allows %d connections, want %d", got, sqliteConns)
 	}
-	for _, c := range conns {
-		_ = c.Close()
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, tc := range []struct {
+		pragma string
+		want   int
+	}{
+		{"temp_store", 2}, // MEMORY
+		{"cache_size", -sqliteCacheKiB},
+		{"synchronous", 2}, // FULL: a commit survives a power loss
+		{"wal_autocheckpoint", sqliteCheckpointPages},
+		{"busy_timeout", 30000},
+	} {
+		var got int
+		if err := c.QueryRowContext(ctx, "PRAGMA "+tc.pragma).Scan(&got); err != nil {
+			t.Fatalf("PRAGMA %s: %v", tc.pragma, err)
+		}
+		if got != tc.want {
+			t.Errorf("PRAGMA %s = %d, want %d", tc.pragma, got, tc.want)
+		}
 	}
 }
