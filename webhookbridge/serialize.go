@@ -75,10 +75,3 @@ func (s *serialStarts) acquire(ctx context.Context, id string) (release func(), 
 		return nil, fmt.Errorf("waiting for an earlier delivery to %s: %w", id, context.Cause(ctx))
 	}
 }
-
-// waiting reports how many ids have a call in progress or waiting (tests).
-func (s *serialStarts) waiting() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.turns)
-}

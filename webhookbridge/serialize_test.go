@@ -133,3 +133,10 @@ func TestSerialStartsWaiterGivesUpAtItsDeadline(t *testing.T) {
 		t.Errorf("%d workflow ids still held", n)
 	}
 }
+
+// waiting is how many ids have a call in progress or waiting.
+func (s *serialStarts) waiting() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.turns)
+}
