@@ -66,7 +66,7 @@ type fetchCursor struct {
 // and upserts each page into the store while the next one downloads, so
 // memory holds at most two pages and a retry rewrites rows instead of adding
 // them.
-func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (FetchResourceResult, error) {
+func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (_ FetchResourceResult, err error) {
 	log := activity.GetLogger(ctx)
 	plan, err := a.planListing(ctx, in)
 	if err != nil {
@@ -94,7 +94,7 @@ func (a *Activities) FetchResource(ctx context.Context, in FetchResourceInput) (
 	// stored cursor while waiting, so the engine does not kill an attempt
 	// that is making progress. A dead worker still stops heartbeating.
 	alive := keepAlive(ctx, fetchCursor{NextURL: next, Page: page})
-	defer alive.stop()
+	defer func() { alive.stop(err) }()
 	res := FetchResourceResult{Resource: in.Resource, Since: plan.since}
 	// Pages and rows per resource, beside the SDK's own series on /metrics.
 	m := activity.GetMetricsHandler(ctx).WithTags(map[string]string{"resource": string(in.Resource)})

@@ -20,9 +20,13 @@ import (
 // timeout, 5 s for a listing): an activity that ends sooner, as most
 // listings of an async request or of a link's smaller resources do, sends
 // none, and its engine records no heartbeat write. What that gives up is
-// small: a retry after a crash or failure in those first seconds starts
-// from the beginning instead of from the last page stored, redoing at most
-// one tick of work, which upserts make harmless. Later details are handed
+// small: a retry after a crash in those first seconds starts from the
+// beginning instead of from the last page stored, redoing at most one tick
+// of work, which upserts make harmless. An attempt that fails hands its
+// latest details to the SDK as it ends (stop), so the failure carries
+// them: otherwise a failure that recurs within every attempt's first
+// seconds (Belvo failing every third page, say) would restart each retry
+// from page 1 and never get past it. Later details are handed
 // to the SDK as they come; it batches them (one send per 0.8 of the
 // timeout) and sends the batched ones when an attempt fails.
 type heartbeater struct {
@@ -91,8 +95,14 @@ func (h *heartbeater) record(details any) {
 	}
 }
 
-// stop ends the ticker.
-func (h *heartbeater) stop() { h.once.Do(func() { close(h.done) }) }
+// stop ends the ticker; an attempt ending with err hands its latest
+// details to the SDK first, which sends them with the failure.
+func (h *heartbeater) stop(err error) {
+	if err != nil {
+		h.beat()
+	}
+	h.once.Do(func() { close(h.done) })
+}
 
 // storeError turns a store failure into the engine's decision: a deleted
 // link's rows are refused for good (LinkDeleted, not retried); a full disk

@@ -47,7 +47,7 @@ const rereadParallel = 8
 // deleted from the store. Idempotent: a retry reads and writes the same.
 func (a *Activities) RereadRows(ctx context.Context, in DeleteRowsInput) (RereadRowsResult, error) {
 	alive := keepAlive(ctx, "reading")
-	defer alive.stop()
+	defer alive.stop(nil) // "reading" holds no progress to carry
 	type got struct {
 		row  store.Row
 		gone bool
