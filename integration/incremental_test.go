@@ -131,9 +131,9 @@ func (s *testStack) expected(linkID string) sandbox.ExpectedCounts {
 }
 
 // assertTransactions checks the store holds exactly the link's transactions
-// at Belvo: as many as Belvo holds and as want, each row once (rows are
-// keyed by Belvo's id, so a count equal to Belvo's means none doubled and
-// none missing).
+// at Belvo: as many as Belvo holds and as want, each row once (a link's
+// rows are keyed by Belvo's id, so a count equal to Belvo's means none
+// doubled and none missing).
 func (s *testStack) assertTransactions(linkID string, want int) {
 	s.t.Helper()
 	if got, belvoHas := s.count(belvo.Transactions, linkID), s.expected(linkID)[belvo.Transactions]; got != want || belvoHas != want {

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // StagedRows reports whether the PostgreSQL store's session has its staging
@@ -18,4 +20,16 @@ func StagedRows(ctx context.Context, s Store) (exists bool, n int, err error) {
 	}
 	err = p.pool.QueryRow(ctx, `SELECT count(*) FROM pg_temp.belvo_stage`).Scan(&n)
 	return true, n, err
+}
+
+// MigratePostgresTo applies the PostgreSQL migrations up to version last
+// only, leaving the database as the release that ended there did.
+func MigratePostgresTo(ctx context.Context, dsn string, last int) error {
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	_, err = migratePostgresTo(ctx, pool, last)
+	return err
 }

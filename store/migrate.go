@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"math"
 	"path"
 	"sort"
 	"strconv"
@@ -64,6 +65,13 @@ func PostgresMigrations() ([]Migration, error) {
 // in its own transaction together with its bookkeeping row, under an
 // advisory lock. It returns the names it applied.
 func migratePostgres(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
+	return migratePostgresTo(ctx, pool, math.MaxInt)
+}
+
+// migratePostgresTo is migratePostgres stopping after version last: a
+// database as the release that ended there left it, for the tests of the
+// steps after it.
+func migratePostgresTo(ctx context.Context, pool *pgxpool.Pool, last int) ([]string, error) {
 	ms, err := PostgresMigrations()
 	if err != nil {
 		return nil, err
@@ -96,7 +104,7 @@ func migratePostgres(ctx context.Context, pool *pgxpool.Pool) ([]string, error) 
 	}
 	var done []string
 	for _, m := range ms {
-		if applied[m.Version] {
+		if applied[m.Version] || m.Version > last {
 			continue
 		}
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {

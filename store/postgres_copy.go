@@ -41,20 +41,20 @@ const createStage = `CREATE TEMP TABLE IF NOT EXISTS belvo_stage (
 // statement. ORDER BY id makes every writer lock rows in the same order, so
 // concurrent upserts of overlapping pages wait for each other instead of
 // deadlocking; COLLATE "C" makes that order bytewise, cheap and the same
-// whatever the database's collation. A row whose link and data did not
-// change is not rewritten, so a retried page costs reads, not writes.
+// whatever the database's collation. The key is (link_id, id): a row is
+// the link's. A row whose data did not change is not rewritten, so a
+// retried page costs reads, not writes.
 const upsertFromStage = `INSERT INTO %s AS t (id, link_id, data, updated_at)
 	SELECT id, $1, data, now() FROM pg_temp.belvo_stage ORDER BY id COLLATE "C"
-	ON CONFLICT (id) DO UPDATE SET link_id = EXCLUDED.link_id, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at
-	WHERE t.link_id IS DISTINCT FROM EXCLUDED.link_id OR t.data IS DISTINCT FROM EXCLUDED.data`
+	ON CONFLICT (link_id, id) DO UPDATE SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at
+	WHERE t.data IS DISTINCT FROM EXCLUDED.data`
 
 // UpsertRows implements Store. A page is one transaction. The first round
 // trip opens it, takes the link's shared lock, checks the tombstone and sets
 // a savepoint. A page of new rows, the whole of a first listing, then goes
 // straight into the resource's table by one binary COPY and commits: three
 // round trips, and PostgreSQL does no conflict checks and no staging. A page
-// that meets a row already stored (a retry, an overlap, an id moving to
-// another link) goes back to the savepoint and takes the general path: COPY
+// that meets a row the link already stored (a retry, an overlap) goes back to the savepoint and takes the general path: COPY
 // into the session's staging table, then one INSERT … SELECT … ON CONFLICT
 // with COMMIT. Either way the rows travel as they are, where the text
 // arrays COPY replaced had to be quoted by the client and parsed back by the

@@ -24,15 +24,19 @@ type SQLite struct {
 }
 
 // sqliteCacheKiB is each connection's page cache (SQLite's default is 2 MB):
-// enough for the id and link indexes of a 100,000-row listing.
+// chosen to hold the id and link indexes of a 100,000-row listing when
+// tables had both (schema version 0), and it holds the (link_id, id) key
+// of such a link (larger per row than the id index, in one index).
 const sqliteCacheKiB = 16 << 10
 
 // sqliteCheckpointPages is how many pages the WAL gathers before a commit
 // copies them into the database file (SQLite's default is 1,000, about
-// 4 MB). Each 1,000-row page of a listing dirties hundreds of leaves of
-// the id index, a random key; a checkpoint every 10,000 pages (about
-// 40 MB) copies a leaf changed by several commits once instead of once
-// per commit: the worker spent 11 % less CPU in the end-to-end benchmark.
+// 4 MB). With the id index of schema version 0, each 1,000-row page of a
+// listing dirtied hundreds of its leaves (a random key); a checkpoint
+// every 10,000 pages (about 40 MB) copies a page changed by several
+// commits once instead of once per commit: the worker spent 11 % less CPU
+// in the end-to-end benchmark. The (link_id, id) key dirties far fewer;
+// the interval was not measured again.
 const sqliteCheckpointPages = 10000
 
 // sqliteConns is the connections a store keeps open: one. SQLite takes
@@ -76,8 +80,8 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	q.Add("_pragma", "synchronous(FULL)")
 	// A page is one transaction of batched upserts, each statement with
 	// its own statement journal; with temp files on disk that journal,
-	// and page reads from a 2 MB cache of B-trees keyed by random ids,
-	// made half of a listing's time system calls. Both settings are memory
+	// and page reads from a 2 MB cache of B-trees keyed by random ids
+	// (schema version 0), made half of a listing's time system calls. Both settings are memory
 	// only (the WAL and the database stay as durable as before): journals
 	// in memory, and a 16 MB page cache per connection.
 	q.Add("_pragma", "temp_store(MEMORY)")
@@ -106,18 +110,12 @@ func (s *SQLite) migrate(ctx context.Context) (err error) {
 		link_id TEXT NOT NULL, key TEXT NOT NULL, processed_at TEXT NOT NULL, PRIMARY KEY (link_id, key))`,
 		`CREATE TABLE IF NOT EXISTS deleted_links (link_id TEXT PRIMARY KEY, deleted_at TEXT NOT NULL)`,
 		cursorsTableSQLite}
-	for _, r := range belvo.AllResources() {
-		stmts = append(stmts,
-			fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
-				id TEXT PRIMARY KEY, link_id TEXT NOT NULL, data TEXT NOT NULL, updated_at TEXT NOT NULL)`, r.Table()),
-			fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s_link ON %s (link_id)`, r.Table(), r.Table()))
-	}
 	for _, st := range stmts {
 		if _, err := s.db.ExecContext(ctx, st); err != nil {
 			return fmt.Errorf("store: migrate: %w", err)
 		}
 	}
-	return nil
+	return s.migrateResourceTables(ctx)
 }
 
 // upsertBatch is the rows per INSERT statement: one statement per 250 rows
@@ -127,7 +125,8 @@ const upsertBatch = 250
 
 // UpsertRows implements Store: one transaction per page, multi-row
 // statements inside it. SQLite applies a repeated id in one statement as an
-// update, so the last version of a row wins, as on PostgreSQL.
+// update, so the last version of a row wins, as on PostgreSQL. A row is
+// the link's: the same id listed by another link is another row.
 func (s *SQLite) UpsertRows(ctx context.Context, r belvo.Resource, linkID string, rows []Row) (err error) {
 	defer s.full(&err)
 	if !r.Valid() {
@@ -186,7 +185,7 @@ func upsertSQL(r belvo.Resource, n int) string {
 		}
 		b.WriteString("(?, ?, ?, ?)")
 	}
-	b.WriteString(" ON CONFLICT(id) DO UPDATE SET link_id = excluded.link_id, data = excluded.data, updated_at = excluded.updated_at")
+	b.WriteString(" ON CONFLICT(link_id, id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at")
 	return b.String()
 }
 
@@ -227,7 +226,7 @@ func (s *SQLite) Row(ctx context.Context, r belvo.Resource, linkID, id string) (
 		return nil, fmt.Errorf("store: unknown resource %q", r)
 	}
 	var data string
-	err := s.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT data FROM %s WHERE id = ? AND link_id = ?`, r.Table()), id, linkID).Scan(&data)
+	err := s.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT data FROM %s WHERE link_id = ? AND id = ?`, r.Table()), linkID, id).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

@@ -1,6 +1,6 @@
 // Package store keeps the data fetched from Belvo: one table per resource,
-// rows keyed by Belvo's id so that a retried activity overwrites instead of
-// duplicating. SQLite (pure Go, no cgo) is the embedded default; PostgreSQL
+// rows keyed by the link and Belvo's id so that a retried activity
+// overwrites instead of duplicating. SQLite (pure Go, no cgo) is the embedded default; PostgreSQL
 // (pgx) implements the same interface for production, its schema kept as
 // versioned migrations in migrations/postgres.
 package store
@@ -24,7 +24,8 @@ type Row struct {
 // Store is what activities and tools need from persistence.
 type Store interface {
 	// UpsertRows writes rows of one resource for one link in one transaction,
-	// replacing rows with the same id.
+	// replacing the link's rows with the same id (a row is its link's: the
+	// same id listed by another link is that link's row).
 	UpsertRows(ctx context.Context, r belvo.Resource, linkID string, rows []Row) error
 	// DeleteRows removes rows of a resource of a link by id and returns how
 	// many existed.

@@ -263,7 +263,6 @@ func testDeleteLink(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 	}
-	// Row ids are global in a table: L2's rows need their own ids.
 	if err := s.UpsertRows(ctx, belvo.Accounts, "L2", []store.Row{{ID: "acc-L2", Data: []byte(`{"id":"acc-L2"}`)}}); err != nil {
 		t.Fatal(err)
 	}
@@ -274,18 +273,20 @@ func testDeleteLink(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// rows(…) reuses ids across links, so L2's upserts moved the shared ids
-	// to L2: L1 keeps only its account.
-	if n != 1 {
-		t.Errorf("DeleteLink removed %d rows, want 1", n)
+	// rows(…) gives both links the same ids: each link's are its own rows,
+	// so L1's all go and L2's all stay.
+	if n != 300+2+1 {
+		t.Errorf("DeleteLink removed %d rows, want %d", n, 300+2+1)
 	}
 	for _, r := range []belvo.Resource{belvo.Transactions, belvo.Owners, belvo.Accounts} {
 		if got, _ := s.Count(ctx, r, "L1"); got != 0 {
 			t.Errorf("%s: %d rows left for the deleted link", r, got)
 		}
 	}
-	if got, _ := s.Count(ctx, belvo.Accounts, "L2"); got != 1 {
-		t.Errorf("the other link lost its account: %d rows", got)
+	for r, want := range map[belvo.Resource]int{belvo.Transactions: 300, belvo.Owners: 2, belvo.Accounts: 1} {
+		if got, _ := s.Count(ctx, r, "L2"); got != want {
+			t.Errorf("the other link has %d %s rows, want %d", got, r, want)
+		}
 	}
 	assertNoLinkState(t, s, "L1")
 	if f, _ := s.Fetched(ctx, "L2"); f[belvo.Transactions] != 300 {

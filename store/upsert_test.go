@@ -73,9 +73,9 @@ func TestUpsertPages(t *testing.T) {
 			want:   want{count: map[string]int{"L1": 701, "L2": 300}, versions: map[string]string{"id-0": "a", "id-1000": "a", "id-700": ""}},
 		},
 		{
-			name:   "an id written by another link moves to it",
+			name:   "an id listed by two links is a row of each",
 			writes: []write{{"L1", page(0, 10, "a")}, {"L2", page(5, 10, "x")}},
-			want:   want{count: map[string]int{"L1": 5, "L2": 5}, versions: map[string]string{"id-4": "a", "id-5": ""}},
+			want:   want{count: map[string]int{"L1": 10, "L2": 5}, versions: map[string]string{"id-4": "a", "id-5": "a"}},
 		},
 	}
 	forEach(t, func(t *testing.T, s store.Store) {
