@@ -10,35 +10,62 @@ import (
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/internal/testenv"
 	"github.com/belvo-temporal/backbone/store"
+	"github.com/google/uuid"
 )
 
 // BenchmarkPostgresUpsertPage writes pages of 1,000 new transaction-shaped
 // rows (about 1 KB of JSON each), as a historical listing does: compare
 // write-path variants with it (go test -tags integration -bench
 // PostgresUpsertPage ./store); speed figures belong in BENCHMARKS.md.
+// "one link" is a long listing (ordered ids); "a link per page" is many
+// small listings with random UUIDs, as Belvo's, the end-to-end shape.
 func BenchmarkPostgresUpsertPage(b *testing.B) {
-	ctx := context.Background()
-	s, err := store.Open(ctx, testenv.PostgresSchema(b))
-	if err != nil {
-		b.Fatal(err)
+	for _, c := range []struct {
+		name string
+		page func(n int) (link string, ids []string)
+	}{
+		{"one link", func(n int) (string, []string) {
+			ids := make([]string, pageSize)
+			for i := range ids {
+				ids[i] = fmt.Sprintf("%08d-5d0b-4c1e-9a7e-bench%07d", n+i, n+i)
+			}
+			return "LB", ids
+		}},
+		{"a link per page", func(int) (string, []string) {
+			ids := make([]string, pageSize)
+			for i := range ids {
+				ids[i] = uuid.NewString()
+			}
+			return uuid.NewString(), ids
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := context.Background()
+			s, err := store.Open(ctx, testenv.PostgresSchema(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			n := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				link, ids := c.page(n)
+				rows := make([]store.Row, len(ids))
+				for i, id := range ids {
+					rows[i] = store.Row{ID: id, Data: transactionJSON(id)}
+				}
+				n += len(rows)
+				if err := s.UpsertRows(ctx, belvo.Transactions, link, rows); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
+		})
 	}
-	defer s.Close()
-	const size = 1000
-	n := 0
-	b.ReportAllocs()
-	for b.Loop() {
-		rows := make([]store.Row, size)
-		for i := range rows {
-			id := fmt.Sprintf("%08d-5d0b-4c1e-9a7e-bench%07d", n, n)
-			rows[i] = store.Row{ID: id, Data: transactionJSON(id)}
-			n++
-		}
-		if err := s.UpsertRows(ctx, belvo.Transactions, "LB", rows); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// pageSize is the rows of a page in the benchmarks: Belvo's largest.
+const pageSize = 1000
 
 // transactionJSON is a row shaped like the emulator's transactions.
 func transactionJSON(id string) []byte {
