@@ -111,14 +111,24 @@ func startUpgrade(t *testing.T) *upgrade {
 	}
 	t.Cleanup(u.client.Close)
 	u.starter = st.Starter(u.client)
-	if u.store, err = store.Open(ctx, st.Config.StoreDSN); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { u.store.Close() })
 	if u.belvo, err = belvo.New(belvo.Options{BaseURL: sbURL, SecretID: d.SecretID, SecretPassword: d.SecretPassword}); err != nil {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// openStore opens the store the worker writes, once the current tree's
+// worker runs: opening it converts a store of the previous release
+// (docs/operations.md, "The store's key"), which that release's worker
+// could no longer write, so it is done after the swap, as in a deploy.
+// The rows the old worker stored then come through the new worker's
+// conversion of its real file.
+func (u *upgrade) openStore() {
+	var err error
+	if u.store, err = store.Open(u.ctx(time.Minute), u.st.Config.StoreDSN); err != nil {
+		u.t.Fatal(err)
+	}
+	u.t.Cleanup(func() { u.store.Close() })
 }
 
 // waitClosed waits until an execution's latest run has closed, failing at

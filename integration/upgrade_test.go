@@ -52,6 +52,7 @@ func TestUpgradeFromPreviousRelease(t *testing.T) {
 	if _, err := u.st.Restart(u.ctx(time.Minute), old); err != nil {
 		t.Fatal(err)
 	}
+	u.openStore()
 
 	u.afterUpgrade()
 	u.expectOldFetches(0)
