@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,8 +49,9 @@ func writeVersion0(t *testing.T, path string) {
 
 // A file of an earlier release is rebuilt under the (link_id, id) key when
 // this release opens it: every row kept with its data, the old indexes
-// gone, the version recorded; from then on the same id of another link is
-// another row, and opening the file again changes nothing.
+// gone, the version recorded, the WAL the rebuild filled emptied; from
+// then on the same id of another link is another row, and opening the file
+// again changes nothing.
 func TestSQLiteMigratesVersion0Files(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "v0.db")
@@ -72,6 +75,15 @@ func TestSQLiteMigratesVersion0Files(t *testing.T) {
 		}
 		if data, err := s.Row(ctx, belvo.Accounts, "L1", "acc-1"); err != nil || string(data) != `{"a":1}` {
 			t.Errorf("open %d: acc-1 of L1 = %s (%v)", open, data, err)
+		}
+		if open == 0 {
+			wal, err := os.Stat(path + "-wal")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wal.Size() != 0 {
+				t.Errorf("the WAL holds %d bytes after the rebuild, want it emptied", wal.Size())
+			}
 		}
 		indexes := sqliteIndexes(t, s.db, "transactions")
 		if indexes != "transactions_key(link_id,id,unique)" {
@@ -148,4 +160,39 @@ func sqliteIndexes(t *testing.T, db *sql.DB, table string) string {
 		t.Fatal(err)
 	}
 	return strings.Join(out, " ")
+}
+
+// A conversion that fails part way leaves the file as it was: version 0,
+// every table with its old indexes and rows, so the next start can try
+// again. A table in the rebuild's way makes it fail at transactions, after
+// tables before it were rebuilt.
+func TestSQLiteFailedMigrationChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v0.db")
+	writeVersion0(t, path)
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE transactions_v1 (x INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenSQLite(ctx, path); err == nil || !strings.Contains(err.Error(), "migrate transactions") {
+		t.Fatalf("open = %v, want the failed migration of transactions", err)
+	}
+	var version, n int
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil || version != 0 {
+		t.Errorf("user_version = %d (%v), want 0", version, err)
+	}
+	if err := db.QueryRow(`SELECT count(*) FROM transactions`).Scan(&n); err != nil || n != 30 {
+		t.Errorf("transactions holds %d rows (%v), want 30", n, err)
+	}
+	for _, r := range belvo.AllResources() {
+		old := []string{r.Table() + "_link(link_id)", "sqlite_autoindex_" + r.Table() + "_1(id,unique)"}
+		slices.Sort(old) // sqliteIndexes sorts by name
+		if want, got := strings.Join(old, " "), sqliteIndexes(t, db, r.Table()); got != want {
+			t.Errorf("%s: indexes %s, want the old ones, %s", r.Table(), got, want)
+		}
+	}
 }
