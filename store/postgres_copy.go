@@ -54,8 +54,9 @@ const upsertFromStage = `INSERT INTO %s AS t (id, link_id, data, updated_at)
 // a savepoint. A page of new rows, the whole of a first listing, then goes
 // straight into the resource's table by one binary COPY and commits: three
 // round trips, and PostgreSQL does no conflict checks and no staging. A page
-// that meets a row the link already stored (a retry, an overlap) goes back to the savepoint and takes the general path: COPY
-// into the session's staging table, then one INSERT … SELECT … ON CONFLICT
+// that meets a row the link already stored (a retry, an overlap) goes back
+// to the savepoint and takes the general path: COPY into the session's
+// staging table, then one INSERT … SELECT … ON CONFLICT
 // with COMMIT. Either way the rows travel as they are, where the text
 // arrays COPY replaced had to be quoted by the client and parsed back by the
 // server.
