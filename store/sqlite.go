@@ -35,8 +35,9 @@ const sqliteCacheKiB = 16 << 10
 // listing dirtied hundreds of its leaves (a random key); a checkpoint
 // every 10,000 pages (about 40 MB) copies a page changed by several
 // commits once instead of once per commit: the worker spent 11 % less CPU
-// in the end-to-end benchmark. The (link_id, id) key dirties far fewer;
-// the interval was not measured again.
+// in the end-to-end benchmark. The (link_id, id) key dirties far fewer,
+// and SQLite's default measured within the noise of this interval (the
+// worker 2.5 % more CPU, BENCHMARKS.md); it was kept.
 const sqliteCheckpointPages = 10000
 
 // sqliteConns is the connections a store keeps open: one. SQLite takes
