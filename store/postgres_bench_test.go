@@ -22,22 +22,12 @@ import (
 func BenchmarkPostgresUpsertPage(b *testing.B) {
 	for _, c := range []struct {
 		name string
-		page func(n int) (link string, ids []string)
+		link func() string      // of the next page
+		id   func(n int) string // of the nth row written
 	}{
-		{"one link", func(n int) (string, []string) {
-			ids := make([]string, pageSize)
-			for i := range ids {
-				ids[i] = fmt.Sprintf("%08d-5d0b-4c1e-9a7e-bench%07d", n+i, n+i)
-			}
-			return "LB", ids
-		}},
-		{"a link per page", func(int) (string, []string) {
-			ids := make([]string, pageSize)
-			for i := range ids {
-				ids[i] = uuid.NewString()
-			}
-			return uuid.NewString(), ids
-		}},
+		{"one link", func() string { return "LB" },
+			func(n int) string { return fmt.Sprintf("%08d-5d0b-4c1e-9a7e-bench%07d", n, n) }},
+		{"a link per page", uuid.NewString, func(int) string { return uuid.NewString() }},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			ctx := context.Background()
@@ -49,13 +39,13 @@ func BenchmarkPostgresUpsertPage(b *testing.B) {
 			n := 0
 			b.ReportAllocs()
 			for b.Loop() {
-				link, ids := c.page(n)
-				rows := make([]store.Row, len(ids))
-				for i, id := range ids {
+				rows := make([]store.Row, pageSize)
+				for i := range rows {
+					id := c.id(n)
 					rows[i] = store.Row{ID: id, Data: transactionJSON(id)}
+					n++
 				}
-				n += len(rows)
-				if err := s.UpsertRows(ctx, belvo.Transactions, link, rows); err != nil {
+				if err := s.UpsertRows(ctx, belvo.Transactions, c.link(), rows); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -82,9 +82,10 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	// A page is one transaction of batched upserts, each statement with
 	// its own statement journal; with temp files on disk that journal,
 	// and page reads from a 2 MB cache of B-trees keyed by random ids
-	// (schema version 0), made half of a listing's time system calls. Both settings are memory
-	// only (the WAL and the database stay as durable as before): journals
-	// in memory, and a 16 MB page cache per connection.
+	// (schema version 0), made half of a listing's time system calls.
+	// Both settings are memory only (the WAL and the database stay as
+	// durable as before): journals in memory, and a 16 MB page cache per
+	// connection.
 	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_pragma", "cache_size("+strconv.Itoa(-sqliteCacheKiB)+")")
 	q.Add("_pragma", "wal_autocheckpoint("+strconv.Itoa(sqliteCheckpointPages)+")")

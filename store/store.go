@@ -1,8 +1,9 @@
 // Package store keeps the data fetched from Belvo: one table per resource,
 // rows keyed by the link and Belvo's id so that a retried activity
-// overwrites instead of duplicating. SQLite (pure Go, no cgo) is the embedded default; PostgreSQL
-// (pgx) implements the same interface for production, its schema kept as
-// versioned migrations in migrations/postgres.
+// overwrites instead of duplicating. SQLite (pure Go, no cgo) is the
+// embedded default; PostgreSQL (pgx) implements the same interface for
+// production, its schema kept as versioned migrations in
+// migrations/postgres.
 package store
 
 import (
