@@ -99,7 +99,7 @@ func (s *benchStack) historyCosts(ctx context.Context, prod timing, n int) ([]fl
 	}
 	ids := flowIDs(prod, n)
 	var out []flowCost
-	for _, flow := range []string{workflows.LinkRegistrationType, workflows.HistoricalFetchType, workflows.AsyncPostType, workflows.AsyncRequestType} {
+	for _, flow := range []string{workflows.LinkRegistrationType, workflows.HistoricalFetchType, workflows.AsyncPostType, workflows.LinkRequestsType, workflows.AsyncRequestType} {
 		c := flowCost{flow: flow, byEvents: map[int]int{}}
 		for _, id := range ids[flow] {
 			ev, ac, work, err := s.count(ctx, id)

@@ -71,29 +71,32 @@ func parallel(n, k int, f func(i int) error) error {
 	return first
 }
 
-// baseline runs the engine-only twin of every flow.
+// baseline runs the engine-only twin of every flow (baseline.go).
 func (s *benchStack) baseline(ctx context.Context, o options) (t timing, err error) {
 	t = timing{name: "baseline (plain SDK, no-op activities)"}
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
-	waiter := func(id string, signals, acts int) error {
-		run, err := s.Client.SignalWithStartWorkflow(ctx, id, baselineSignal, nil,
-			client.StartWorkflowOptions{ID: id, TaskQueue: baselineTaskQueue}, "BaselineWaiter", signals, acts)
+	// sender runs a sender twin, then delivers the webhooks to its waiter as
+	// the bridge does (SignalWithStart for a link's, a signal for a
+	// request's), and waits for the waiter to end.
+	sender := func(id string, steps []step, waiter waiterShape, webhooks int, start bool) error {
+		run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: baselineTaskQueue}, baseStepsType, steps)
 		if err != nil {
 			return err
 		}
-		for range signals - 1 {
-			if err := s.Client.SignalWorkflow(ctx, id, "", baselineSignal, nil); err != nil {
+		if err := run.Get(ctx, nil); err != nil {
+			return err
+		}
+		for range webhooks {
+			if start {
+				err = signalWaiter(ctx, s.Client, waiter)
+			} else {
+				err = s.Client.SignalWorkflow(ctx, waiter.ID, "", baselineSignal, nil)
+			}
+			if err != nil {
 				return err
 			}
 		}
-		return run.Get(ctx, nil)
-	}
-	steps := func(id string) error {
-		run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: baselineTaskQueue}, "BaselineSteps", 2)
-		if err != nil {
-			return err
-		}
-		return run.Get(ctx, nil)
+		return s.Client.GetWorkflow(ctx, waiter.ID, "").Get(ctx, nil)
 	}
 	db0, err := s.persistence(ctx)
 	if err != nil {
@@ -102,13 +105,9 @@ func (s *benchStack) baseline(ctx context.Context, o options) (t timing, err err
 	cpu0 := measure.CPU(s.Stack)
 	defer func() { t.cpu = measure.Sub(measure.CPU(s.Stack), cpu0) }()
 	t0 := time.Now()
-	// A link: registration (2 activities), then the fetch (a fetch request
-	// and 3 webhooks; stored state and 3 listings).
 	err = parallel(o.links, o.concurrency, func(i int) error {
-		if err := steps(fmt.Sprintf("base-reg-%s-%d", stamp, i)); err != nil {
-			return err
-		}
-		return waiter(fmt.Sprintf("base-fetch-%s-%d", stamp, i), 4, 4)
+		fetch := waiterShape{ID: fmt.Sprintf("base-fetch-%s-%d", stamp, i), Signals: 4, Acts: 3, Locals: 2}
+		return sender(fmt.Sprintf("base-reg-%s-%d", stamp, i), []step{{}, {To: &fetch}}, fetch, 3, true)
 	})
 	if err != nil {
 		return t, err
@@ -120,13 +119,12 @@ func (s *benchStack) baseline(ctx context.Context, o options) (t timing, err err
 	}
 	t.dbLinks = db1.Sub(db0)
 	t1 := time.Now()
-	// An async request: the sender (POST, hand-over), then the waiter
-	// (details and webhook signals; 1 listing).
 	err = parallel(o.async, o.concurrency, func(i int) error {
-		if err := steps(fmt.Sprintf("base-post-%s-%d", stamp, i)); err != nil {
-			return err
-		}
-		return waiter(fmt.Sprintf("base-async-%s-%d", stamp, i), 2, 1)
+		// One registry per request: the run's requests go to links with no
+		// other request in flight, as in the product's run (one per link).
+		registry := waiterShape{ID: fmt.Sprintf("base-requests-%s-%d", stamp, i), Signals: 2}
+		waiter := waiterShape{ID: fmt.Sprintf("base-async-%s-%d", stamp, i), Signals: 2, Acts: 1}
+		return sender(fmt.Sprintf("base-post-%s-%d", stamp, i), []step{{To: &registry}, {}, {To: &waiter}, {To: &registry}}, waiter, 1, false)
 	})
 	t.async = time.Since(t1)
 	if err != nil {
@@ -216,6 +214,11 @@ func flowIDs(t timing, n int) map[string][]string {
 	for i := range min(n, len(t.requests)) {
 		out[workflows.AsyncPostType] = append(out[workflows.AsyncPostType], workflows.AsyncPostWorkflowID(t.asyncKeys[i]))
 		out[workflows.AsyncRequestType] = append(out[workflows.AsyncRequestType], workflows.AsyncRequestWorkflowID(t.requests[i]))
+		// The request's link's registry (its last run, when the link had
+		// several requests one after the other).
+		if i < len(t.linkIDs) {
+			out[workflows.LinkRequestsType] = append(out[workflows.LinkRequestsType], workflows.LinkRequestsWorkflowID(t.linkIDs[i]))
+		}
 	}
 	return out
 }

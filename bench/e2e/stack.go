@@ -26,9 +26,10 @@ func newStack(ctx context.Context, o options) (*benchStack, error) {
 	s := &benchStack{Local: l}
 	// The baseline's worker, in this process, through the plain SDK.
 	s.baseWorker = sdkworker.New(s.Client, baselineTaskQueue, sdkworker.Options{})
-	s.baseWorker.RegisterWorkflowWithOptions(baseSteps, workflow.RegisterOptions{Name: "BaselineSteps"})
-	s.baseWorker.RegisterWorkflowWithOptions(baseWaiter, workflow.RegisterOptions{Name: "BaselineWaiter"})
+	s.baseWorker.RegisterWorkflowWithOptions(baseSteps, workflow.RegisterOptions{Name: baseStepsType})
+	s.baseWorker.RegisterWorkflowWithOptions(baseWaiter, workflow.RegisterOptions{Name: baseWaiterType})
 	s.baseWorker.RegisterActivity(noop)
+	s.baseWorker.RegisterActivity(&baseActivities{c: s.Client})
 	if err := s.baseWorker.Start(); err != nil {
 		s.close()
 		return nil, err
