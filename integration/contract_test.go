@@ -85,6 +85,18 @@ func TestRequestsCompleteUnderEveryWebhookShape(t *testing.T) {
 					if reg.ToRequests < 1 || reg.ByCode != 0 {
 						t.Errorf("registry forwarded %d webhooks to requests and %d by code, want ≥ 1 and 0", reg.ToRequests, reg.ByCode)
 					}
+					// The registry forwards by local activities: no activity
+					// task, no workflow task per forward (local-forward).
+					for _, ev := range fetchHistory(t, s.client, workflows.LinkRequestsWorkflowID(link)).Events {
+						if ev.GetEventType() == enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED {
+							t.Errorf("the registry forwarded by activity (event %d: %s)", ev.GetEventId(),
+								ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName())
+						}
+					}
+					if shape == sandbox.CompletionHistorical {
+						// A registry that held and forwarded webhooks.
+						assertReplays(t, s, workflows.LinkRequestsWorkflowID(link), "link_requests_local_forward_history.json")
+					}
 				}
 			})
 		}

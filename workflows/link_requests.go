@@ -139,16 +139,29 @@ func LinkRequests(ctx workflow.Context, in LinkRequestsInput) (LinkRequestsProgr
 // without them.
 const waitForOwnVersion = "held-waits-for-its-announcements"
 
+// localForwardVersion makes forwarding a held webhook a local activity,
+// like the senders' hand-overs (localHandOverVersion, which says why that
+// is safe: the forward is a signal its receiver deduplicates). As an
+// activity, each forward cost a workflow task to schedule it, an activity
+// task through matching and a workflow task for its result: a webhook
+// that came before its request's 202 reached its request three round trips
+// later, and a refresh's three webhooks one after the other. The version is
+// asked at the first forward, so a registry that forwards nothing records
+// no marker. Executions started before it replay their activities.
+const localForwardVersion = "local-forward"
+
 type linkRequests struct {
 	// waitForOwn: see waitForOwnVersion.
 	waitForOwn bool
-	in         LinkRequestsInput
-	progress   LinkRequestsProgress
-	pending    []Announcement
-	held       []HeldWebhook
-	resolved   map[string]bool
-	order      []string
-	handled    int
+	// localForward: see localForwardVersion; asked at the first forward.
+	localForward *bool
+	in           LinkRequestsInput
+	progress     LinkRequestsProgress
+	pending      []Announcement
+	held         []HeldWebhook
+	resolved     map[string]bool
+	order        []string
+	handled      int
 }
 
 func newLinkRequests(in LinkRequestsInput) *linkRequests {
@@ -313,15 +326,27 @@ func (r *linkRequests) forward(ctx workflow.Context, ev WebhookEvent, known bool
 		workflow.GetLogger(ctx).Error("webhook cannot be encoded; not forwarded", "webhook_id", ev.WebhookID, "error", err)
 		return true
 	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-		Summary:             fmt.Sprintf("forward %s/%s of request %s", ev.Type, ev.Code, ev.RequestID),
-	})
+	if r.localForward == nil {
+		local := workflow.GetVersion(ctx, localForwardVersion, workflow.DefaultVersion, 1) >= 1
+		r.localForward = &local
+	}
+	summary := fmt.Sprintf("forward %s/%s of request %s", ev.Type, ev.Code, ev.RequestID)
 	var a *activities.Activities
+	var f workflow.Future
+	if *r.localForward {
+		f = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: handOverWindow, RetryPolicy: handOverRetry, Summary: summary,
+		}), a.ForwardWebhook, in)
+	} else {
+		f = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 30 * time.Second, RetryPolicy: handOverRetry, Summary: summary,
+		}), a.ForwardWebhook, in)
+	}
 	var res activities.ForwardResult
-	if err := workflow.ExecuteActivity(actx, a.ForwardWebhook, in).Get(ctx, &res); err != nil {
-		return false // only cancellation ends the retries
+	if err := f.Get(ctx, &res); err != nil {
+		// Cancellation, or a local forward's window passed: it stays held
+		// and is forwarded again.
+		return false
 	}
 	if res.ToRequest {
 		r.progress.ToRequests++

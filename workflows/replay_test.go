@@ -53,6 +53,12 @@ func TestReplay(t *testing.T) {
 		// (local-hand-overs): a registration and an async sender.
 		"testdata/link_registration_local_handover_history.json",
 		"testdata/async_post_local_handover_history.json",
+		// A registry that held a refresh's three webhooks (sent before the
+		// 202) and forwarded them by activities, before local-forward.
+		"testdata/link_requests_forward_activity_history.json",
+		// The same after local-forward: the three forwards are local
+		// activities, in one workflow task.
+		"testdata/link_requests_local_forward_history.json",
 	} {
 		t.Run(file, func(t *testing.T) {
 			r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
