@@ -23,11 +23,11 @@ func page(from, to int, version string) []store.Row {
 }
 
 // Each case writes its pages in order into an empty store, then checks
-// the link's count, a few rows' versions and the other link's count.
+// each link's count and a few of each link's rows' versions ("": no row).
 func TestUpsertPages(t *testing.T) {
 	type want struct {
-		count    map[string]int    // per link
-		versions map[string]string // id → version, of link L1
+		count    map[string]int               // per link
+		versions map[string]map[string]string // link → id → version
 		err      bool
 	}
 	type write struct {
@@ -45,37 +45,37 @@ func TestUpsertPages(t *testing.T) {
 		{
 			name:   "duplicates inside a page: the last of each id wins",
 			writes: []write{{"L1", []store.Row{dup("id-1", "a"), dup("id-2", "a"), dup("id-1", "b"), dup("id-3", "a"), dup("id-2", "b"), dup("id-1", "c")}}},
-			want:   want{count: map[string]int{"L1": 3}, versions: map[string]string{"id-1": "c", "id-2": "b", "id-3": "a"}},
+			want:   want{count: map[string]int{"L1": 3}, versions: map[string]map[string]string{"L1": {"id-1": "c", "id-2": "b", "id-3": "a"}}},
 		},
 		{
 			name:   "a whole page of one id",
 			writes: []write{{"L1", []store.Row{dup("id-1", "a"), dup("id-1", "b"), dup("id-1", "c")}}},
-			want:   want{count: map[string]int{"L1": 1}, versions: map[string]string{"id-1": "c"}},
+			want:   want{count: map[string]int{"L1": 1}, versions: map[string]map[string]string{"L1": {"id-1": "c"}}},
 		},
 		{
 			name:   "a page of 1,000 rows, then the same page again, changed",
 			writes: []write{{"L1", page(0, 1000, "a")}, {"L1", page(0, 1000, "b")}},
-			want:   want{count: map[string]int{"L1": 1000}, versions: map[string]string{"id-0": "b", "id-500": "b", "id-999": "b"}},
+			want:   want{count: map[string]int{"L1": 1000}, versions: map[string]map[string]string{"L1": {"id-0": "b", "id-500": "b", "id-999": "b"}}},
 		},
 		{
 			name:   "a page whose first row is stored already",
 			writes: []write{{"L1", page(0, 1, "a")}, {"L1", page(0, 1000, "b")}},
-			want:   want{count: map[string]int{"L1": 1000}, versions: map[string]string{"id-0": "b", "id-1": "b", "id-999": "b"}},
+			want:   want{count: map[string]int{"L1": 1000}, versions: map[string]map[string]string{"L1": {"id-0": "b", "id-1": "b", "id-999": "b"}}},
 		},
 		{
 			name:   "a page whose last row is stored already",
 			writes: []write{{"L1", page(999, 1000, "a")}, {"L1", page(0, 1000, "b")}},
-			want:   want{count: map[string]int{"L1": 1000}, versions: map[string]string{"id-0": "b", "id-998": "b", "id-999": "b"}},
+			want:   want{count: map[string]int{"L1": 1000}, versions: map[string]map[string]string{"L1": {"id-0": "b", "id-998": "b", "id-999": "b"}}},
 		},
 		{
 			name:   "pages of two links do not leak into each other",
 			writes: []write{{"L1", page(0, 700, "a")}, {"L2", page(700, 1000, "x")}, {"L1", page(1000, 1001, "a")}},
-			want:   want{count: map[string]int{"L1": 701, "L2": 300}, versions: map[string]string{"id-0": "a", "id-1000": "a", "id-700": ""}},
+			want:   want{count: map[string]int{"L1": 701, "L2": 300}, versions: map[string]map[string]string{"L1": {"id-0": "a", "id-1000": "a", "id-700": ""}, "L2": {"id-0": "", "id-700": "x", "id-999": "x"}}},
 		},
 		{
 			name:   "an id listed by two links is a row of each",
 			writes: []write{{"L1", page(0, 10, "a")}, {"L2", page(5, 10, "x")}},
-			want:   want{count: map[string]int{"L1": 10, "L2": 5}, versions: map[string]string{"id-4": "a", "id-5": "a"}},
+			want:   want{count: map[string]int{"L1": 10, "L2": 5}, versions: map[string]map[string]string{"L1": {"id-4": "a", "id-5": "a"}, "L2": {"id-4": "", "id-5": "x", "id-9": "x"}}},
 		},
 	}
 	forEach(t, func(t *testing.T, s store.Store) {
@@ -97,9 +97,11 @@ func TestUpsertPages(t *testing.T) {
 						t.Errorf("Count(%s) = %d, %v; want %d", link, got, err, n)
 					}
 				}
-				for id, v := range c.want.versions {
-					if got := version(t, s, r, "L1", id); got != v {
-						t.Errorf("%s of L1 has version %q, want %q", id, got, v)
+				for link, ids := range c.want.versions {
+					for id, v := range ids {
+						if got := version(t, s, r, link, id); got != v {
+							t.Errorf("%s of %s has version %q, want %q", id, link, got, v)
+						}
 					}
 				}
 			})
