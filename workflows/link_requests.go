@@ -150,6 +150,15 @@ const waitForOwnVersion = "held-waits-for-its-announcements"
 // no marker. Executions started before it replay their activities.
 const localForwardVersion = "local-forward"
 
+// localForwardWindow bounds a local forward with its retries: within it
+// the SDK retries inside the workflow task (backoffs under the task
+// timeout). A forward still failing after it (Temporal unreachable, a
+// request's result that cannot be decoded) goes on as the activity it was
+// before localForwardVersion, whose retries never end and cost no history
+// events; a local activity's long retries would each add a timer and a
+// workflow task to the registry's history.
+const localForwardWindow = 30 * time.Second
+
 type linkRequests struct {
 	// waitForOwn: see waitForOwnVersion.
 	waitForOwn bool
@@ -332,22 +341,31 @@ func (r *linkRequests) forward(ctx workflow.Context, ev WebhookEvent, known bool
 	}
 	summary := fmt.Sprintf("forward %s/%s of request %s", ev.Type, ev.Code, ev.RequestID)
 	var a *activities.Activities
-	var f workflow.Future
-	if *r.localForward {
-		f = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-			StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: handOverWindow, RetryPolicy: handOverRetry, Summary: summary,
-		}), a.ForwardWebhook, in)
-	} else {
-		f = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			StartToCloseTimeout: 30 * time.Second, RetryPolicy: handOverRetry, Summary: summary,
-		}), a.ForwardWebhook, in)
-	}
 	var res activities.ForwardResult
-	if err := f.Get(ctx, &res); err != nil {
-		// Cancellation, or a local forward's window passed: it stays held
-		// and is forwarded again.
-		return false
+	if *r.localForward {
+		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: 10 * time.Second, ScheduleToCloseTimeout: localForwardWindow, RetryPolicy: handOverRetry, Summary: summary,
+		}), a.ForwardWebhook, in).Get(ctx, &res)
+		if err == nil {
+			return r.forwarded(res)
+		}
+		if ctx.Err() != nil {
+			return false // cancelled: it stays held
+		}
+		workflow.GetLogger(ctx).Warn("local forward failed; forwarding by activity",
+			"webhook_id", ev.WebhookID, "request_id", ev.RequestID, "error", err)
 	}
+	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second, RetryPolicy: handOverRetry, Summary: summary,
+	}), a.ForwardWebhook, in).Get(ctx, &res)
+	if err != nil {
+		return false // only cancellation ends the retries
+	}
+	return r.forwarded(res)
+}
+
+// forwarded counts a delivered webhook by where it went.
+func (r *linkRequests) forwarded(res activities.ForwardResult) bool {
 	if res.ToRequest {
 		r.progress.ToRequests++
 	} else {

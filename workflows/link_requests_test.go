@@ -10,6 +10,8 @@ import (
 	"github.com/belvo-temporal/backbone/activities"
 	"github.com/belvo-temporal/backbone/workflows"
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -197,5 +199,54 @@ func TestHeldWebhookDecodesBothShapes(t *testing.T) {
 				t.Errorf("decoded %+v from %s", got, c.raw)
 			}
 		})
+	}
+}
+
+// A local forward that fails within its window goes on as an activity,
+// whose retries never end and add no history events; the webhook is
+// forwarded once, not held for another local attempt.
+func TestLinkRequestsForwardFallsBackToActivity(t *testing.T) {
+	env := newEnv(t)
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	var mu sync.Mutex
+	calls, locals, remotes := 0, 0, 0
+	env.SetOnLocalActivityStartedListener(func(*activity.Info, context.Context, []any) {
+		mu.Lock()
+		defer mu.Unlock()
+		locals++
+	})
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		mu.Lock()
+		defer mu.Unlock()
+		if info.ActivityType.Name == "ForwardWebhook" {
+			remotes++
+		}
+	})
+	env.OnActivity(a.ForwardWebhook, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.ForwardInput) (activities.ForwardResult, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if calls++; calls == 1 {
+				return activities.ForwardResult{}, temporal.NewNonRetryableApplicationError("frontend refused", "Test", nil)
+			}
+			return activities.ForwardResult{ToRequest: true}, nil
+		})
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.RequestNoticeSignal, announce("P1")) }, 0)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.WebhookSignal, linkHook("w1", "Q1")) }, time.Minute)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(workflows.RequestNoticeSignal, resolved("P1", "Q1", workflows.OutcomeAccepted))
+	}, 2*time.Minute)
+	env.ExecuteWorkflow(workflows.LinkRequests, workflows.LinkRequestsInput{LinkID: linkID})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var p workflows.LinkRequestsProgress
+	if err := env.GetWorkflowResult(&p); err != nil {
+		t.Fatal(err)
+	}
+	if p.ToRequests != 1 || p.Held != 0 || calls != 2 || locals != 1 || remotes != 1 {
+		t.Errorf("forwarded %d, held %d; %d calls: %d local, %d by activity; want 1, 0; 2: 1 local, 1 by activity",
+			p.ToRequests, p.Held, calls, locals, remotes)
 	}
 }
