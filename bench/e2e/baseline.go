@@ -31,6 +31,16 @@ import (
 //	                  (resolve: SignalWithStart of LinkRequests)
 //	LinkRequests      2 signals (announcement, resolution)
 //	AsyncRequest      2 signals (the hand-over, the webhook), 1 listing
+//
+// Each twin takes the path a flow takes when nothing races: the link's
+// registration hands over before the webhooks come, yet the fetch twin
+// reads the link as a fetch started by a webhook does (the product's path
+// in this benchmark, whose sandbox sends them 10 ms after creating the
+// link); an async request's webhook comes after its hand-over, straight to
+// the waiter. The product's registries mostly hold that webhook instead
+// (Belvo's, 10 ms after the 202, wins the race): one signal and one local
+// forward more per request than the twin, and a webhook that overlaps the
+// hand-over where the twin's waits for its sender to end.
 
 const (
 	baselineTaskQueue = "e2e-baseline"

@@ -75,9 +75,10 @@ func parallel(n, k int, f func(i int) error) error {
 func (s *benchStack) baseline(ctx context.Context, o options) (t timing, err error) {
 	t = timing{name: "baseline (plain SDK, no-op activities)"}
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
-	// sender runs a sender twin, then delivers the webhooks to its waiter as
-	// the bridge does (SignalWithStart for a link's, a signal for a
-	// request's), and waits for the waiter to end.
+	// sender runs a sender twin, then delivers the webhooks to its waiter
+	// (SignalWithStart for a link's, as the bridge does; a signal for a
+	// request's, as the bridge does once the request is handed over), and
+	// waits for the waiter to end.
 	sender := func(id string, steps []step, waiter waiterShape, webhooks int, start bool) error {
 		run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: baselineTaskQueue}, baseStepsType, steps)
 		if err != nil {
