@@ -162,15 +162,13 @@ const localForwardWindow = 30 * time.Second
 type linkRequests struct {
 	// waitForOwn: see waitForOwnVersion.
 	waitForOwn bool
-	// localForward: see localForwardVersion; asked at the first forward.
-	localForward *bool
-	in           LinkRequestsInput
-	progress     LinkRequestsProgress
-	pending      []Announcement
-	held         []HeldWebhook
-	resolved     map[string]bool
-	order        []string
-	handled      int
+	in         LinkRequestsInput
+	progress   LinkRequestsProgress
+	pending    []Announcement
+	held       []HeldWebhook
+	resolved   map[string]bool
+	order      []string
+	handled    int
 }
 
 func newLinkRequests(in LinkRequestsInput) *linkRequests {
@@ -335,14 +333,12 @@ func (r *linkRequests) forward(ctx workflow.Context, ev WebhookEvent, known bool
 		workflow.GetLogger(ctx).Error("webhook cannot be encoded; not forwarded", "webhook_id", ev.WebhookID, "error", err)
 		return true
 	}
-	if r.localForward == nil {
-		local := workflow.GetVersion(ctx, localForwardVersion, workflow.DefaultVersion, 1) >= 1
-		r.localForward = &local
-	}
 	summary := fmt.Sprintf("forward %s/%s of request %s", ev.Type, ev.Code, ev.RequestID)
 	var a *activities.Activities
 	var res activities.ForwardResult
-	if *r.localForward {
+	// Asked here, at the first forward, not at the start: later calls
+	// return the recorded version without another marker.
+	if workflow.GetVersion(ctx, localForwardVersion, workflow.DefaultVersion, 1) >= 1 {
 		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 			StartToCloseTimeout: 10 * time.Second, ScheduleToCloseTimeout: localForwardWindow, RetryPolicy: handOverRetry, Summary: summary,
 		}), a.ForwardWebhook, in).Get(ctx, &res)
@@ -379,7 +375,7 @@ func (r *linkRequests) forwarded(res activities.ForwardResult) bool {
 func (r *linkRequests) checkSenders(ctx workflow.Context) {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+		RetryPolicy:         handOverRetry,
 		Summary:             "are the senders of old announcements still running?",
 	})
 	var a *activities.Activities
