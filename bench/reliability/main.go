@@ -24,6 +24,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/belvo-temporal/backbone/internal/stack"
 )
 
 // opts are the run's settings, shared by every scenario.
@@ -54,6 +56,9 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep each scenario's directory and logs (a failed scenario's are always kept)")
 	only := flag.String("run", "", "run only the scenarios whose name contains this")
 	flag.Parse()
+	// Every scenario picks ports for private databases, proxies and the
+	// stack's processes before its server starts: none may take the server's.
+	stack.ReserveServerPorts(o.temporalPort)
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	ok, err := run(ctx, o, *only)

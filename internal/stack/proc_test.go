@@ -38,6 +38,24 @@ func TestFreeAddrBelowEphemeralRange(t *testing.T) {
 	}
 }
 
+// TestReserveServerPortsKeepsThemFromFreeAddr checks that once a server's
+// frontend port is reserved, none of the ports it derives from it can be
+// handed out: a private PostgreSQL once took the membership port 24934 of
+// the reliability suite's server on 25233, which then could not start.
+func TestReserveServerPortsKeepsThemFromFreeAddr(t *testing.T) {
+	const frontend = 21233 // below every kernel's default ephemeral range
+	ReserveServerPorts(frontend)
+	ports := ServerPorts(frontend)
+	if len(ports) == 0 || ports[0] != frontend {
+		t.Fatalf("ServerPorts(%d) = %v, want the frontend first", frontend, ports)
+	}
+	for _, p := range ports {
+		if claimPort(p) {
+			t.Errorf("port %d of the server on %d could still be handed out", p, frontend)
+		}
+	}
+}
+
 // TestFileTail checks that an exited process's error quotes the end of its
 // log: whole lines only, read from the file's end however long it is.
 func TestFileTail(t *testing.T) {

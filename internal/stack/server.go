@@ -236,6 +236,25 @@ type ServerOptions struct {
 	TLS *certs.Set
 }
 
+// ServerPorts are the ports a Temporal server with this frontend port
+// binds: its services' gRPC and membership ports and its metrics, as
+// deploy/temporal/config derives them from the frontend's.
+func ServerPorts(frontend int) []int {
+	b := frontend
+	return []int{b, b + 1, b + 2, b + 6, b + 10, b - 300, b - 299, b - 298, b - 294, b + 767}
+}
+
+// ReserveServerPorts keeps FreeAddr and FreePort from handing out the ports
+// a server with this frontend port will bind. A harness that starts other
+// processes first (a private PostgreSQL, a fault proxy) would otherwise
+// now and then give one of them a port the server needs a moment later;
+// call it before picking any port.
+func ReserveServerPorts(frontend int) {
+	for _, p := range ServerPorts(frontend) {
+		claimed.Store(p, true)
+	}
+}
+
 // startServer brings the server's schemas to its version, runs it from
 // deploy/temporal and waits for its frontend, then registers the namespace
 // and the product's search attributes.
@@ -251,7 +270,7 @@ func startServer(ctx context.Context, root string, o ServerOptions, cfg config.C
 	if b < 1024 || b-294 > 32767 {
 		return nil, fmt.Errorf("the Temporal frontend port %d is out of range: use 1024 to %d (the server stores the ports 300 below it as PostgreSQL smallints)", b, 32767+294)
 	}
-	for _, port := range []int{b, b + 1, b + 2, b + 6, b + 10, b - 300, b - 299, b - 298, b - 294, b + 767} {
+	for _, port := range ServerPorts(b) {
 		if err := PortFree("127.0.0.1:" + strconv.Itoa(port)); err != nil {
 			return nil, fmt.Errorf("the Temporal server needs ports around %d: %w (choose another frontend port)", b, err)
 		}

@@ -125,6 +125,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := os.MkdirAll(filepath.Join(o.Dir, "logs"), 0o700); err != nil {
 		return nil, fmt.Errorf("stack: data directory: %w", err)
 	}
+	if o.Server != nil {
+		ReserveServerPorts(o.Server.PortBase)
+	}
 	s := &Stack{o: o}
 	if err := s.configure(); err != nil {
 		return nil, err
