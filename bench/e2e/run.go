@@ -75,29 +75,25 @@ func parallel(n, k int, f func(i int) error) error {
 func (s *benchStack) baseline(ctx context.Context, o options) (t timing, err error) {
 	t = timing{name: "baseline (plain SDK, no-op activities)"}
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
-	// sender runs a sender twin, then delivers the webhooks to its waiter
-	// (SignalWithStart for a link's, as the bridge does; a signal for a
-	// request's, as the bridge does once the request is handed over), and
-	// waits for the waiter to end.
-	sender := func(id string, steps []step, waiter waiterShape, webhooks int, start bool) error {
+	// A webhook Belvo's stand-in cannot deliver ends the run, whose
+	// waiter would otherwise wait for ever.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	s.baseActs.onFailure(cancel)
+	defer s.baseActs.onFailure(nil)
+	// sender runs a sender twin and waits for its waiter to end.
+	sender := func(id string, steps []step, waiter string) error {
 		run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: baselineTaskQueue}, baseStepsType, steps)
-		if err != nil {
-			return err
+		if err == nil {
+			err = run.Get(ctx, nil)
 		}
-		if err := run.Get(ctx, nil); err != nil {
-			return err
+		if err == nil {
+			err = s.Client.GetWorkflow(ctx, waiter, "").Get(ctx, nil)
 		}
-		for range webhooks {
-			if start {
-				err = signalWaiter(ctx, s.Client, waiter)
-			} else {
-				err = s.Client.SignalWorkflow(ctx, waiter.ID, "", baselineSignal, nil)
-			}
-			if err != nil {
-				return err
-			}
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+			return cause
 		}
-		return s.Client.GetWorkflow(ctx, waiter.ID, "").Get(ctx, nil)
+		return err
 	}
 	db0, err := s.persistence(ctx)
 	if err != nil {
@@ -108,7 +104,8 @@ func (s *benchStack) baseline(ctx context.Context, o options) (t timing, err err
 	t0 := time.Now()
 	err = parallel(o.links, o.concurrency, func(i int) error {
 		fetch := waiterShape{ID: fmt.Sprintf("base-fetch-%s-%d", stamp, i), Signals: 4, Acts: 3, Locals: 2}
-		return sender(fmt.Sprintf("base-reg-%s-%d", stamp, i), []step{{}, {To: &fetch}}, fetch, 3, true)
+		steps := []step{{Belvo: &belvoSends{To: fetch, Webhooks: 3}}, {To: &fetch}}
+		return sender(fmt.Sprintf("base-reg-%s-%d", stamp, i), steps, fetch.ID)
 	})
 	if err != nil {
 		return t, err
@@ -123,9 +120,10 @@ func (s *benchStack) baseline(ctx context.Context, o options) (t timing, err err
 	err = parallel(o.async, o.concurrency, func(i int) error {
 		// One registry per request: the run's requests go to links with no
 		// other request in flight, as in the product's run (one per link).
-		registry := waiterShape{ID: fmt.Sprintf("base-requests-%s-%d", stamp, i), Signals: 2}
 		waiter := waiterShape{ID: fmt.Sprintf("base-async-%s-%d", stamp, i), Signals: 2, Acts: 1}
-		return sender(fmt.Sprintf("base-post-%s-%d", stamp, i), []step{{To: &registry}, {}, {To: &waiter}, {To: &registry}}, waiter, 1, false)
+		registry := waiterShape{ID: fmt.Sprintf("base-requests-%s-%d", stamp, i), Signals: 3, Forward: waiter.ID}
+		steps := []step{{To: &registry}, {Belvo: &belvoSends{To: registry, Webhooks: 1}}, {To: &waiter}, {To: &registry}}
+		return sender(fmt.Sprintf("base-post-%s-%d", stamp, i), steps, waiter.ID)
 	})
 	t.async = time.Since(t1)
 	if err != nil {

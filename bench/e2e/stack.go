@@ -16,6 +16,7 @@ const taskQueue = "e2e"
 type benchStack struct {
 	*load.Local
 	baseWorker sdkworker.Worker
+	baseActs   *baseActivities
 }
 
 func newStack(ctx context.Context, o options) (*benchStack, error) {
@@ -28,8 +29,9 @@ func newStack(ctx context.Context, o options) (*benchStack, error) {
 	s.baseWorker = sdkworker.New(s.Client, baselineTaskQueue, sdkworker.Options{})
 	s.baseWorker.RegisterWorkflowWithOptions(baseSteps, workflow.RegisterOptions{Name: baseStepsType})
 	s.baseWorker.RegisterWorkflowWithOptions(baseWaiter, workflow.RegisterOptions{Name: baseWaiterType})
+	s.baseActs = &baseActivities{c: s.Client}
 	s.baseWorker.RegisterActivity(noop)
-	s.baseWorker.RegisterActivity(&baseActivities{c: s.Client})
+	s.baseWorker.RegisterActivity(s.baseActs)
 	if err := s.baseWorker.Start(); err != nil {
 		s.close()
 		return nil, err

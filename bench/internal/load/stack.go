@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/belvo-temporal/backbone/config"
 	"github.com/belvo-temporal/backbone/internal/stack"
@@ -37,6 +38,12 @@ type Local struct {
 	DB     store.Store
 	Load   Client
 }
+
+// WebhookDelay is how long after creating a link, or answering an async
+// POST with 202, the local stack's sandbox sends the webhooks: soon, as a
+// Belvo that has little to gather would, so that they race the sender's
+// hand-over. Baselines that stand in for Belvo wait as long.
+const WebhookDelay = 10 * time.Millisecond
 
 // StartLocal builds the shipped worker, bridge and sandbox and starts the
 // stack. The worker logs at Info so that its webhook-to-data samples can
@@ -78,7 +85,7 @@ func StartLocal(ctx context.Context, o LocalOptions) (*Local, error) {
 		DevServer: &stack.DevServerOptions{CLI: cli, DBFile: filepath.Join(dir, "temporal.db"), MetricsPort: metricsPort},
 		Sandbox:   true, Workers: 1, Bridges: 1,
 		Env: []string{"LOG_FORMAT=json", "LOG_LEVEL=warn", "SANDBOX_TRANSACTIONS=" + strconv.Itoa(o.Transactions),
-			"SANDBOX_WEBHOOK_DELAY=10ms", "SANDBOX_ASYNC_DELAY=10ms"},
+			"SANDBOX_WEBHOOK_DELAY=" + WebhookDelay.String(), "SANDBOX_ASYNC_DELAY=" + WebhookDelay.String()},
 		WorkerEnv: []string{"LOG_LEVEL=info"},
 		Config:    func(c *config.Config) { c.TaskQueue = o.TaskQueue },
 	}); err != nil {
