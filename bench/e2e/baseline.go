@@ -166,18 +166,19 @@ func (b *baseActivities) Signal(ctx context.Context, id string) error {
 
 // Post stands for a POST to Belvo: it does nothing, and when Belvo has
 // webhooks to send (d), they go load.WebhookDelay after the answer.
-func (b *baseActivities) Post(_ context.Context, d *belvoSends) error {
+func (b *baseActivities) Post(ctx context.Context, d *belvoSends) error {
 	if d != nil {
-		go b.belvo(*d)
+		// Belvo sends after answering: the delivery outlives the attempt.
+		go b.belvo(context.WithoutCancel(ctx), *d)
 	}
 	return nil
 }
 
 // belvo delivers Belvo's webhooks as the bridge would, each retried for up
 // to a minute as Belvo retries one that gets no 2xx.
-func (b *baseActivities) belvo(d belvoSends) {
+func (b *baseActivities) belvo(ctx context.Context, d belvoSends) {
 	time.Sleep(load.WebhookDelay)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	for range d.Webhooks {
 		for {
@@ -188,7 +189,7 @@ func (b *baseActivities) belvo(d belvoSends) {
 			if ctx.Err() != nil {
 				b.mu.Lock()
 				if b.failed != nil {
-					b.failed(fmt.Errorf("Belvo's stand-in: a webhook for %s: %w", d.To.ID, err))
+					b.failed(fmt.Errorf("the stand-in for Belvo: a webhook for %s: %w", d.To.ID, err))
 				}
 				b.mu.Unlock()
 				return
