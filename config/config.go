@@ -91,6 +91,11 @@ type Config struct {
 	WebhookMaxInFlight     int
 	WebhookMaxBodyBytes    int64
 
+	// WorkerTaskPollers is how many requests the worker keeps polling for
+	// workflow tasks, and as many for activity tasks (WORKER_TASK_POLLERS,
+	// default 8; at least 2).
+	WorkerTaskPollers int
+
 	// MetricsListenAddr is where the worker serves Prometheus /metrics
 	// (METRICS_LISTEN_ADDR, default 127.0.0.1:9091; "off" disables it).
 	MetricsListenAddr string
@@ -125,6 +130,14 @@ const (
 	DefaultWebhookDeliveryTimeout = 4 * time.Second
 	DefaultWebhookMaxInFlight     = 128
 	DefaultWebhookMaxBodyBytes    = 1 << 20
+	// DefaultWorkerTaskPollers: enough that each partition of the task
+	// queue (a Temporal server splits one into four by default) usually has
+	// a poll waiting. With the SDK's default of two, a task that reached a
+	// partition no poll was waiting on sat there for about 2 s at the end
+	// of a burst, which made the slowest webhooks' data 2 s late
+	// (BENCHMARKS.md, "Pollers per partition"). An idle poll costs the
+	// worker and the server next to nothing.
+	DefaultWorkerTaskPollers = 8
 	// DefaultGRPCCompression: every payload the product sends Temporal is
 	// AES-GCM ciphertext, which gzip cannot shrink, so compressing costs
 	// the worker and the server processor time for little gain
@@ -213,6 +226,13 @@ func FromEnv() (Config, error) {
 		return Config{}, err
 	}
 	c.WebhookMaxBodyBytes = int64(n)
+	if c.WorkerTaskPollers, err = positiveInt("WORKER_TASK_POLLERS", DefaultWorkerTaskPollers); err != nil {
+		return Config{}, err
+	}
+	if c.WorkerTaskPollers < 2 {
+		return Config{}, fmt.Errorf("config: WORKER_TASK_POLLERS=%d: use at least 2 (the SDK's workflow-task pollers take turns "+
+			"between the worker's sticky queue and the task queue)", c.WorkerTaskPollers)
+	}
 	return c, nil
 }
 
@@ -238,6 +258,7 @@ func (c Config) Environ() []string {
 		"ASYNC_REQUEST_TIMEOUT=" + c.AsyncTimeout.String(), "ASYNC_ORPHAN_TIMEOUT=" + c.AsyncOrphanTimeout.String(),
 		"WEBHOOK_DELIVERY_TIMEOUT=" + c.WebhookDeliveryTimeout.String(),
 		"WEBHOOK_MAX_IN_FLIGHT=" + strconv.Itoa(c.WebhookMaxInFlight), "WEBHOOK_MAX_BODY_BYTES=" + strconv.FormatInt(c.WebhookMaxBodyBytes, 10),
+		"WORKER_TASK_POLLERS=" + strconv.Itoa(c.WorkerTaskPollers),
 		"METRICS_LISTEN_ADDR=" + c.MetricsListenAddr, "LOG_FORMAT=" + c.LogFormat, "LOG_LEVEL=" + c.LogLevel,
 	}
 	return append(env, profileEnviron(c.TemporalClient)...)
@@ -286,10 +307,12 @@ func Mask(s string) string {
 func (c Config) String() string {
 	return fmt.Sprintf("TEMPORAL_ADDRESS=%s TEMPORAL_NAMESPACE=%s temporal_client=[%s] TEMPORAL_TASK_QUEUE=%s TEMPORAL_GRPC_COMPRESSION=%s BELVO_BASE_URL=%s "+
 		"BELVO_SECRET_ID=%s BELVO_SECRET_PASSWORD=%s BELVO_WEBHOOK_AUTHORIZATION=%s BELVO_WEBHOOK_AUTHORIZATION_PREVIOUS=%s PAYLOAD_ENCRYPTION_KEYS=%s PAYLOAD_ENCRYPTION_KEYS_FILE=%s STORE_DSN=%s "+
-		"WEBHOOK_LISTEN_ADDR=%s SANDBOX_LISTEN_ADDR=%s METRICS_LISTEN_ADDR=%s HISTORICAL_FETCH_TIMEOUT=%s ASYNC_REQUEST_TIMEOUT=%s ASYNC_ORPHAN_TIMEOUT=%s",
+		"WEBHOOK_LISTEN_ADDR=%s SANDBOX_LISTEN_ADDR=%s METRICS_LISTEN_ADDR=%s HISTORICAL_FETCH_TIMEOUT=%s ASYNC_REQUEST_TIMEOUT=%s ASYNC_ORPHAN_TIMEOUT=%s "+
+		"WORKER_TASK_POLLERS=%d",
 		c.TemporalAddress, c.TemporalNamespace, temporalSummary(c.TemporalClient), c.TaskQueue, c.TemporalGRPCCompression, c.BelvoBaseURL,
 		Mask(c.BelvoSecretID), Mask(c.BelvoSecretPassword), Mask(c.WebhookAuthorization), Mask(c.WebhookAuthorizationPrevious), Mask(c.PayloadKeys), c.PayloadKeysFile, MaskDSN(c.StoreDSN),
-		c.WebhookListenAddr, c.SandboxListenAddr, c.MetricsListenAddr, c.HistoricalFetchTimeout, c.AsyncTimeout, c.AsyncOrphanTimeout)
+		c.WebhookListenAddr, c.SandboxListenAddr, c.MetricsListenAddr, c.HistoricalFetchTimeout, c.AsyncTimeout, c.AsyncOrphanTimeout,
+		c.WorkerTaskPollers)
 }
 
 // MaskDSN hides a DSN's password (in the user part or the query) so the DSN

@@ -44,6 +44,8 @@ func TestBadValuesAreClearErrors(t *testing.T) {
 		{"HISTORICAL_FETCH_TIMEOUT", "soon", "HISTORICAL_FETCH_TIMEOUT"},
 		{"WEBHOOK_DELIVERY_TIMEOUT", "6s", "5 s"},
 		{"WEBHOOK_MAX_IN_FLIGHT", "-1", "WEBHOOK_MAX_IN_FLIGHT"},
+		{"WORKER_TASK_POLLERS", "many", `WORKER_TASK_POLLERS="many" is not a positive integer`},
+		{"WORKER_TASK_POLLERS", "1", "WORKER_TASK_POLLERS=1: use at least 2"},
 		{"WEBHOOK_ALLOWED_NETWORKS", "10.0.0.0/8,nonsense", "nonsense"},
 		{"HISTORICAL_WEBHOOK_GRACE", "48h", "shorter than HISTORICAL_FETCH_TIMEOUT"},
 		{"TEMPORAL_GRPC_COMPRESSION", "zstd", `TEMPORAL_GRPC_COMPRESSION="zstd": want none or gzip`},
@@ -72,7 +74,7 @@ func TestEnvironRoundTrips(t *testing.T) {
 		WebhookAuthorization: "Bearer a", WebhookAuthorizationPrevious: "Bearer b", WebhookAllowedNetworks: []*net.IPNet{nets},
 		PayloadKeys: "k1:AAAA", PayloadKeysFile: "/keys", StoreDSN: "postgres://h/db", WebhookListenAddr: "w:1", SandboxListenAddr: "s:1",
 		HistoricalFetchTimeout: 5 * time.Hour, HistoricalWebhookGrace: time.Hour, AsyncTimeout: 3 * time.Hour, AsyncOrphanTimeout: 2 * time.Hour,
-		WebhookDeliveryTimeout: 3 * time.Second, WebhookMaxInFlight: 9, WebhookMaxBodyBytes: 99, MetricsListenAddr: "m:1",
+		WebhookDeliveryTimeout: 3 * time.Second, WebhookMaxInFlight: 9, WebhookMaxBodyBytes: 99, WorkerTaskPollers: 5, MetricsListenAddr: "m:1",
 		LogFormat: "json", LogLevel: "debug",
 	}
 	v := reflect.ValueOf(c)

@@ -40,12 +40,23 @@ func Register(r sdkworker.Registry, a *activities.Activities) {
 	r.RegisterActivity(a)
 }
 
-// New builds a worker on taskQueue with everything registered.
-func New(c client.Client, taskQueue string, a *activities.Activities) sdkworker.Worker {
-	w := sdkworker.New(c, taskQueue, sdkworker.Options{
+// Options are the SDK options of the product's workers: pollers polls for
+// workflow tasks and as many for activity tasks (WORKER_TASK_POLLERS, at
+// least 2). The benchmarks' twins take them too, so that they poll as the
+// product does.
+func Options(pollers int) sdkworker.Options {
+	return sdkworker.Options{
 		// Activities get this long to finish their current page on shutdown.
-		WorkerStopTimeout: 20 * time.Second,
-	})
+		WorkerStopTimeout:                20 * time.Second,
+		MaxConcurrentWorkflowTaskPollers: pollers,
+		MaxConcurrentActivityTaskPollers: pollers,
+	}
+}
+
+// New builds a worker on taskQueue with everything registered, polling
+// with pollers requests per kind of task.
+func New(c client.Client, taskQueue string, pollers int, a *activities.Activities) sdkworker.Worker {
+	w := sdkworker.New(c, taskQueue, Options(pollers))
 	Register(w, a)
 	return w
 }
@@ -87,11 +98,12 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		}
 		defer stopMetrics()
 	}
-	w := New(c, cfg.TaskQueue, &activities.Activities{Belvo: bc, Store: st, Temporal: c})
+	w := New(c, cfg.TaskQueue, cfg.WorkerTaskPollers, &activities.Activities{Belvo: bc, Store: st, Temporal: c})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on task queue %s: %w", cfg.TaskQueue, err)
 	}
-	log.Info("worker polling", zap.String("task_queue", cfg.TaskQueue), zap.String("temporal", cfg.TemporalAddress))
+	log.Info("worker polling", zap.String("task_queue", cfg.TaskQueue), zap.String("temporal", cfg.TemporalAddress),
+		zap.Int("pollers_per_task_kind", cfg.WorkerTaskPollers))
 	<-ctx.Done()
 	log.Info("worker stopping: finishing running activities")
 	w.Stop()

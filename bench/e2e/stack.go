@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/belvo-temporal/backbone/bench/internal/load"
+	"github.com/belvo-temporal/backbone/config"
+	"github.com/belvo-temporal/backbone/worker"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 )
@@ -25,8 +27,9 @@ func newStack(ctx context.Context, o options) (*benchStack, error) {
 		return nil, err
 	}
 	s := &benchStack{Local: l}
-	// The baseline's worker, in this process, through the plain SDK.
-	s.baseWorker = sdkworker.New(s.Client, baselineTaskQueue, sdkworker.Options{})
+	// The baseline's worker, in this process, through the plain SDK, with
+	// the product's worker options (its pollers).
+	s.baseWorker = sdkworker.New(s.Client, baselineTaskQueue, worker.Options(config.DefaultWorkerTaskPollers))
 	s.baseWorker.RegisterWorkflowWithOptions(baseSteps, workflow.RegisterOptions{Name: baseStepsType})
 	s.baseWorker.RegisterWorkflowWithOptions(baseWaiter, workflow.RegisterOptions{Name: baseWaiterType})
 	s.baseActs = &baseActivities{c: s.Client}

@@ -12,6 +12,7 @@ import (
 	"github.com/belvo-temporal/backbone/activities"
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/belvo-temporal/backbone/codec"
+	"github.com/belvo-temporal/backbone/config"
 	"github.com/belvo-temporal/backbone/sandbox"
 	"github.com/belvo-temporal/backbone/store"
 	"github.com/belvo-temporal/backbone/webhookbridge"
@@ -134,7 +135,7 @@ func (p *InProcess) start(ctx context.Context, o InProcessOptions) error {
 		p.Store = st
 		p.closers = append(p.closers, func() { _ = st.Close() })
 	}
-	w := worker.New(o.Client, o.TaskQueue, &activities.Activities{Belvo: p.Belvo, Store: p.Store, Temporal: o.Client})
+	w := worker.New(o.Client, o.TaskQueue, config.DefaultWorkerTaskPollers, &activities.Activities{Belvo: p.Belvo, Store: p.Store, Temporal: o.Client})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start the in-process worker on %s: %w", o.TaskQueue, err)
 	}
