@@ -174,27 +174,19 @@ func (b *baseActivities) Post(ctx context.Context, d *belvoSends) error {
 	return nil
 }
 
-// belvo delivers Belvo's webhooks as the bridge would, each retried for up
-// to a minute as Belvo retries one that gets no 2xx.
+// belvo delivers Belvo's webhooks as the bridge would, each tried again
+// for up to a minute as Belvo retries one that gets no 2xx.
 func (b *baseActivities) belvo(ctx context.Context, d belvoSends) {
 	time.Sleep(load.WebhookDelay)
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
 	for range d.Webhooks {
-		for {
-			err := signalWaiter(ctx, b.c, d.To)
-			if err == nil {
-				break
+		err := load.Again(ctx, time.Minute, nil, func() error { return signalWaiter(ctx, b.c, d.To) })
+		if err != nil {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			if b.failed != nil {
+				b.failed(fmt.Errorf("the stand-in for Belvo: a webhook for %s: %w", d.To.ID, err))
 			}
-			if ctx.Err() != nil {
-				b.mu.Lock()
-				if b.failed != nil {
-					b.failed(fmt.Errorf("the stand-in for Belvo: a webhook for %s: %w", d.To.ID, err))
-				}
-				b.mu.Unlock()
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
+			return
 		}
 	}
 }

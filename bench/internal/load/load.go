@@ -36,14 +36,21 @@ type Client struct {
 
 // again calls f until it succeeds or c.Retry has passed.
 func (c Client) again(ctx context.Context, f func() error) error {
-	deadline := time.Now().Add(c.Retry)
+	return Again(ctx, c.Retry, c.OnRetry, f)
+}
+
+// Again calls f until it succeeds, limit has passed (zero or less: once)
+// or ctx ends, a second between tries; onRetry, when set, is told each
+// error that is retried.
+func Again(ctx context.Context, limit time.Duration, onRetry func(error), f func() error) error {
+	deadline := time.Now().Add(limit)
 	for {
 		err := f()
-		if err == nil || c.Retry <= 0 || time.Now().After(deadline) || ctx.Err() != nil {
+		if err == nil || limit <= 0 || time.Now().After(deadline) || ctx.Err() != nil {
 			return err
 		}
-		if c.OnRetry != nil {
-			c.OnRetry(err)
+		if onRetry != nil {
+			onRetry(err)
 		}
 		select {
 		case <-ctx.Done():
