@@ -19,6 +19,14 @@ import (
 
 // diskPlan sizes the disk-full scenario: the big listing that the disk
 // fills under, the tmpfs, and how long it stays full.
+//
+// The listing must still have more to write, once the disk is full, than
+// the store's WAL holds: SQLite rewrites its WAL from the start after each
+// checkpoint, so up to a WAL's worth of pages (10,000 pages, about 40 MB:
+// some 13,000 transactions here) is written into space the file already
+// has. With 20,000 transactions, a fill just after a checkpoint left the
+// rest of the listing room enough, and it ended without meeting the full
+// disk. At least 40,000 transactions remain after a fill at a third.
 type diskPlan struct {
 	transactions int
 	size         int64
@@ -27,7 +35,7 @@ type diskPlan struct {
 
 func (o opts) diskPlan() diskPlan {
 	if o.short {
-		return diskPlan{transactions: 20_000, size: 256 << 20, full: 10 * time.Second}
+		return diskPlan{transactions: 60_000, size: 384 << 20, full: 10 * time.Second}
 	}
 	return diskPlan{transactions: 100_000, size: 1 << 30, full: 30 * time.Second}
 }
@@ -131,7 +139,8 @@ func (s *prodStack) fillAndFree(ctx context.Context, p diskPlan, disk *tmpfs.Dis
 		return nil, time.Time{}, err
 	}
 	full := time.Now()
-	fmt.Printf("→ disk filled (a %d MiB file) with %d of %d transactions of %s stored\n", size>>20, stored, p.transactions, link)
+	fmt.Printf("→ disk filled (a %d MiB file) with %d of %d transactions of %s stored; %s\n",
+		size>>20, stored, p.transactions, link, storeFiles(filepath.Join(disk.Dir, "belvo.db")))
 	failure, err := s.waitFullFailure(ctx, link)
 	if err != nil {
 		_ = os.Remove(filler)
@@ -241,4 +250,18 @@ func workerLogLines(s *prodStack, what string) int {
 		n += bytes.Count(b, []byte(what))
 	}
 	return n
+}
+
+// storeFiles says how large the SQLite file and its WAL are: the WAL's
+// size is space the store rewrites after each checkpoint without asking
+// the disk for more.
+func storeFiles(path string) string {
+	size := func(p string) string {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return "?"
+		}
+		return fmt.Sprintf("%.1f MiB", float64(fi.Size())/(1<<20))
+	}
+	return "the store's file " + size(path) + ", its WAL " + size(path+"-wal")
 }
