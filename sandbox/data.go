@@ -2,9 +2,9 @@ package sandbox
 
 import (
 	"encoding/json"
-	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/belvo-temporal/backbone/belvo"
@@ -19,18 +19,32 @@ var epoch = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
 // rowID is the deterministic Belvo id of row i of a resource of a link.
 func rowID(linkID string, r belvo.Resource, i int) string {
-	return uuid.NewSHA1(idSpace, fmt.Appendf(nil, "%s/%s/%d", linkID, r, i)).String()
+	return uuid.NewSHA1(idSpace, rowKey(linkID, r, i)).String()
 }
 
 // rng is a generator seeded by (seed, link, resource, row), so any row can be
 // produced alone, in any order, without holding the link's data in memory.
 func rng(seed uint64, linkID string, r belvo.Resource, i int) *rand.Rand {
 	h := fnv.New64a()
-	fmt.Fprintf(h, "%s/%s/%d", linkID, r, i)
+	_, _ = h.Write(rowKey(linkID, r, i)) // a hash's Write never fails
 	return rand.New(rand.NewPCG(seed, h.Sum64()))
 }
 
-func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+// rowKey names row i of a resource of a link: "<link>/<resource>/<i>", what
+// its id and its generator derive from.
+func rowKey(linkID string, r belvo.Resource, i int) []byte {
+	b := make([]byte, 0, len(linkID)+len(r)+12)
+	b = append(b, linkID...)
+	b = append(b, '/')
+	b = append(b, r...)
+	b = append(b, '/')
+	return strconv.AppendInt(b, int64(i), 10)
+}
+
+// stampLayout is Belvo's timestamp form: UTC, milliseconds, a Z.
+const stampLayout = "2006-01-02T15:04:05.000Z"
+
+func ts(t time.Time) string { return t.UTC().Format(stampLayout) }
 
 var (
 	categories   = []string{"Food & Groceries", "Bills & Utilities", "Transfers", "Income & Payments", "Transport & Travel", "Personal Shopping"}
@@ -40,36 +54,47 @@ var (
 )
 
 // account is the Belvo Account object of account i of a link (spec v1.35.0).
-func (s *Server) account(l *link, i int) map[string]any {
+func (s *Server) account(l *link, i int) []byte {
 	r := rng(s.cfg.Seed, l.ID, belvo.Accounts, i)
 	current := float64(r.IntN(5_000_000)) / 100
-	return map[string]any{
-		"id":           rowID(l.ID, belvo.Accounts, i),
-		"link":         l.ID,
-		"institution":  map[string]any{"name": l.Institution, "type": "bank"},
-		"collected_at": ts(s.stampOf(l, belvo.Accounts, i)), "created_at": ts(s.stampOf(l, belvo.Accounts, i)),
-		"category":                    "CHECKING_ACCOUNT",
-		"balance_type":                "ASSET",
-		"type":                        "Cuentas de efectivo",
-		"name":                        accountNames[i%len(accountNames)],
-		"number":                      fmt.Sprintf("%016d", r.Int64N(1e16)),
-		"balance":                     map[string]any{"current": current, "available": current},
-		"currency":                    "MXN",
-		"public_identification_name":  "CLABE",
-		"public_identification_value": fmt.Sprintf("%018d", r.Int64N(1e18)),
-		"last_accessed_at":            ts(l.CreatedAt),
-		"credit_data":                 nil,
-		"loan_data":                   nil,
-		"funds_data":                  nil,
-		"receivables_data":            nil,
-		"bank_product_id":             fmt.Sprintf("PRD-%03d", i),
-		"internal_identification":     fmt.Sprintf("ACC-%06d", i),
-	}
+	number, public := r.Int64N(1e16), r.Int64N(1e18)
+	stamp := s.stampOf(l, belvo.Accounts, i)
+	var w rowJSON
+	w.open("")
+	w.str("id", rowID(l.ID, belvo.Accounts, i))
+	w.str("link", l.ID)
+	w.open("institution")
+	w.str("name", l.Institution)
+	w.str("type", "bank")
+	w.close()
+	w.stamp("collected_at", stamp)
+	w.stamp("created_at", stamp)
+	w.str("category", "CHECKING_ACCOUNT")
+	w.str("balance_type", "ASSET")
+	w.str("type", "Cuentas de efectivo")
+	w.str("name", accountNames[i%len(accountNames)])
+	w.padded("number", "", number, 16, "")
+	w.open("balance")
+	w.num("current", current)
+	w.num("available", current)
+	w.close()
+	w.str("currency", "MXN")
+	w.str("public_identification_name", "CLABE")
+	w.padded("public_identification_value", "", public, 18, "")
+	w.stamp("last_accessed_at", l.CreatedAt)
+	w.null("credit_data")
+	w.null("loan_data")
+	w.null("funds_data")
+	w.null("receivables_data")
+	w.padded("bank_product_id", "PRD-", int64(i), 3, "")
+	w.padded("internal_identification", "ACC-", int64(i), 6, "")
+	w.close()
+	return w.b
 }
 
 // transaction is transaction i of a link (spec v1.35.0), spread over the
-// link's accounts, newest first.
-func (s *Server) transaction(l *link, i int) map[string]any {
+// link's accounts, newest first; version > 0 marks one Belvo updated.
+func (s *Server) transaction(l *link, i, version int) []byte {
 	r := rng(s.cfg.Seed, l.ID, belvo.Transactions, i)
 	k := r.IntN(len(categories))
 	day := epoch.Add(-time.Duration(i/10) * 24 * time.Hour)
@@ -77,32 +102,45 @@ func (s *Server) transaction(l *link, i int) map[string]any {
 	if k == 3 { // keep in step with rowType
 		typ = "INFLOW"
 	}
-	return map[string]any{
-		"id":                      rowID(l.ID, belvo.Transactions, i),
-		"internal_identification": fmt.Sprintf("TX-%08d", i),
-		"account":                 s.embeddedAccount(l, i%l.Accounts),
-		"collected_at":            ts(s.stampOf(l, belvo.Transactions, i)),
-		"created_at":              ts(s.stampOf(l, belvo.Transactions, i)),
-		"value_date":              day.Format("2006-01-02"),
-		"accounting_date":         ts(day),
-		"amount":                  amount,
-		"balance":                 float64(r.IntN(5_000_000)) / 100,
-		"currency":                "MXN",
-		"description":             merchants[k],
-		"observations":            nil,
-		"merchant":                map[string]any{"logo": nil, "website": nil, "merchant_name": merchants[k]},
-		"category":                categories[k],
-		"subcategory":             subcats[k],
-		"reference":               fmt.Sprintf("%08d", r.IntN(1e8)),
-		"type":                    typ,
-		"status":                  "PROCESSED",
-		"credit_card_data":        nil,
+	balance, reference := float64(r.IntN(5_000_000))/100, r.IntN(1e8)
+	stamp := s.stampOf(l, belvo.Transactions, i)
+	var w rowJSON
+	w.b = make([]byte, 0, 1024)
+	w.open("")
+	w.str("id", rowID(l.ID, belvo.Transactions, i))
+	w.padded("internal_identification", "TX-", int64(i), 8, "")
+	w.raw("account", s.embeddedAccount(l, i%l.Accounts))
+	w.stamp("collected_at", stamp)
+	w.stamp("created_at", stamp)
+	w.date("value_date", day)
+	w.stamp("accounting_date", day)
+	w.num("amount", amount)
+	w.num("balance", balance)
+	w.str("currency", "MXN")
+	w.str("description", merchants[k])
+	if version > 0 {
+		w.str("observations", "updated by Belvo (version "+strconv.Itoa(version)+")")
+	} else {
+		w.null("observations")
 	}
+	w.open("merchant")
+	w.null("logo")
+	w.null("website")
+	w.str("merchant_name", merchants[k])
+	w.close()
+	w.str("category", categories[k])
+	w.str("subcategory", subcats[k])
+	w.padded("reference", "", int64(reference), 8, "")
+	w.str("type", typ)
+	w.str("status", "PROCESSED")
+	w.null("credit_card_data")
+	w.close()
+	return w.b
 }
 
 // embeddedAccount is account i as a transaction embeds it: the JSON made
 // when the link was created, or made now for a link built another way.
-func (s *Server) embeddedAccount(l *link, i int) any {
+func (s *Server) embeddedAccount(l *link, i int) []byte {
 	if i < len(l.accountJSON) {
 		return l.accountJSON[i]
 	}
@@ -110,39 +148,48 @@ func (s *Server) embeddedAccount(l *link, i int) any {
 }
 
 // owner is owner i of a link (spec v1.35.0).
-func (s *Server) owner(l *link, i int) map[string]any {
+func (s *Server) owner(l *link, i int) []byte {
 	r := rng(s.cfg.Seed, l.ID, belvo.Owners, i)
-	return map[string]any{
-		"id":                      rowID(l.ID, belvo.Owners, i),
-		"link":                    l.ID,
-		"internal_identification": fmt.Sprintf("OWN-%04d", i),
-		"collected_at":            ts(s.stampOf(l, belvo.Owners, i)),
-		"created_at":              ts(s.stampOf(l, belvo.Owners, i)),
-		"display_name":            fmt.Sprintf("Bilbo Bolsón %d", r.IntN(1000)),
-		"email":                   fmt.Sprintf("owner%d@example.com", i),
-		"phone_number":            "+52-55-0000-0000",
-		"address":                 "Bolsón Cerrado 1, Hobbiton, CDMX",
-		"document_id":             map[string]any{"document_type": "CURP", "document_number": fmt.Sprintf("BOBB%06dHDFLRS09", r.IntN(1e6))},
-		"last_name":               "Bolsón",
-		"second_last_name":        nil,
-	}
+	name, document := r.IntN(1000), r.IntN(1e6)
+	stamp := s.stampOf(l, belvo.Owners, i)
+	var w rowJSON
+	w.open("")
+	w.str("id", rowID(l.ID, belvo.Owners, i))
+	w.str("link", l.ID)
+	w.padded("internal_identification", "OWN-", int64(i), 4, "")
+	w.stamp("collected_at", stamp)
+	w.stamp("created_at", stamp)
+	w.str("display_name", "Bilbo Bolsón "+strconv.Itoa(name))
+	w.str("email", "owner"+strconv.Itoa(i)+"@example.com")
+	w.str("phone_number", "+52-55-0000-0000")
+	w.str("address", "Bolsón Cerrado 1, Hobbiton, CDMX")
+	w.open("document_id")
+	w.str("document_type", "CURP")
+	w.padded("document_number", "BOBB", int64(document), 6, "HDFLRS09")
+	w.close()
+	w.str("last_name", "Bolsón")
+	w.null("second_last_name")
+	w.close()
+	return w.b
 }
 
 // generic is a minimal object for resources the emulator does not model in
 // detail yet: enough for paging, ids, filters and storage. Invoices carry
 // the date and type their async requests filter on.
-func (s *Server) generic(l *link, res belvo.Resource, i int) map[string]any {
-	v := map[string]any{
-		"id":           rowID(l.ID, res, i),
-		"link":         l.ID,
-		"collected_at": ts(s.stampOf(l, res, i)),
-		"created_at":   ts(s.stampOf(l, res, i)),
-	}
+func (s *Server) generic(l *link, res belvo.Resource, i int) []byte {
+	stamp := s.stampOf(l, res, i)
+	var w rowJSON
+	w.open("")
+	w.str("id", rowID(l.ID, res, i))
+	w.str("link", l.ID)
+	w.stamp("collected_at", stamp)
+	w.stamp("created_at", stamp)
 	if d, ok := rowDate(res, i); ok {
-		v["invoice_date"] = d
-		v["type"] = rowType(s.cfg.Seed, l, res, i)
+		w.str("invoice_date", d)
+		w.str("type", rowType(s.cfg.Seed, l, res, i))
 	}
-	return v
+	w.close()
+	return w.b
 }
 
 // rowDate is the date a row is filtered on, for dated resources.
@@ -173,20 +220,14 @@ func rowType(seed uint64, l *link, res belvo.Resource, i int) string {
 // row renders row i of a resource of a link; version > 0 marks a row Belvo
 // updated (transactions_updated), so its stored copy must change.
 func (s *Server) row(l *link, res belvo.Resource, i, version int) json.RawMessage {
-	var v map[string]any
 	switch res {
 	case belvo.Accounts:
-		v = s.account(l, i)
+		return s.account(l, i)
 	case belvo.Transactions:
-		v = s.transaction(l, i)
-		if version > 0 {
-			v["observations"] = fmt.Sprintf("updated by Belvo (version %d)", version)
-		}
+		return s.transaction(l, i, version)
 	case belvo.Owners:
-		v = s.owner(l, i)
+		return s.owner(l, i)
 	default:
-		v = s.generic(l, res, i)
+		return s.generic(l, res, i)
 	}
-	b, _ := json.Marshal(v) // maps of plain values always marshal
-	return b
 }

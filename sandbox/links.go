@@ -114,8 +114,7 @@ func (s *Server) newLink(id, institution, externalID, mode string, res []belvo.R
 		l.counts[r] = 0
 	}
 	for i := range l.Accounts {
-		b, _ := json.Marshal(s.account(l, i)) // maps of plain values always marshal
-		l.accountJSON = append(l.accountJSON, b)
+		l.accountJSON = append(l.accountJSON, s.account(l, i))
 	}
 	s.mu.Lock()
 	s.links[l.ID] = l
