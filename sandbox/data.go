@@ -53,16 +53,23 @@ var (
 	accountNames = []string{"Cuenta Perfiles", "Cuenta Ahorro", "Tarjeta Oro", "Cuenta Nómina"}
 )
 
+// linkRow opens row i of a resource with the members that the objects
+// naming their link begin with: the row's id and its link's.
+func linkRow(l *link, res belvo.Resource, i int) *rowJSON {
+	w := &rowJSON{}
+	w.open("")
+	w.str("id", rowID(l.ID, res, i))
+	w.str("link", l.ID)
+	return w
+}
+
 // account is the Belvo Account object of account i of a link (spec v1.35.0).
 func (s *Server) account(l *link, i int) []byte {
 	r := rng(s.cfg.Seed, l.ID, belvo.Accounts, i)
 	current := float64(r.IntN(5_000_000)) / 100
 	number, public := r.Int64N(1e16), r.Int64N(1e18)
 	stamp := s.stampOf(l, belvo.Accounts, i)
-	var w rowJSON
-	w.open("")
-	w.str("id", rowID(l.ID, belvo.Accounts, i))
-	w.str("link", l.ID)
+	w := linkRow(l, belvo.Accounts, i)
 	w.open("institution")
 	w.str("name", l.Institution)
 	w.str("type", "bank")
@@ -152,10 +159,7 @@ func (s *Server) owner(l *link, i int) []byte {
 	r := rng(s.cfg.Seed, l.ID, belvo.Owners, i)
 	name, document := r.IntN(1000), r.IntN(1e6)
 	stamp := s.stampOf(l, belvo.Owners, i)
-	var w rowJSON
-	w.open("")
-	w.str("id", rowID(l.ID, belvo.Owners, i))
-	w.str("link", l.ID)
+	w := linkRow(l, belvo.Owners, i)
 	w.padded("internal_identification", "OWN-", int64(i), 4, "")
 	w.stamp("collected_at", stamp)
 	w.stamp("created_at", stamp)
@@ -178,10 +182,7 @@ func (s *Server) owner(l *link, i int) []byte {
 // the date and type their async requests filter on.
 func (s *Server) generic(l *link, res belvo.Resource, i int) []byte {
 	stamp := s.stampOf(l, res, i)
-	var w rowJSON
-	w.open("")
-	w.str("id", rowID(l.ID, res, i))
-	w.str("link", l.ID)
+	w := linkRow(l, res, i)
 	w.stamp("collected_at", stamp)
 	w.stamp("created_at", stamp)
 	if d, ok := rowDate(res, i); ok {
