@@ -45,8 +45,9 @@ func (s *Server) detailHandler(res belvo.Resource) http.HandlerFunc {
 // UUIDv5 of (link, resource, index), which cannot be inverted: rows handed
 // out by id (touchRows) are in rowIndex, any other is found by generating
 // the ids of every link's rows, which is fast enough for an emulator (100k
-// rows in about 20 ms) and costs no memory per row listed; a row found so is
-// indexed too, since a product that reads a row by id tends to read it again.
+// rows in 0.17 s on a 2-vCPU VM, BenchmarkDetailScan) and costs no memory
+// per row listed; a row found so is indexed too, since a product that reads
+// a row by id tends to read it again.
 func (s *Server) findRow(res belvo.Resource, id string) (*link, int, bool) {
 	want, err := uuid.Parse(id)
 	if err != nil || want.String() != id {

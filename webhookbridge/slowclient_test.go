@@ -1,10 +1,12 @@
 package webhookbridge
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -107,7 +109,11 @@ func TestSlowClientsAreCutAndHoldNoSlot(t *testing.T) {
 	}
 	for i, c := range cases {
 		r := <-results[i]
-		if r.err != nil {
+		// A reset after the answer is the bridge closing too: a trickling
+		// client's last bytes sat unread in the bridge's socket when it
+		// closed, and the kernel answers unread bytes with RST. Only the
+		// read deadline, an error with no close, means a limit is missing.
+		if r.err != nil && !errors.Is(r.err, syscall.ECONNRESET) {
 			t.Errorf("%s: the bridge did not close the connection: %v (got %q)", c.name, r.err, r.answer)
 			continue
 		}
