@@ -33,7 +33,11 @@ func rng(seed uint64, linkID string, r belvo.Resource, i int) *rand.Rand {
 // rowKey names row i of a resource of a link: "<link>/<resource>/<i>", what
 // its id and its generator derive from.
 func rowKey(linkID string, r belvo.Resource, i int) []byte {
-	b := make([]byte, 0, len(linkID)+len(r)+12)
+	return appendRowKey(make([]byte, 0, len(linkID)+len(r)+12), linkID, r, i)
+}
+
+// appendRowKey appends rowKey's bytes to b, for a caller reusing a buffer.
+func appendRowKey(b []byte, linkID string, r belvo.Resource, i int) []byte {
 	b = append(b, linkID...)
 	b = append(b, '/')
 	b = append(b, r...)

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/belvo-temporal/backbone/belvo"
 	"github.com/google/uuid"
@@ -99,13 +98,11 @@ func (s *Server) liveRow(ref rowRef) (*link, int, bool) {
 }
 
 // scanIDs looks for want among the ids of rows 0..n-1 of a resource of a
-// link, building each UUIDv5 name in one reused buffer (the same bytes
-// rowID formats).
+// link, building each UUIDv5 name (rowID's) in one reused buffer.
 func scanIDs(linkID string, res belvo.Resource, n int, want uuid.UUID) (int, bool) {
-	prefix := []byte(linkID + "/" + string(res) + "/")
-	buf := make([]byte, 0, len(prefix)+20)
+	var buf []byte
 	for i := range n {
-		buf = strconv.AppendInt(append(buf[:0], prefix...), int64(i), 10)
+		buf = appendRowKey(buf[:0], linkID, res, i)
 		if uuid.NewSHA1(idSpace, buf) == want {
 			return i, true
 		}
