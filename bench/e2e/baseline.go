@@ -181,13 +181,18 @@ func (b *baseActivities) belvo(ctx context.Context, d belvoSends) {
 	for range d.Webhooks {
 		err := load.Again(ctx, time.Minute, nil, func() error { return signalWaiter(ctx, b.c, d.To) })
 		if err != nil {
-			b.mu.Lock()
-			defer b.mu.Unlock()
-			if b.failed != nil {
-				b.failed(fmt.Errorf("the stand-in for Belvo: a webhook for %s: %w", d.To.ID, err))
-			}
+			b.fail(fmt.Errorf("the stand-in for Belvo: a webhook for %s: %w", d.To.ID, err))
 			return
 		}
+	}
+}
+
+// fail ends the running baseline with err, if onFailure set how.
+func (b *baseActivities) fail(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.failed != nil {
+		b.failed(err)
 	}
 }
 

@@ -117,7 +117,7 @@ func fillDuringListing(ctx context.Context, o opts, p diskPlan, disk *tmpfs.Disk
 		defer f.wg.Done()
 		f.done(<-bigDone)
 	}()
-	notes, faultEnd, ferr := s.fillAndFree(ctx, p, disk, link, stored)
+	notes, faultEnd, ferr := s.fillAndFree(ctx, p, disk, path, link, stored)
 	r, err := s.tally(ctx, f, faultEnd)
 	r.inFlight = fmt.Sprintf("a widget link of %d transactions (the listing the disk fills under) + %s", p.transactions, w)
 	r.notes = append(notes, r.notes...)
@@ -130,8 +130,9 @@ func fillDuringListing(ctx context.Context, o opts, p diskPlan, disk *tmpfs.Disk
 // fillAndFree fills the disk but for diskSlack with a file, waits for the
 // big listing's activity to fail on it, keeps the disk full for p.full
 // (the engine retries meanwhile) and deletes the file. It returns the
-// row's notes and when space was freed.
-func (s *prodStack) fillAndFree(ctx context.Context, p diskPlan, disk *tmpfs.Disk, link string, stored int) ([]string, time.Time, error) {
+// row's notes and when space was freed; storePath is the store's file,
+// whose size (and its WAL's) at the fill it prints.
+func (s *prodStack) fillAndFree(ctx context.Context, p diskPlan, disk *tmpfs.Disk, storePath, link string, stored int) ([]string, time.Time, error) {
 	filler := filepath.Join(disk.Dir, "filler")
 	size, err := fill(disk, filler, diskSlack)
 	if err != nil {
@@ -140,7 +141,7 @@ func (s *prodStack) fillAndFree(ctx context.Context, p diskPlan, disk *tmpfs.Dis
 	}
 	full := time.Now()
 	fmt.Printf("→ disk filled (a %d MiB file) with %d of %d transactions of %s stored; %s\n",
-		size>>20, stored, p.transactions, link, storeFiles(filepath.Join(disk.Dir, "belvo.db")))
+		size>>20, stored, p.transactions, link, storeFiles(storePath))
 	failure, err := s.waitFullFailure(ctx, link)
 	if err != nil {
 		_ = os.Remove(filler)
